@@ -1,0 +1,1 @@
+"""Entry points of ABParts Ledger: the HTTP app, the command line, settings and wiring."""

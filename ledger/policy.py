@@ -1,0 +1,47 @@
+"""Configurable business policy: negative-stock handling, approval thresholds and caps."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class NegativeStockPolicy(StrEnum):
+    """What happens when a movement would take stock below zero."""
+
+    WARN = "warn"
+    REJECT = "reject"
+
+
+class Limits(BaseModel):
+    """The spec's scale caps; the spec's figures are the defaults."""
+
+    model_config = ConfigDict(frozen=True)
+
+    customers: int = Field(default=100, ge=0)
+    users: int = Field(default=200, ge=0)
+    parts: int = Field(default=200, ge=0)
+    machines: int = Field(default=150, ge=0)
+    warehouses: int = Field(default=150, ge=0)
+    transactions_per_year: int = Field(default=7500, ge=0)
+
+
+class Policy(BaseModel):
+    """Rules that vary by deployment rather than by command."""
+
+    model_config = ConfigDict(frozen=True)
+
+    negative_stock: NegativeStockPolicy = NegativeStockPolicy.WARN
+    approval_quantity_threshold: Decimal | None = None
+    approval_value_threshold: Decimal | None = Decimal("10000.00")
+    limits: Limits = Limits()
+
+    def requires_approval(self, quantity: Decimal, unit_price: Decimal | None) -> bool:
+        """Whether a movement of this size must wait for an admin's approval."""
+        if self.approval_quantity_threshold is not None and quantity > self.approval_quantity_threshold:
+            return True
+        if self.approval_value_threshold is not None and unit_price is not None:
+            return quantity * unit_price > self.approval_value_threshold
+        return False

@@ -1,0 +1,3 @@
+"""Test configuration: the database fixtures are loaded as a plugin."""
+
+pytest_plugins = ["tests.fixtures.database"]
