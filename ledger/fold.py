@@ -1,0 +1,47 @@
+"""The pure fold: stock per (warehouse, part) from any prefix of the log. Projections must match it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from uuid import UUID
+
+from ledger.events import Event, Movement, MovementApproved
+
+StockKey = tuple[UUID, UUID]  # (warehouse_id, part_id)
+StockChange = tuple[StockKey, Decimal]
+
+
+def stock_changes(event: Event) -> list[StockChange]:
+    """The stock change an event causes on its own: approved movements and approvals move stock."""
+    if isinstance(event, Movement):
+        if event.approval_status != "approved":
+            return []
+        return _move(event.part_id, event.from_warehouse_id, event.to_warehouse_id, event.quantity)
+    if isinstance(event, MovementApproved):
+        return _move(event.part_id, event.from_warehouse_id, event.to_warehouse_id, event.quantity)
+    return []
+
+
+def _move(part_id: UUID, from_id: UUID | None, to_id: UUID | None, quantity: Decimal) -> list[StockChange]:
+    changes: list[StockChange] = []
+    if from_id is not None:
+        changes.append(((from_id, part_id), -quantity))
+    if to_id is not None:
+        changes.append(((to_id, part_id), quantity))
+    return changes
+
+
+def apply(levels: dict[StockKey, Decimal], event: Event) -> dict[StockKey, Decimal]:
+    """Add one event's stock changes to `levels` (in place) and return it."""
+    for key, delta in stock_changes(event):
+        levels[key] = levels.get(key, Decimal(0)) + delta
+    return levels
+
+
+def fold_stock(events: Iterable[Event]) -> dict[StockKey, Decimal]:
+    """Stock per (warehouse, part) after `events`, keys with zero stock left out."""
+    levels: dict[StockKey, Decimal] = {}
+    for event in events:
+        apply(levels, event)
+    return {key: value for key, value in levels.items() if value != 0}

@@ -1,0 +1,1 @@
+"""The PostgreSQL adapter of the ledger: the event store, its reader, seals and the command executor."""

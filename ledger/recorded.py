@@ -1,0 +1,128 @@
+"""Events as the log holds them: with position, stream version, metadata and hash chain.
+
+Pure: the hashing rules live here so auditors can check the log with nothing but this module.
+Each event's hash is SHA-256 over its stream's previous hash and a canonical JSON
+body; seals roll a digest over the commit-safe order of the whole log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from ledger.events import Event, event_from_stored
+from ledger.types import utc
+
+GENESIS = bytes(32)
+
+
+@dataclass(frozen=True)
+class CommandMetadata:
+    """Who asked for a command and how it is correlated with others."""
+
+    performed_by_user_id: UUID
+    request_id: str | None = None
+    idempotency_key: str | None = None
+    correlation_id: UUID | None = None
+    causation_id: UUID | None = None
+
+
+@dataclass(frozen=True, order=True)
+class LogCheckpoint:
+    """A place in the commit-safe order: (writing transaction's xid8, position)."""
+
+    transaction_id: int = 0
+    position: int = 0
+
+
+START = LogCheckpoint()
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """One row of ledger_events."""
+
+    position: int
+    transaction_id: int
+    stream_id: str
+    stream_version: int
+    event_type: str
+    schema_version: int
+    payload: dict[str, Any]
+    metadata: CommandMetadata
+    recorded_at: datetime
+    previous_hash: bytes
+    hash: bytes
+
+    @property
+    def checkpoint(self) -> LogCheckpoint:
+        """The reader's checkpoint just after this event."""
+        return LogCheckpoint(self.transaction_id, self.position)
+
+    def event(self) -> Event:
+        """The domain event (raises KeyError for a type this version does not know)."""
+        return event_from_stored(self.event_type, self.payload)
+
+    def computed_hash(self) -> bytes:
+        """The hash this row should carry, recomputed from its content."""
+        return event_hash(
+            self.previous_hash,
+            hash_body(
+                self.stream_id,
+                self.stream_version,
+                self.event_type,
+                self.schema_version,
+                self.payload,
+                self.metadata,
+                self.recorded_at,
+            ),
+        )
+
+
+def canonical(value: object) -> bytes:
+    """Deterministic JSON bytes: sorted keys, no spaces, UTF-8."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def hash_body(
+    stream_id: str,
+    stream_version: int,
+    event_type: str,
+    schema_version: int,
+    payload: dict[str, Any],
+    metadata: CommandMetadata,
+    recorded_at: datetime,
+) -> dict[str, Any]:
+    """Everything an event's hash covers."""
+    return {
+        "stream_id": stream_id,
+        "stream_version": stream_version,
+        "event_type": event_type,
+        "schema_version": schema_version,
+        "payload": payload,
+        "recorded_at": utc(recorded_at).isoformat(),
+        "performed_by_user_id": _text(metadata.performed_by_user_id),
+        "request_id": metadata.request_id,
+        "idempotency_key": metadata.idempotency_key,
+        "correlation_id": _text(metadata.correlation_id),
+        "causation_id": _text(metadata.causation_id),
+    }
+
+
+def _text(value: UUID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def event_hash(previous_hash: bytes, body: dict[str, Any]) -> bytes:
+    """SHA-256 over the stream's previous hash and the canonical body."""
+    return hashlib.sha256(previous_hash + canonical(body)).digest()
+
+
+def seal_digest(previous_digest: bytes, event: RecordedEvent) -> bytes:
+    """Roll the whole-log digest over one more event in commit-safe order."""
+    link = [event.position, event.transaction_id, event.stream_id, event.stream_version, event.hash.hex()]
+    return hashlib.sha256(previous_digest + canonical(link)).digest()

@@ -1,0 +1,98 @@
+"""What a decision needs to know: reference data snapshots and each movement's current state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from ledger.events import Event, Movement, MovementApproved, MovementRejected, MovementReversed
+from ledger.fold import StockKey
+
+
+@dataclass(frozen=True)
+class PartInfo:
+    """The part attributes the rules use."""
+
+    id: UUID
+    part_type: str  # 'consumable' | 'bulk_material'
+    unit_of_measure: str
+    unit_price: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class WarehouseInfo:
+    """The warehouse attributes the rules use."""
+
+    id: UUID
+    organization_id: UUID
+    is_active: bool = True
+
+
+@dataclass(frozen=True)
+class MachineInfo:
+    """The machine attributes the rules use."""
+
+    id: UUID
+    customer_organization_id: UUID
+    owner_type: str  # organization_type_enum of the owner
+    status: str = "active"
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """The acting user."""
+
+    id: UUID
+    organization_id: UUID
+    is_active: bool = True
+
+
+@dataclass(frozen=True)
+class MovementState:
+    """A movement as its stream tells it now."""
+
+    movement: Movement
+    version: int
+    status: str  # 'approved' | 'pending' | 'rejected'
+    reversed_by: UUID | None = None
+
+
+def evolve(state: MovementState | None, event: Event, version: int) -> MovementState | None:
+    """The movement's state after one more event of its stream."""
+    if isinstance(event, Movement):
+        return MovementState(movement=event, version=version, status=event.approval_status)
+    if state is None:
+        return None
+    if isinstance(event, MovementApproved):
+        return replace(state, version=version, status="approved")
+    if isinstance(event, MovementRejected):
+        return replace(state, version=version, status="rejected")
+    if isinstance(event, MovementReversed):
+        return replace(state, version=version, reversed_by=event.reversal_transaction_id)
+    return replace(state, version=version)
+
+
+def movement_state(events: Iterable[tuple[int, Event]]) -> MovementState | None:
+    """Fold a movement stream's (version, event) pairs into its current state."""
+    state: MovementState | None = None
+    for version, event in events:
+        state = evolve(state, event, version)
+    return state
+
+
+@dataclass(frozen=True)
+class DecisionContext:
+    """Everything decide() reads: loaded by the store, then never changed."""
+
+    now: datetime
+    actor: UserInfo | None
+    parts: Mapping[UUID, PartInfo] = field(default_factory=dict)
+    warehouses: Mapping[UUID, WarehouseInfo] = field(default_factory=dict)
+    machines: Mapping[UUID, MachineInfo] = field(default_factory=dict)
+    movements: Mapping[UUID, MovementState] = field(default_factory=dict)
+    stock: Mapping[StockKey, Decimal] = field(default_factory=dict)
+    movements_this_year: int = 0
+    new_id: Callable[[], UUID] | None = None
