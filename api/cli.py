@@ -1,4 +1,4 @@
-"""The `abparts` command line: serve the API and migrate the database."""
+"""The `abparts` command line: serve the API, migrate the database, seal and audit the log."""
 
 from __future__ import annotations
 
@@ -37,6 +37,40 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _seal(settings: Settings, args: argparse.Namespace) -> int:
+    import psycopg
+
+    from ledger.postgres.seals import seal
+
+    url = resolve_database(settings)
+    sealed = 0
+    with psycopg.connect(url, autocommit=True) as conn:
+        while (new := seal(conn)) is not None:
+            sealed += 1
+            print(f"seal {new.number}: {new.event_count} events through position {new.through.position}")
+    if not sealed:
+        print("nothing new to seal")
+    return 0
+
+
+def _audit(settings: Settings, args: argparse.Namespace) -> int:
+    import psycopg
+
+    from ledger.postgres.seals import audit
+
+    url = resolve_database(settings)
+    with psycopg.connect(url, autocommit=True) as conn:
+        report = audit(conn)
+    print(
+        f"checked {report.events_checked} events in {report.streams_checked} streams"
+        f" and {report.seals_checked} seals"
+    )
+    for problem in report.problems:
+        print(f"PROBLEM {problem}")
+    print("OK: every hash chain and seal holds" if report.ok else f"FAILED: {len(report.problems)} problems")
+    return 0 if report.ok else 1
+
+
 def _redact(url: str) -> str:
     from psycopg.conninfo import conninfo_to_dict
 
@@ -56,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="bring the database schema to the latest revision")
     migrate.set_defaults(func=_migrate)
+
+    seal = sub.add_parser("seal", help="digest the log's new events into seals (tamper evidence)")
+    seal.set_defaults(func=_seal)
+
+    audit = sub.add_parser("audit", help="check every hash chain and seal; exit 1 on any problem")
+    audit.set_defaults(func=_audit)
     return parser
 
 

@@ -9,6 +9,7 @@ failed attempt was kept and deciding is pure.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import UUID
@@ -77,11 +78,16 @@ class PostgresLedger:
         now = self.clock()
         needs = rules.needs(command)
         movements, streams = load.load_movements(conn, needs)
+        # Approving or reversing a movement checks its warehouses and part too.
+        referred = [state.movement for state in movements.values()]
+        warehouse_ids = needs.warehouse_ids | {
+            w for m in referred for w in (m.from_warehouse_id, m.to_warehouse_id) if w is not None
+        }
         context = DecisionContext(
             now=now,
             actor=load.load_actor(conn, metadata.performed_by_user_id),
-            parts=load.load_parts(conn, needs.part_ids),
-            warehouses=load.load_warehouses(conn, needs.warehouse_ids),
+            parts=load.load_parts(conn, needs.part_ids | {m.part_id for m in referred}),
+            warehouses=load.load_warehouses(conn, warehouse_ids),
             machines=load.load_machines(conn, needs.machine_ids),
             movements=movements,
             movements_this_year=load.movements_this_year(conn, now.year),
@@ -112,8 +118,6 @@ class PostgresLedger:
 
 
 def _with_stock(context: DecisionContext, levels: dict[StockKey, Decimal]) -> DecisionContext:
-    from dataclasses import replace
-
     return replace(context, stock=levels)
 
 

@@ -21,7 +21,9 @@ from ledger.commands import (
     ReverseMovement,
     TransferStock,
 )
+from ledger.decide import Decision
 from ledger.events import (
+    Movement,
     MovementApproved,
     MovementRejected,
     MovementReversed,
@@ -35,6 +37,13 @@ from ledger.state import UserInfo
 from tests.ledger.scenario import NOW, Scenario
 
 D = Decimal
+
+
+def moved(decision: Decision) -> Movement:
+    """The first event of a decision, which must be a movement."""
+    event = decision.events[0][1]
+    assert isinstance(event, Movement)
+    return event
 
 
 @pytest.fixture
@@ -66,7 +75,7 @@ def test_quantity_must_be_positive_with_three_decimals_in_range(s: Scenario, qua
 @pytest.mark.parametrize("quantity", ["NaN", "Infinity", "abc", ""])
 def test_non_numbers_are_refused_by_the_command_type(quantity: str) -> None:
     with pytest.raises(ValidationError):
-        CreateStock(part_id=uuid.uuid4(), to_warehouse_id=uuid.uuid4(), quantity=quantity)  # type: ignore[arg-type]
+        CreateStock(part_id=uuid.uuid4(), to_warehouse_id=uuid.uuid4(), quantity=quantity)
 
 
 def test_consumables_move_in_whole_units_bulk_in_decimals(s: Scenario) -> None:
@@ -83,9 +92,9 @@ def test_unit_of_measure_must_be_the_parts(s: Scenario) -> None:
     with pytest.raises(errors.UnitOfMeasureMismatch) as raised:
         s.when(CreateStock(part_id=part, to_warehouse_id=wh, quantity=D(1), unit_of_measure="kg"))
     assert raised.value.details["expected"] == "pieces"
-    event = s.when(
-        CreateStock(part_id=part, to_warehouse_id=wh, quantity=D(1), unit_of_measure="Pieces")
-    ).events[0][1]
+    event = moved(
+        s.when(CreateStock(part_id=part, to_warehouse_id=wh, quantity=D(1), unit_of_measure="Pieces"))
+    )
     assert isinstance(event, StockCreated) and event.unit_of_measure == "pieces"
 
 
@@ -185,12 +194,12 @@ def test_stock_may_not_leave_the_specs_decimal_range(s: Scenario) -> None:
 def test_large_movements_wait_for_approval_and_move_nothing_until_then() -> None:
     s = Scenario(policy=Policy(approval_value_threshold=D(1000), approval_quantity_threshold=D(50)))
     cheap, dear, wh = s.part(price="1.00"), s.part(price="100.00"), s.warehouse()
-    by_value = s.record(CreateStock(part_id=dear, to_warehouse_id=wh, quantity=D(11))).events[0][1]
-    by_quantity = s.record(CreateStock(part_id=cheap, to_warehouse_id=wh, quantity=D(51))).events[0][1]
-    small = s.record(CreateStock(part_id=cheap, to_warehouse_id=wh, quantity=D(50))).events[0][1]
+    by_value = moved(s.record(CreateStock(part_id=dear, to_warehouse_id=wh, quantity=D(11))))
+    by_quantity = moved(s.record(CreateStock(part_id=cheap, to_warehouse_id=wh, quantity=D(51))))
+    small = moved(s.record(CreateStock(part_id=cheap, to_warehouse_id=wh, quantity=D(50))))
     assert isinstance(by_value, StockCreated) and isinstance(by_quantity, StockCreated)
     assert (by_value.approval_status, by_value.requires_approval) == ("pending", True)
-    assert by_quantity.approval_status == "pending" and small.approval_status == "approved"  # type: ignore[attr-defined]
+    assert by_quantity.approval_status == "pending" and small.approval_status == "approved"
     assert s.stock() == {(wh, cheap): D(50)}
 
     approved = s.record(ApproveMovement(transaction_id=by_value.transaction_id, notes="ok"))
@@ -202,8 +211,8 @@ def test_large_movements_wait_for_approval_and_move_nothing_until_then() -> None
 
 def test_only_pending_movements_can_be_approved_or_rejected(s: Scenario) -> None:
     part, wh = s.part(), s.warehouse()
-    created = s.record(CreateStock(part_id=part, to_warehouse_id=wh, quantity=D(1))).events[0][1]
-    transaction_id = created.transaction_id  # type: ignore[attr-defined]
+    created = moved(s.record(CreateStock(part_id=part, to_warehouse_id=wh, quantity=D(1))))
+    transaction_id = created.transaction_id
     with pytest.raises(errors.InvalidTransactionState):
         s.when(ApproveMovement(transaction_id=transaction_id))
     with pytest.raises(errors.InvalidTransactionState):
@@ -216,16 +225,16 @@ def test_approval_rechecks_stock_under_reject() -> None:
     s = Scenario(policy=Policy(negative_stock=NegativeStockPolicy.REJECT, approval_quantity_threshold=D(5)))
     part, wh = s.part(), s.warehouse()
     s.record(CreateStock(part_id=part, to_warehouse_id=wh, quantity=D(5)))
-    pending = s.record(ConsumeStock(part_id=part, from_warehouse_id=wh, quantity=D(6))).events[0][1]
+    pending = moved(s.record(ConsumeStock(part_id=part, from_warehouse_id=wh, quantity=D(6))))
     with pytest.raises(errors.InsufficientStock):
-        s.when(ApproveMovement(transaction_id=pending.transaction_id))  # type: ignore[attr-defined]
+        s.when(ApproveMovement(transaction_id=pending.transaction_id))
 
 
 def test_a_pinned_version_that_moved_on_is_a_conflict() -> None:
     s = Scenario(policy=Policy(approval_quantity_threshold=D(1)))
     part, wh = s.part(), s.warehouse()
-    pending = s.record(CreateStock(part_id=part, to_warehouse_id=wh, quantity=D(2))).events[0][1]
-    transaction_id = pending.transaction_id  # type: ignore[attr-defined]
+    pending = moved(s.record(CreateStock(part_id=part, to_warehouse_id=wh, quantity=D(2))))
+    transaction_id = pending.transaction_id
     with pytest.raises(errors.ConcurrencyConflict):
         s.when(ApproveMovement(transaction_id=transaction_id, expected_version=2))
     decision = s.when(ApproveMovement(transaction_id=transaction_id, expected_version=1))
@@ -251,25 +260,27 @@ def test_reversal_compensates_exactly_and_only_once(s: Scenario, make: object, c
     part, a, b = s.part(), s.warehouse(), s.warehouse()
     s.record(CreateStock(part_id=part, to_warehouse_id=a, quantity=D(10)))
     before = s.stock()
-    original = s.record(make(part, a, b)).events[0][1]  # type: ignore[operator]
+    assert callable(make)
+    original = moved(s.record(make(part, a, b)))
     reversal = s.record(ReverseMovement(transaction_id=original.transaction_id))
     (_, undo), (_, marker) = reversal.events
     assert isinstance(undo, compensation) and isinstance(marker, MovementReversed)
-    assert undo.reverses_transaction_id == original.transaction_id  # type: ignore[attr-defined]
-    assert marker.reversal_transaction_id == undo.transaction_id  # type: ignore[attr-defined]
+    assert isinstance(undo, Movement)
+    assert undo.reverses_transaction_id == original.transaction_id
+    assert marker.reversal_transaction_id == undo.transaction_id
     assert s.stock() == before
     with pytest.raises(errors.InvalidTransactionState, match="already reversed"):
         s.when(ReverseMovement(transaction_id=original.transaction_id))
     with pytest.raises(errors.InvalidTransactionState, match="itself a reversal"):
-        s.when(ReverseMovement(transaction_id=undo.transaction_id))  # type: ignore[attr-defined]
+        s.when(ReverseMovement(transaction_id=undo.transaction_id))
 
 
 def test_pending_movements_are_rejected_not_reversed() -> None:
     s = Scenario(policy=Policy(approval_quantity_threshold=D(1)))
     part, wh = s.part(), s.warehouse()
-    pending = s.record(CreateStock(part_id=part, to_warehouse_id=wh, quantity=D(2))).events[0][1]
+    pending = moved(s.record(CreateStock(part_id=part, to_warehouse_id=wh, quantity=D(2))))
     with pytest.raises(errors.InvalidTransactionState, match="pending"):
-        s.when(ReverseMovement(transaction_id=pending.transaction_id))  # type: ignore[attr-defined]
+        s.when(ReverseMovement(transaction_id=pending.transaction_id))
 
 
 def test_adjustments_keep_positive_quantities_on_the_right_side(s: Scenario) -> None:
@@ -302,9 +313,10 @@ def test_stocktake_adjusts_each_difference(s: Scenario) -> None:
             ),
         )
     )
-    adjustments = [event for _, event in decision.events]
-    assert all(isinstance(e, StockAdjusted) and e.reason_code == "stocktake" for e in adjustments)
-    assert [e.quantity_adjusted for e in adjustments] == [D(-3), D(2)]  # type: ignore[attr-defined]
+    adjustments = [event for _, event in decision.events if isinstance(event, StockAdjusted)]
+    assert len(adjustments) == len(decision.events) == 2
+    assert all(e.reason_code == "stocktake" for e in adjustments)
+    assert [e.quantity_adjusted for e in adjustments] == [D(-3), D(2)]
     assert s.stock() == {(wh, a): D(7), (wh, b): D(4), (wh, c): D(2)}
 
 
@@ -338,7 +350,7 @@ def test_future_dates_are_refused_past_ones_kept(s: Scenario) -> None:
         )
     past = NOW - timedelta(days=30)
     event = s.when(CreateStock(part_id=part, to_warehouse_id=wh, quantity=D(1), transaction_date=past))
-    assert event.events[0][1].transaction_date == past  # type: ignore[attr-defined]
+    assert moved(event).transaction_date == past
 
 
 def test_unknown_or_inactive_actor_is_refused(s: Scenario) -> None:
