@@ -2,7 +2,7 @@
 
 Creates the spec's enums, its eighteen tables with their indexes, the "Critical
 Indexes for Scale", the spec's CHECK constraints and its three views. Where the
-spec cannot be run as written, it is resolved here (see docs/schema-notes.md):
+spec cannot be run as written, it is resolved here (see README, "The schema"):
 
 - the enums are created before the tables that use them (the spec lists them after);
 - parts gets a nullable unit_price DECIMAL(10,2), which inventory_summary reads;

@@ -2,7 +2,7 @@
 
 EXPECTED_* below is the spec (/work/shared/spec/abparts-schema.md) written out the way
 PostgreSQL's catalogs report it, plus the documented resolutions of its defects
-(docs/schema-notes.md): parts.unit_price, the organization_not_own_parent CHECK and
+(README, "The schema"): parts.unit_price, the organization_not_own_parent CHECK and
 the two machine_customer_only triggers. Every table, column, index, constraint, view
 and enum label is compared against pg_catalog, so any difference fails with a
 readable list of what is missing, unexpected or different.
