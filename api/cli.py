@@ -1,4 +1,4 @@
-"""The `abparts` command line: serve the API, migrate the database, seal and audit the log."""
+"""The `abparts` command line: serve, migrate, run and rebuild projections, and the auditors' commands."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from api import cli_export, cli_stock
 from api.settings import Settings
+from projections.registry import UnknownProjection
 
 
 def resolve_database(settings: Settings) -> str:
@@ -71,6 +73,91 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _project(settings: Settings, args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from projections.registry import select
+    from projections.wakeup import Listener
+    from projections.worker import ProjectorHub
+
+    url = resolve_database(settings)
+    hub = ProjectorHub(
+        url,
+        select(args.names),
+        batch_size=settings.projector_batch_size,
+        poll_interval=settings.projector_poll_interval,
+    )
+    stop = hub.stop_event
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    hub.start()
+    listener = threading.Thread(target=Listener(url, hub.wake, stop).run, name="listener", daemon=True)
+    listener.start()
+    print(f"projecting {', '.join(w.projection.name for w in hub.workers)}; Ctrl-C to stop", flush=True)
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    hub.stop()
+    return 0
+
+
+def _rebuild(settings: Settings, args: argparse.Namespace) -> int:
+    import psycopg
+
+    from projections.rebuild import rebuild
+    from projections.registry import select
+
+    url = resolve_database(settings)
+    projections = select(args.names)
+    with psycopg.connect(url, autocommit=True) as conn:
+        result = rebuild(conn, projections, sys.stdout, batch_size=args.batch_size)
+    print(f"rebuilt {', '.join(result.projections)} from {result.events} events and swapped them in")
+    return 0
+
+
+def _verify(settings: Settings, args: argparse.Namespace) -> int:
+    import psycopg
+
+    from projections.registry import select
+    from projections.verify import verify
+
+    url = resolve_database(settings)
+    with psycopg.connect(url, autocommit=True) as conn:
+        report = verify(conn, select(args.names))
+    for name, place in report.checkpoints.items():
+        print(f"{name}: recomputed up to position {place.position}")
+    for d in report.differences:
+        print(
+            f"DIFFERENCE {d.table}: {d.only_live} rows only in the live table, "
+            f"{d.only_recomputed} only in the recomputed one; keys {', '.join(d.sample_keys)}"
+        )
+    for problem in report.problems:
+        print(f"PROBLEM {problem}")
+    print(f"hash chains: {report.events_checked} events checked")
+    print("OK: projections equal the log; every chain holds" if report.ok else "FAILED")
+    return 0 if report.ok else 1
+
+
+def _status(settings: Settings, args: argparse.Namespace) -> int:
+    import psycopg
+
+    from projections.registry import ALL
+    from projections.status import status
+
+    url = resolve_database(settings)
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = status(conn, ALL)
+    print(f"{'projection':<24}{'position':>12}{'applied':>12}{'lag':>10}{'lag s':>10}  worker")
+    for r in rows:
+        print(
+            f"{r.name:<24}{r.position:>12}{r.events_applied:>12}{r.lag_events:>10}{r.lag_seconds:>10.1f}"
+            f"  {'active' if r.worker_active else '-'}"
+        )
+    return 0
+
+
 def _redact(url: str) -> str:
     from psycopg.conninfo import conninfo_to_dict
 
@@ -96,6 +183,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="check every hash chain and seal; exit 1 on any problem")
     audit.set_defaults(func=_audit)
+
+    project = sub.add_parser("project", help="run the projector workers in the foreground")
+    project.add_argument("names", nargs="*", metavar="NAME", help="projections to run (default: all)")
+    project.set_defaults(func=_project)
+
+    rebuild = sub.add_parser("rebuild", help="rebuild projections from the log and swap them in atomically")
+    rebuild.add_argument("names", nargs="*", metavar="NAME", help="projections to rebuild (default: all)")
+    rebuild.add_argument("--batch-size", type=int, default=50_000)
+    rebuild.set_defaults(func=_rebuild)
+
+    verify = sub.add_parser(
+        "verify", help="recompute projections from the log and compare; exit 1 on a difference"
+    )
+    verify.add_argument("names", nargs="*", metavar="NAME", help="projections to verify (default: all)")
+    verify.set_defaults(func=_verify)
+
+    status = sub.add_parser("status", help="each projection's position and lag")
+    status.set_defaults(func=_status)
+
+    cli_export.register(sub, resolve_database)
+    cli_stock.register(sub, resolve_database)
     return parser
 
 
@@ -104,7 +212,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = build_parser().parse_args(argv)
     settings = Settings()
-    status: int = args.func(settings, args)
+    try:
+        status: int = args.func(settings, args)
+    except UnknownProjection as error:
+        print(f"abparts: {error}", file=sys.stderr)
+        return 2
     return status
 
 

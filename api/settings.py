@@ -40,6 +40,15 @@ class Settings(BaseSettings):
 
     token_lifetime: timedelta = Field(default=timedelta(hours=8))
 
+    run_projectors: bool = Field(
+        default=True, description="Run the projector workers inside the API process."
+    )
+    projector_batch_size: int = Field(default=5000, ge=1, le=1_000_000)
+    projector_poll_interval: float = Field(default=1.0, gt=0, description="Seconds between polls when idle.")
+    read_wait_timeout: float = Field(
+        default=5.0, ge=0, description="How long a read with min_position waits for the projections."
+    )
+
     @field_validator("database_url")
     @classmethod
     def _postgres_url(cls, value: str | None) -> str | None:

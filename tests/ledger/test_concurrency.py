@@ -20,8 +20,8 @@ from ledger.policy import NegativeStockPolicy, Policy
 from ledger.postgres.reader import read_events
 from ledger.postgres.service import PostgresLedger
 from ledger.recorded import START, CommandMetadata, RecordedEvent
+from tests.fixtures.ledger import Site, make_site
 from tests.fixtures.world import World
-from tests.ledger.conftest import Site, make_site
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 D = Decimal

@@ -10,8 +10,8 @@ import pytest
 
 from ledger.commands import CreateStock, TransferStock
 from ledger.postgres.seals import audit, seal
+from tests.fixtures.ledger import Conn, Site, make_site, run
 from tests.fixtures.world import World
-from tests.ledger.conftest import Conn, Site, make_site, run
 
 pytestmark = pytest.mark.db
 D = Decimal

@@ -12,8 +12,8 @@ import pytest
 from ledger.commands import CreateStock
 from ledger.postgres.reader import follow, read_events
 from ledger.recorded import START
+from tests.fixtures.ledger import Conn, Site, make_site, run
 from tests.fixtures.world import World
-from tests.ledger.conftest import Conn, Site, make_site, run
 
 pytestmark = pytest.mark.db
 D = Decimal

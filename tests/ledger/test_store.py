@@ -22,8 +22,8 @@ from ledger.fold import fold_stock
 from ledger.policy import Limits, Policy
 from ledger.postgres.eventstore import load_streams
 from ledger.recorded import GENESIS
+from tests.fixtures.ledger import Conn, Site, make_site, run
 from tests.fixtures.world import World
-from tests.ledger.conftest import Conn, Site, make_site, run
 
 pytestmark = pytest.mark.db
 D = Decimal

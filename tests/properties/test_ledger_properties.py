@@ -36,8 +36,8 @@ from ledger.policy import NegativeStockPolicy, Policy
 from ledger.postgres.eventstore import load_streams
 from ledger.postgres.service import PostgresLedger
 from ledger.recorded import CommandMetadata
+from tests.fixtures.ledger import Conn, make_site
 from tests.fixtures.world import World
-from tests.ledger.conftest import Conn, make_site
 
 pytestmark = pytest.mark.db
 

@@ -1,0 +1,118 @@
+"""The `inventory` projection: current stock per (warehouse, part) and its minimum stock recommendation.
+
+`current_stock` is the sum of the stock changes of every movement that took
+effect (recorded approved, or approved later); `last_updated` is when the
+latest of them was recorded. A row exists once any movement has touched its
+(warehouse, part), even when the stock is back at zero.
+
+Minimum stock recommendation, recomputed whenever a consumption out of the
+row's warehouse takes effect (unless someone set it by hand, i.e.
+`reorder_threshold_set_by` is neither NULL nor 'system'):
+
+    daily rate     = consumption in the 90 days up to the latest consumption day / 90
+    lead time      = manufacturer_delivery_time_days for proprietary parts,
+                     local_supplier_delivery_time_days otherwise (14 days when unknown)
+    recommendation = daily rate x (lead time + 7 days of safety stock),
+                     rounded up to whole units for consumables, to 0.001 for bulk material
+
+The window is anchored on the data, not the clock, so a rebuild reproduces it.
+It uses the part's lead time as it is when the recommendation is computed.
+"""
+
+from __future__ import annotations
+
+from projections.projection import EFFECTIVE, INVENTORY_ID, Projection, Table
+
+WINDOW_DAYS = 90
+SAFETY_DAYS = 7
+DEFAULT_LEAD_DAYS = 14
+
+ADD_STOCK = f"""
+WITH {EFFECTIVE},
+changes AS (
+    SELECT (payload->>'from_warehouse_id')::uuid AS warehouse_id, (payload->>'part_id')::uuid AS part_id,
+        -(payload->>'quantity')::numeric AS delta, recorded_at
+    FROM effective WHERE payload->>'from_warehouse_id' IS NOT NULL
+    UNION ALL
+    SELECT (payload->>'to_warehouse_id')::uuid, (payload->>'part_id')::uuid,
+        (payload->>'quantity')::numeric, recorded_at
+    FROM effective WHERE payload->>'to_warehouse_id' IS NOT NULL
+)
+INSERT INTO inventory AS i (id, warehouse_id, part_id, current_stock, unit_of_measure, last_updated,
+    created_at)
+SELECT {INVENTORY_ID.format(warehouse="c.warehouse_id", part="c.part_id")}, c.warehouse_id, c.part_id,
+    sum(c.delta), p.unit_of_measure, max(c.recorded_at), min(c.recorded_at)
+FROM changes c JOIN parts p ON p.id = c.part_id
+GROUP BY c.warehouse_id, c.part_id, p.unit_of_measure
+ON CONFLICT (warehouse_id, part_id) DO UPDATE
+SET current_stock = i.current_stock + EXCLUDED.current_stock,
+    last_updated = greatest(i.last_updated, EXCLUDED.last_updated)
+"""
+
+ADD_CONSUMPTION = f"""
+WITH {EFFECTIVE}
+INSERT INTO inventory_consumption_daily AS d (warehouse_id, part_id, day, quantity)
+SELECT (payload->>'from_warehouse_id')::uuid, (payload->>'part_id')::uuid,
+    ((payload->>'transaction_date')::timestamptz AT TIME ZONE 'UTC')::date,
+    sum((payload->>'quantity')::numeric)
+FROM effective
+WHERE event_type = 'StockConsumed'
+GROUP BY 1, 2, 3
+ON CONFLICT (warehouse_id, part_id, day) DO UPDATE SET quantity = d.quantity + EXCLUDED.quantity
+"""
+
+RECOMMEND = f"""
+WITH {EFFECTIVE},
+touched AS (
+    SELECT (payload->>'from_warehouse_id')::uuid AS warehouse_id, (payload->>'part_id')::uuid AS part_id,
+        max(recorded_at) AS recorded_at
+    FROM effective WHERE event_type = 'StockConsumed'
+    GROUP BY 1, 2
+),
+rates AS (
+    SELECT t.warehouse_id, t.part_id, t.recorded_at,
+        (SELECT sum(d.quantity) FROM inventory_consumption_daily d
+         WHERE d.warehouse_id = t.warehouse_id AND d.part_id = t.part_id
+           AND d.day > last.day - {WINDOW_DAYS}) / {WINDOW_DAYS} AS daily
+    FROM touched t
+    CROSS JOIN LATERAL (
+        SELECT max(day) AS day FROM inventory_consumption_daily d
+        WHERE d.warehouse_id = t.warehouse_id AND d.part_id = t.part_id
+    ) last
+),
+recommended AS (
+    SELECT r.warehouse_id, r.part_id, r.recorded_at,
+        least(9999999.999, CASE p.part_type
+            WHEN 'consumable' THEN ceil(r.daily * (lead.days + {SAFETY_DAYS}))
+            ELSE ceil(r.daily * (lead.days + {SAFETY_DAYS}) * 1000) / 1000 END) AS quantity
+    FROM rates r JOIN parts p ON p.id = r.part_id
+    CROSS JOIN LATERAL (
+        SELECT coalesce(CASE WHEN p.is_proprietary THEN p.manufacturer_delivery_time_days
+                             ELSE p.local_supplier_delivery_time_days END, {DEFAULT_LEAD_DAYS}) AS days
+    ) lead
+)
+UPDATE inventory i
+SET minimum_stock_recommendation = r.quantity, reorder_threshold_set_by = 'system',
+    last_recommendation_update = greatest(i.last_recommendation_update, r.recorded_at)
+FROM recommended r
+WHERE i.warehouse_id = r.warehouse_id AND i.part_id = r.part_id
+  AND (i.reorder_threshold_set_by IS NULL OR i.reorder_threshold_set_by = 'system')
+"""
+
+PROJECTION = Projection(
+    name="inventory",
+    tables=(
+        # The recommendation uses the part's current lead time, which is reference data, not the log:
+        # verify compares the stock, not the recommendation.
+        Table(
+            "inventory",
+            not_compared=(
+                "minimum_stock_recommendation",
+                "reorder_threshold_set_by",
+                "last_recommendation_update",
+            ),
+        ),
+        Table("inventory_consumption_daily", key=("warehouse_id", "part_id", "day")),
+    ),
+    statements=(ADD_STOCK, ADD_CONSUMPTION, RECOMMEND),
+)

@@ -1,0 +1,36 @@
+"""The `transactions` projection: one row per movement; approval and rejection keep its status current."""
+
+from __future__ import annotations
+
+from projections.projection import BATCH, MOVEMENT_EVENTS, TRANSACTION_TYPE, Projection, Table
+
+INSERT_MOVEMENTS = f"""
+WITH {BATCH}
+INSERT INTO transactions (id, transaction_type, part_id, from_warehouse_id, to_warehouse_id, machine_id,
+    quantity, unit_of_measure, performed_by_user_id, transaction_date, notes, reference_number,
+    requires_approval, approval_status, created_at)
+SELECT (payload->>'transaction_id')::uuid, {TRANSACTION_TYPE}, (payload->>'part_id')::uuid,
+    (payload->>'from_warehouse_id')::uuid, (payload->>'to_warehouse_id')::uuid,
+    (payload->>'machine_id')::uuid, (payload->>'quantity')::numeric, payload->>'unit_of_measure',
+    performed_by_user_id, (payload->>'transaction_date')::timestamptz, payload->>'notes',
+    payload->>'reference_number', (payload->>'requires_approval')::boolean,
+    payload->>'approval_status', recorded_at
+FROM batch
+WHERE event_type IN ({MOVEMENT_EVENTS})
+"""
+
+# A pending movement is approved or rejected at most once, so one decision per movement.
+APPLY_DECISIONS = f"""
+WITH {BATCH}
+UPDATE transactions t
+SET approval_status = CASE b.event_type WHEN 'MovementApproved' THEN 'approved' ELSE 'rejected' END
+FROM batch b
+WHERE b.event_type IN ('MovementApproved', 'MovementRejected')
+  AND t.id = (b.payload->>'transaction_id')::uuid
+"""
+
+PROJECTION = Projection(
+    name="transactions",
+    tables=(Table("transactions"),),
+    statements=(INSERT_MOVEMENTS, APPLY_DECISIONS),
+)

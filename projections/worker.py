@@ -1,0 +1,137 @@
+"""Projector workers: one thread per projection, at most one active per projection across processes.
+
+A worker holds a session advisory lock for its projection while it is active;
+another worker (in this process or another) waits on standby and takes over
+when the lock is released, for instance because its process died. Each batch
+is its own transaction (see runner). A lost database connection is retried
+with backoff (tenacity) until the database is back; the checkpoint makes the
+restart exact.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+
+import psycopg
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential
+
+from ledger.postgres.eventstore import Connection
+from projections.projection import Projection
+from projections.runner import SWAP_LOCK, apply_batch, ensure_checkpoints, lock_key
+
+log = logging.getLogger(__name__)
+
+
+class ProjectionWorker:
+    """Keeps one projection up to date with the log until stopped."""
+
+    def __init__(
+        self,
+        url: str,
+        projection: Projection,
+        stop: threading.Event,
+        *,
+        batch_size: int = 5000,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self.url = url
+        self.projection = projection
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.wake = threading.Event()
+        self.active = threading.Event()
+        self._stop = stop
+
+    def run(self) -> None:
+        """Work until the stop event is set, reconnecting whenever the database goes away."""
+        retrying = Retrying(
+            retry=retry_if_exception_type(psycopg.OperationalError),
+            wait=wait_exponential(multiplier=0.1, max=5),
+            stop=lambda _: self._stop.is_set(),
+            sleep=self._pause,
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+        try:
+            retrying(self._session)
+        except psycopg.OperationalError:
+            if not self._stop.is_set():
+                raise
+
+    def _session(self) -> None:
+        self.active.clear()
+        with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
+            ensure_checkpoints(conn, (self.projection,))
+            if not self._take_lock(conn):
+                return
+            self.active.set()
+            log.info("projection %s: active", self.projection.name)
+            while not self._stop.is_set():
+                if self.step(conn) == 0:
+                    self.wake.wait(self.poll_interval)
+                    self.wake.clear()
+        self.active.clear()
+
+    def _take_lock(self, conn: Connection) -> bool:
+        key = lock_key(self.projection.name)
+        while not self._stop.is_set():
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()
+            if row is not None and row[0]:
+                return True
+            self._stop.wait(self.poll_interval)  # standby: another worker is active
+        return False
+
+    def step(self, conn: Connection) -> int:
+        """Apply one batch; return how many events it held."""
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", [SWAP_LOCK])
+            return apply_batch(conn, self.projection, self.batch_size)
+
+    def _pause(self, seconds: float) -> None:
+        self._stop.wait(seconds)
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        log.warning("projection %s: database unavailable (%s); retrying", self.projection.name, error)
+
+
+class ProjectorHub:
+    """Runs a worker thread per projection and wakes them when the log grows."""
+
+    def __init__(
+        self,
+        url: str,
+        projections: Iterable[Projection],
+        *,
+        batch_size: int = 5000,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self.stop_event = threading.Event()
+        self.workers = [
+            ProjectionWorker(url, p, self.stop_event, batch_size=batch_size, poll_interval=poll_interval)
+            for p in projections
+        ]
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        """Start every worker in a daemon thread."""
+        for worker in self.workers:
+            thread = threading.Thread(
+                target=worker.run, name=f"projector-{worker.projection.name}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def wake(self) -> None:
+        """Tell every worker that there may be new events."""
+        for worker in self.workers:
+            worker.wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the workers and wait for them to finish their current batch."""
+        self.stop_event.set()
+        self.wake()
+        for thread in self._threads:
+            thread.join(timeout)
