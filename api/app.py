@@ -1,4 +1,4 @@
-"""The FastAPI application factory: wiring of settings, the connection pool and the routes."""
+"""The FastAPI application factory: wiring of settings, the connection pool, the ledger and the routes."""
 
 from __future__ import annotations
 
@@ -8,14 +8,34 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from psycopg_pool import ConnectionPool
 
-from api import routes_health
+from api import (
+    problems,
+    routes_auth,
+    routes_health,
+    routes_machines,
+    routes_organizations,
+    routes_parts,
+    routes_queries,
+    routes_stock,
+    routes_users,
+    routes_warehouses,
+)
 from api.projectors import InProcessProjectors
 from api.settings import Settings
+from ledger.postgres.service import PostgresLedger
 
 
 def create_app(settings: Settings, database_url: str) -> FastAPI:
     """Build the HTTP app for an already migrated database at `database_url`."""
-    pool = ConnectionPool(database_url, min_size=1, max_size=16, open=False)
+    # Autocommit: a request's writes are explicit transactions, committed before the response is sent.
+    pool = ConnectionPool(
+        database_url,
+        min_size=2,
+        max_size=settings.pool_size,
+        kwargs={"autocommit": True},
+        timeout=settings.pool_timeout,
+        open=False,
+    )
     projectors = InProcessProjectors(settings, database_url) if settings.run_projectors else None
 
     @asynccontextmanager
@@ -30,9 +50,28 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
                 projectors.stop()
             pool.close()
 
-    app = FastAPI(title="ABParts Ledger", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="ABParts Ledger",
+        version="0.1.0",
+        description="Event-sourced inventory ledger for the AutoBoss parts business.",
+        lifespan=lifespan,
+    )
     app.state.settings = settings
     app.state.pool = pool
     app.state.projectors = projectors
-    app.include_router(routes_health.router)
+    app.state.ledger = PostgresLedger(settings.policy())
+    problems.install(app)
+    # routes_auth first: its /users/me must win over /users/{user_id}.
+    for module in (
+        routes_health,
+        routes_auth,
+        routes_organizations,
+        routes_users,
+        routes_warehouses,
+        routes_parts,
+        routes_machines,
+        routes_stock,
+        routes_queries,
+    ):
+        app.include_router(module.router)
     return app

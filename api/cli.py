@@ -158,6 +158,31 @@ def _status(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _bootstrap(settings: Settings, args: argparse.Namespace) -> int:
+    import getpass
+    import os
+
+    import psycopg
+
+    from api.bootstrap import bootstrap
+
+    password = args.admin_password or os.environ.get("ABPARTS_ADMIN_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            print("abparts: give --admin-password or ABPARTS_ADMIN_PASSWORD", file=sys.stderr)
+            return 2
+        password = getpass.getpass("password for the first super_admin: ")
+    if len(password) < 8:
+        print("abparts: the password needs at least 8 characters", file=sys.stderr)
+        return 2
+    url = resolve_database(settings)
+    with psycopg.connect(url, autocommit=True) as conn:
+        result = bootstrap(conn, args.admin_username, args.admin_email, password)
+    for line in result.created or ("nothing to do: already bootstrapped",):
+        print(line)
+    return 0
+
+
 def _redact(url: str) -> str:
     from psycopg.conninfo import conninfo_to_dict
 
@@ -201,6 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="each projection's position and lag")
     status.set_defaults(func=_status)
+
+    boot = sub.add_parser("bootstrap", help="create Oraseas EE, BossAqua, a first super_admin (idempotent)")
+    boot.add_argument("--admin-username", required=True)
+    boot.add_argument("--admin-email", required=True)
+    boot.add_argument("--admin-password", help="default: ABPARTS_ADMIN_PASSWORD, else a prompt")
+    boot.set_defaults(func=_bootstrap)
 
     cli_export.register(sub, resolve_database)
     cli_stock.register(sub, resolve_database)

@@ -1,4 +1,4 @@
-"""Typed FastAPI dependencies shared by the routes."""
+"""Typed FastAPI dependencies shared by the routes: connection, settings, the caller, the ledger."""
 
 from __future__ import annotations
 
@@ -7,7 +7,16 @@ from typing import Annotated
 
 import psycopg
 from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
 from psycopg_pool import ConnectionPool
+
+from api.principal import Principal, load_principal
+from api.problems import ApiError, forbidden
+from api.security import token_digest
+from api.settings import Settings
+from ledger.postgres.service import PostgresLedger
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="token", auto_error=False)
 
 
 def _connection(request: Request) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
@@ -17,3 +26,50 @@ def _connection(request: Request) -> Iterator[psycopg.Connection[tuple[object, .
 
 
 Connection = Annotated[psycopg.Connection[tuple[object, ...]], Depends(_connection)]
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+AppSettings = Annotated[Settings, Depends(_settings)]
+
+
+def _ledger(request: Request) -> PostgresLedger:
+    ledger: PostgresLedger = request.app.state.ledger
+    return ledger
+
+
+Ledger = Annotated[PostgresLedger, Depends(_ledger)]
+
+
+def _principal(conn: Connection, token: Annotated[str | None, Depends(oauth2)]) -> Principal:
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if not token:
+        raise ApiError(
+            401, "not_authenticated", "sign in first: POST /token, then send the bearer token", challenge
+        )
+    principal = load_principal(conn, token_digest(token))
+    if principal is None:
+        raise ApiError(401, "invalid_token", "the token is unknown, expired or revoked", challenge)
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(_principal)]
+
+
+def _admin(user: CurrentUser) -> Principal:
+    if not user.is_admin:
+        raise forbidden("only an admin may do this")
+    return user
+
+
+def _super_admin(user: CurrentUser) -> Principal:
+    if not user.is_super_admin:
+        raise forbidden("only a super_admin may do this")
+    return user
+
+
+CurrentAdmin = Annotated[Principal, Depends(_admin)]
+CurrentSuperAdmin = Annotated[Principal, Depends(_super_admin)]

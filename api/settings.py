@@ -40,6 +40,9 @@ class Settings(BaseSettings):
 
     token_lifetime: timedelta = Field(default=timedelta(hours=8))
 
+    pool_size: int = Field(default=16, ge=2, le=200, description="Database connections of the API process.")
+    pool_timeout: float = Field(default=5.0, gt=0, description="Seconds a request waits for a connection.")
+
     run_projectors: bool = Field(
         default=True, description="Run the projector workers inside the API process."
     )

@@ -1,3 +1,3 @@
 """Test configuration: the database fixtures are loaded as a plugin."""
 
-pytest_plugins = ["tests.fixtures.database", "tests.fixtures.ledger"]
+pytest_plugins = ["tests.fixtures.database", "tests.fixtures.ledger", "tests.fixtures.api"]

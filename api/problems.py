@@ -1,0 +1,115 @@
+"""Errors as RFC 9457 problem details: every refusal is a 4xx with a stable machine-readable `code`.
+
+Routes raise ApiError (or let a LedgerError through); the handlers here turn
+them, request validation errors and a database that is away into
+`application/problem+json` responses. Nothing reaches the client as a bare 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import psycopg
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
+from starlette.exceptions import HTTPException
+
+from ledger.errors import LedgerError
+
+log = logging.getLogger(__name__)
+MEDIA_TYPE = "application/problem+json"
+
+# A ledger error's HTTP status by its code; any other ledger error is a 422.
+LEDGER_STATUS = {
+    "unknown_transaction": 404,
+    "insufficient_stock": 409,
+    "warehouse_inactive": 409,
+    "invalid_transaction_state": 409,
+    "limit_reached": 409,
+    "concurrency_conflict": 409,
+    "idempotency_conflict": 422,
+}
+
+
+class ApiError(Exception):
+    """A refusal with an HTTP status, a stable code, and a human explanation."""
+
+    def __init__(
+        self, status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.headers = headers
+        self.extra = extra
+
+
+def not_found(what: str) -> ApiError:
+    """The thing does not exist, or the caller may not see it (the two look the same)."""
+    return ApiError(404, "not_found", f"{what} not found")
+
+
+def forbidden(detail: str) -> ApiError:
+    """The caller sees the thing but its role may not do this."""
+    return ApiError(403, "forbidden", detail)
+
+
+def conflict(code: str, detail: str, **extra: Any) -> ApiError:
+    """The request is valid but clashes with the current state."""
+    return ApiError(409, code, detail, **extra)
+
+
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    """A problem+json response; `extra` adds members (field errors, ids) to the body."""
+    title = code.replace("_", " ").capitalize()
+    body = {"type": f"/problems/{code}", "title": title, "status": status, "detail": detail, "code": code}
+    body |= jsonable_encoder(extra or {})
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into a problem response."""
+
+    @app.exception_handler(ApiError)
+    async def _api(request: Request, error: ApiError) -> JSONResponse:
+        return problem(error.status, error.code, error.detail, error.headers, error.extra)
+
+    @app.exception_handler(LedgerError)
+    async def _ledger(request: Request, error: LedgerError) -> JSONResponse:
+        status = LEDGER_STATUS.get(error.code, 422)
+        return problem(status, error.code, error.message, extra=error.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in error.errors()
+        ]
+        return problem(422, "validation_error", "the request is not valid", extra={"errors": errors})
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, error: HTTPException) -> JSONResponse:
+        code = {401: "not_authenticated", 404: "not_found", 405: "method_not_allowed"}.get(
+            error.status_code, "http_error"
+        )
+        headers = dict(error.headers) if error.headers else None
+        return problem(error.status_code, code, str(error.detail), headers=headers)
+
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def _unavailable(request: Request, error: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", error)
+        return problem(
+            503, "database_unavailable", "the database is not reachable; retry shortly", {"Retry-After": "2"}
+        )

@@ -1,0 +1,7 @@
+"""Routes for parts (being written)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["parts"])

@@ -1,0 +1,7 @@
+"""Routes for stock (being written)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["stock"])
