@@ -1,7 +1,133 @@
-"""Routes for stock (being written)."""
+"""Stock command routes: each turns a request into a ledger command and answers 201 with what it recorded."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+from uuid import UUID
 
-router = APIRouter(tags=["stock"])
+from fastapi import APIRouter, Body, Header, Request
+
+from api.deps import Connection, CurrentUser, Ledger
+from api.stock import commands
+from api.stock.models import DecisionIn, PartUsageIn, Recorded, StockAdjustmentIn, StocktakeIn, TransactionIn
+from ledger.commands import ApproveMovement, RejectMovement, ReverseMovement, StockCommand
+
+router = APIRouter(tags=["stock commands"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Same key and body: the first answer again, nothing recorded twice.",
+    ),
+]
+RequestId = Annotated[str | None, Header(alias="X-Request-ID", max_length=200)]
+
+
+def _run(
+    request: Request,
+    conn: Connection,
+    ledger: Ledger,
+    caller: CurrentUser,
+    command: StockCommand,
+    key: str | None,
+    request_id: str | None,
+) -> Recorded:
+    projectors = request.app.state.projectors
+    appended = projectors.appended if projectors is not None else None
+    return commands.execute(conn, ledger, caller, command, key, request_id, appended)
+
+
+@router.post("/transactions", status_code=201, response_model=Recorded, summary="Record a movement")
+def post_transaction(
+    body: TransactionIn,
+    request: Request,
+    conn: Connection,
+    ledger: Ledger,
+    caller: CurrentUser,
+    key: IdempotencyKey = None,
+    request_id: RequestId = None,
+) -> Recorded:
+    """Record a creation, transfer, consumption or adjustment."""
+    command = commands.transaction_command(body)
+    return _run(request, conn, ledger, caller, command, key, request_id)
+
+
+def _decision(kind: type[ApproveMovement | RejectMovement | ReverseMovement], summary: str):  # type: ignore[no-untyped-def]
+    def route(
+        transaction_id: UUID,
+        request: Request,
+        conn: Connection,
+        ledger: Ledger,
+        caller: CurrentUser,
+        body: Annotated[DecisionIn | None, Body()] = None,
+        key: IdempotencyKey = None,
+        request_id: RequestId = None,
+    ) -> Recorded:
+        decision = body or DecisionIn()
+        command = kind(
+            transaction_id=transaction_id, notes=decision.notes, expected_version=decision.expected_version
+        )
+        return _run(request, conn, ledger, caller, command, key, request_id)
+
+    route.__doc__ = summary
+    return route
+
+
+for path, kind, summary in (
+    ("approve", ApproveMovement, "Approve a pending movement (admins)."),
+    ("reject", RejectMovement, "Reject a pending movement (admins)."),
+    ("reverse", ReverseMovement, "Undo an approved movement with a compensating one (admins)."),
+):
+    router.add_api_route(
+        f"/transactions/{{transaction_id}}/{path}",
+        _decision(kind, summary),
+        methods=["POST"],
+        status_code=201,
+        response_model=Recorded,
+        summary=summary.rstrip("."),
+        name=f"{path}_transaction",
+    )
+
+
+@router.post("/stock-adjustments", status_code=201, response_model=Recorded, summary="Adjust stock")
+def post_stock_adjustment(
+    body: StockAdjustmentIn,
+    request: Request,
+    conn: Connection,
+    ledger: Ledger,
+    caller: CurrentUser,
+    key: IdempotencyKey = None,
+    request_id: RequestId = None,
+) -> Recorded:
+    """Correct one part's stock in one warehouse by a signed quantity, with a reason (admins)."""
+    return _run(request, conn, ledger, caller, commands.adjustment_command(body), key, request_id)
+
+
+@router.post("/stocktakes", status_code=201, response_model=Recorded, summary="Record a stocktake")
+def post_stocktake(
+    body: StocktakeIn,
+    request: Request,
+    conn: Connection,
+    ledger: Ledger,
+    caller: CurrentUser,
+    key: IdempotencyKey = None,
+    request_id: RequestId = None,
+) -> Recorded:
+    """Counted quantities of one warehouse; each difference becomes an adjustment, atomically (admins)."""
+    return _run(request, conn, ledger, caller, commands.stocktake_command(body), key, request_id)
+
+
+@router.post("/part-usage", status_code=201, response_model=Recorded, summary="Record part usage")
+def post_part_usage(
+    body: PartUsageIn,
+    request: Request,
+    conn: Connection,
+    ledger: Ledger,
+    caller: CurrentUser,
+    key: IdempotencyKey = None,
+    request_id: RequestId = None,
+) -> Recorded:
+    """Parts used on a machine: a consumption out of one of the owner's warehouses."""
+    return _run(request, conn, ledger, caller, commands.part_usage_command(body), key, request_id)

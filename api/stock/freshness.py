@@ -1,0 +1,31 @@
+"""Read-your-writes for the read routes: `min_position` waits (bounded) for the projections to catch up."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Query
+
+from api.problems import ApiError
+from api.settings import Settings
+from ledger.postgres.eventstore import Connection
+from projections.freshness import wait_until_projected
+
+MinPosition = Annotated[
+    int | None,
+    Query(ge=1, description="Wait until the projections include the event at this log position."),
+]
+
+
+def ensure_fresh(conn: Connection, settings: Settings, names: tuple[str, ...], position: int | None) -> None:
+    """Return once `names` include `position`; a 503 `stale_read` after the configured wait."""
+    if position is None:
+        return
+    if not wait_until_projected(conn, names, position, settings.read_wait_timeout):
+        raise ApiError(
+            503,
+            "stale_read",
+            f"the projections have not reached position {position} yet; retry shortly",
+            {"Retry-After": "1"},
+            min_position=position,
+        )
