@@ -20,6 +20,7 @@ from api import (
     routes_users,
     routes_warehouses,
 )
+from api.idempotency import IdempotencyMiddleware
 from api.projectors import InProcessProjectors
 from api.settings import Settings
 from ledger.postgres.service import PostgresLedger
@@ -61,6 +62,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     app.state.projectors = projectors
     app.state.ledger = PostgresLedger(settings.policy())
     problems.install(app)
+    app.add_middleware(IdempotencyMiddleware, pool=pool)
     # routes_auth first: its /users/me must win over /users/{user_id}.
     for module in (
         routes_health,

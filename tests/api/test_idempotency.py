@@ -1,0 +1,59 @@
+"""Idempotency-Key on any state-changing request: per caller, per request, first answer kept."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.test_stock import Shop, post
+from tests.fixtures.api import Tenants
+
+pytestmark = pytest.mark.db
+Conn = psycopg.Connection[tuple[Any, ...]]
+
+
+def test_a_key_is_the_callers_own(client: TestClient, tenants: Tenants, db: Conn) -> None:
+    mine, theirs = Shop(tenants, db), Shop(tenants, db)
+    for shop in (mine, theirs):
+        body = {
+            "transaction_type": "creation",
+            "part_id": str(shop.part),
+            "to_warehouse_id": str(shop.a),
+            "quantity": "1",
+        }
+        response = post(client, shop.admin, "/transactions", body, **{"Idempotency-Key": "shared-key"})
+        assert response.status_code == 201 and "idempotent-replay" not in response.headers
+
+
+def test_the_same_key_on_another_path_is_refused(client: TestClient, tenants: Tenants, db: Conn) -> None:
+    shop = Shop(tenants, db)
+    body = {
+        "transaction_type": "creation",
+        "part_id": str(shop.part),
+        "to_warehouse_id": str(shop.a),
+        "quantity": "1",
+    }
+    assert post(client, shop.admin, "/transactions", body, **{"Idempotency-Key": "k"}).status_code == 201
+    other = client.post("/logout", headers=shop.admin.headers | {"Idempotency-Key": "k"})
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_conflict"
+
+
+def test_a_refusal_is_kept_too_and_a_server_error_is_not(
+    client: TestClient, tenants: Tenants, db: Conn
+) -> None:
+    shop = Shop(tenants, db)
+    body = {
+        "transaction_type": "creation",
+        "part_id": str(shop.part),
+        "to_warehouse_id": str(shop.a),
+        "quantity": "-1",
+    }
+    first = post(client, shop.admin, "/transactions", body, **{"Idempotency-Key": "bad"})
+    again = post(client, shop.admin, "/transactions", body, **{"Idempotency-Key": "bad"})
+    assert first.status_code == again.status_code == 422
+    assert again.headers["idempotent-replay"] == "true" and again.json() == first.json()
+    rows = db.execute("SELECT count(*) FROM api_idempotency WHERE status_code IS NULL").fetchone()
+    assert rows == (0,)
