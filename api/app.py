@@ -21,6 +21,8 @@ from api import (
     routes_warehouses,
 )
 from api.idempotency import IdempotencyMiddleware
+from api.logs import RequestIdMiddleware, stamp_request_ids
+from api.metrics import LatencyMiddleware, Metrics
 from api.projectors import InProcessProjectors
 from api.settings import Settings
 from ledger.postgres.service import PostgresLedger
@@ -61,8 +63,13 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     app.state.pool = pool
     app.state.projectors = projectors
     app.state.ledger = PostgresLedger(settings.policy())
+    app.state.metrics = metrics = Metrics(pool)
+    stamp_request_ids()
     problems.install(app)
+    # Added last is outermost: the request id is set before anything else runs.
     app.add_middleware(IdempotencyMiddleware, pool=pool)
+    app.add_middleware(LatencyMiddleware, metrics=metrics)
+    app.add_middleware(RequestIdMiddleware)
     # routes_auth first: its /users/me must win over /users/{user_id}.
     for module in (
         routes_health,

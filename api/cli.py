@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
 from api import cli_export, cli_stock
+from api.logs import configure as configure_logging
 from api.settings import Settings
 from projections.registry import UnknownProjection
 
@@ -29,7 +29,14 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     url = resolve_database(settings)
     app = create_app(settings, url)
-    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port)
+    # Our own JSON lines (with request ids) replace uvicorn's logging config and access log.
+    uvicorn.run(
+        app,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_config=None,
+        access_log=False,
+    )
     return 0
 
 
@@ -240,9 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one `abparts` subcommand and return its exit status."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = build_parser().parse_args(argv)
     settings = Settings()
+    configure_logging(json_lines=settings.log_json and args.func in (_serve, _project))
     try:
         status: int = args.func(settings, args)
     except UnknownProjection as error:

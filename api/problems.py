@@ -78,16 +78,24 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
+def _count(request: Request, code: str, status: int) -> None:
+    metrics = getattr(request.app.state, "metrics", None)
+    if metrics is not None:
+        metrics.errors.labels(code, str(status)).inc()
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into a problem response."""
 
     @app.exception_handler(ApiError)
     async def _api(request: Request, error: ApiError) -> JSONResponse:
+        _count(request, error.code, error.status)
         return problem(error.status, error.code, error.detail, error.headers, error.extra)
 
     @app.exception_handler(LedgerError)
     async def _ledger(request: Request, error: LedgerError) -> JSONResponse:
         status = LEDGER_STATUS.get(error.code, 422)
+        _count(request, error.code, status)
         return problem(status, error.code, error.message, extra=error.details)
 
     @app.exception_handler(RequestValidationError)
@@ -96,6 +104,7 @@ def install(app: FastAPI) -> None:
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
             for e in error.errors()
         ]
+        _count(request, "validation_error", 422)
         return problem(422, "validation_error", "the request is not valid", extra={"errors": errors})
 
     @app.exception_handler(HTTPException)
@@ -110,6 +119,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(PoolTimeout)
     async def _unavailable(request: Request, error: Exception) -> JSONResponse:
         log.warning("database unavailable: %s", error)
+        _count(request, "database_unavailable", 503)
         return problem(
             503, "database_unavailable", "the database is not reachable; retry shortly", {"Retry-After": "2"}
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 from uuid import UUID
 
@@ -11,7 +12,9 @@ from api.deps import Connection, CurrentUser, Ledger
 from api.stock import commands
 from api.stock.models import DecisionIn, PartUsageIn, Recorded, StockAdjustmentIn, StocktakeIn, TransactionIn
 from ledger.commands import ApproveMovement, RejectMovement, ReverseMovement, StockCommand
+from ledger.results import CommandResult
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["stock commands"])
 
 IdempotencyKey = Annotated[
@@ -34,9 +37,17 @@ def _run(
     key: str | None,
     request_id: str | None,
 ) -> Recorded:
-    projectors = request.app.state.projectors
-    appended = projectors.appended if projectors is not None else None
-    return commands.execute(conn, ledger, caller, command, key, request_id, appended)
+    projectors, metrics = request.app.state.projectors, request.app.state.metrics
+
+    def recorded(command: StockCommand, result: CommandResult) -> None:
+        if projectors is not None:
+            projectors.appended()
+        metrics.commands.labels(type(command).__name__).inc()
+        for event in result.events:
+            metrics.events.labels(event.event_type).inc()
+        log.info("command recorded", extra={"command": type(command).__name__, "position": result.position})
+
+    return commands.execute(conn, ledger, caller, command, key, request_id, recorded)
 
 
 @router.post("/transactions", status_code=201, response_model=Recorded, summary="Record a movement")

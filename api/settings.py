@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     )
     projector_batch_size: int = Field(default=5000, ge=1, le=1_000_000)
     projector_poll_interval: float = Field(default=1.0, gt=0, description="Seconds between polls when idle.")
+    ready_max_lag_seconds: float = Field(default=30.0, gt=0, description="/ready fails beyond this lag.")
+    log_json: bool = Field(default=True, description="Log one JSON object per line (else plain text).")
     read_wait_timeout: float = Field(
         default=5.0, ge=0, description="How long a read with min_position waits for the projections."
     )

@@ -35,6 +35,7 @@ from ledger.postgres import context
 from ledger.postgres.eventstore import Connection
 from ledger.postgres.service import PostgresLedger
 from ledger.recorded import CommandMetadata
+from ledger.results import CommandResult
 
 
 def execute(
@@ -44,7 +45,7 @@ def execute(
     command: StockCommand,
     idempotency_key: str | None,
     request_id: str | None,
-    appended: Callable[[], None] | None = None,
+    recorded: Callable[[StockCommand, CommandResult], None] | None = None,
 ) -> Recorded:
     """Check access, run `command` through the ledger, and describe what it recorded."""
     access.check(conn, caller, command)
@@ -54,8 +55,8 @@ def execute(
         idempotency_key=f"{caller.user_id}:{idempotency_key}" if idempotency_key else None,
     )
     result = ledger.execute(conn, command, metadata)
-    if appended is not None and not result.replayed:
-        appended()
+    if recorded is not None and not result.replayed:
+        recorded(command, result)
     return Recorded(
         transactions=describe(conn, result.transaction_ids),
         position=result.position,

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.db
 
 
 def test_health_answers_ok_when_database_is_up(db_url: str) -> None:
-    app = create_app(Settings(), db_url)
+    app = create_app(Settings(run_projectors=False), db_url)
     with TestClient(app) as client:
         response = client.get("/health")
     assert response.status_code == 200

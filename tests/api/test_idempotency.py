@@ -8,8 +8,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.test_stock import Shop, post
 from tests.fixtures.api import Tenants
+from tests.fixtures.shop import Shop, post
 
 pytestmark = pytest.mark.db
 Conn = psycopg.Connection[tuple[Any, ...]]

@@ -3,76 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.fixtures.api import Caller, Tenants
+from tests.fixtures.shop import Shop, post, stock_in
 
 pytestmark = pytest.mark.db
 Conn = psycopg.Connection[tuple[Any, ...]]
-
-
-class Shop:
-    """A customer with an admin, a user, two warehouses, a machine; and a part with a price."""
-
-    def __init__(self, tenants: Tenants, db: Conn, price: str = "5.00") -> None:
-        self.db = db
-        self.org = tenants.organization()
-        self.admin = tenants.user(self.org, "admin")
-        self.user = tenants.user(self.org, "user")
-        self.a = self._insert(
-            "INSERT INTO warehouses (organization_id, name) VALUES (%s, %s) RETURNING id",
-            [self.org, f"a-{uuid.uuid4().hex[:8]}"],
-        )
-        self.b = self._insert(
-            "INSERT INTO warehouses (organization_id, name) VALUES (%s, %s) RETURNING id",
-            [self.org, f"b-{uuid.uuid4().hex[:8]}"],
-        )
-        self.part = self._insert(
-            "INSERT INTO parts (part_number, name, unit_price) VALUES (%s, 'filter', %s) RETURNING id",
-            [f"P-{uuid.uuid4().hex[:10]}", Decimal(price)],
-        )
-        self.machine = self._insert(
-            "INSERT INTO machines (customer_organization_id, model_type, name, serial_number)"
-            " VALUES (%s, 'V4.0', 'AutoBoss', %s) RETURNING id",
-            [self.org, f"SN-{uuid.uuid4().hex[:10]}"],
-        )
-
-    def _insert(self, sql: str, params: list[Any]) -> UUID:
-        row = self.db.execute(sql, params).fetchone()
-        assert row is not None
-        return UUID(str(row[0]))
-
-
-@pytest.fixture
-def shop(tenants: Tenants, db: Conn) -> Shop:
-    return Shop(tenants, db)
-
-
-def post(client: TestClient, caller: Caller, path: str, body: dict[str, Any], **headers: str) -> Any:
-    return client.post(path, json=body, headers=caller.headers | headers)
-
-
-def stock_in(client: TestClient, shop: Shop, quantity: str, warehouse: UUID | None = None) -> dict[str, Any]:
-    response = post(
-        client,
-        shop.admin,
-        "/transactions",
-        {
-            "transaction_type": "creation",
-            "part_id": str(shop.part),
-            "to_warehouse_id": str(warehouse or shop.a),
-            "quantity": quantity,
-        },
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def levels(client: TestClient, caller: Caller, position: int, **filters: str) -> dict[str, str]:

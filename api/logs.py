@@ -1,0 +1,94 @@
+"""Structured logs: one JSON object per line, each carrying the request id of the request it belongs to.
+
+The request id comes from the client's X-Request-ID (when it is sane) or is
+made up, is echoed in the response, and reaches every log line written while
+the request is handled through a context variable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from contextvars import ContextVar
+from datetime import UTC, datetime
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id"}
+
+
+class RequestIdMiddleware:
+    """Sets the request id for the duration of each HTTP request and returns it as X-Request-ID."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope.get("headers", ())).get(b"x-request-id", b"").decode("latin-1")
+        rid = given if SANE_ID.match(given) else uuid.uuid4().hex
+        token = request_id.set(rid)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id.reset(token)
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats a record as one line of JSON with its extras (e.g. `position`) and the request id."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None),
+        }
+        line |= {k: v for k, v in vars(record).items() if k not in STANDARD}
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+def stamp_request_ids() -> None:
+    """Make every log record carry the request id current where it is created (idempotent).
+
+    Stamped at creation, not when formatted, so a line written in a worker
+    thread of the request, or formatted later, keeps the right id.
+    """
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "stamps_request_id", False):
+        return
+
+    def stamped(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        record.request_id = request_id.get()
+        return record
+
+    stamped.stamps_request_id = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(stamped)
+
+
+def configure(json_lines: bool, level: int = logging.INFO) -> None:
+    """Send the root logger's records to stderr, as JSON lines or as plain text."""
+    handler = logging.StreamHandler()
+    if json_lines:
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)

@@ -1,0 +1,115 @@
+"""Prometheus metrics of one app: request latency by route, commands and events, errors, projection lag.
+
+The registry belongs to the app (built in create_app), not to the module, so
+two apps in one process (as in the tests) never mix their figures. Projection
+positions and lags are read from the database when scraped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from psycopg_pool import ConnectionPool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from projections.registry import ALL
+from projections.status import status
+
+access = logging.getLogger("abparts.access")
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Metrics:
+    """The app's metrics and their registry."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self.registry = CollectorRegistry()
+        self.latency = Histogram(
+            "abparts_http_request_duration_seconds",
+            "HTTP request latency by route",
+            ["method", "route", "status"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self.commands = Counter(
+            "abparts_commands_total", "Stock commands accepted, by type", ["command"], registry=self.registry
+        )
+        self.events = Counter(
+            "abparts_events_appended_total",
+            "Events appended, by type",
+            ["event_type"],
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "abparts_errors_total", "Error responses, by code", ["code", "status"], registry=self.registry
+        )
+        self.registry.register(ProjectionCollector(pool))
+
+    def exposition(self) -> bytes:
+        """The metrics in Prometheus text format."""
+        return generate_latest(self.registry)
+
+
+class ProjectionCollector(Collector):
+    """Each projection's checkpoint position and lag, read at scrape time."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self.pool = pool
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        position = GaugeMetricFamily(
+            "abparts_projection_position", "Log position applied", labels=["projection"]
+        )
+        lag = GaugeMetricFamily(
+            "abparts_projection_lag_events", "Events not yet applied", labels=["projection"]
+        )
+        seconds = GaugeMetricFamily(
+            "abparts_projection_lag_seconds", "Age of the oldest event not yet applied", labels=["projection"]
+        )
+        with self.pool.connection() as conn:
+            for row in status(conn, ALL):
+                position.add_metric([row.name], row.position)
+                lag.add_metric([row.name], row.lag_events)
+                seconds.add_metric([row.name], row.lag_seconds)
+        yield from (position, lag, seconds)
+
+
+class LatencyMiddleware:
+    """Times each HTTP request under its route template (not the raw path, to keep labels few)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            elapsed = time.perf_counter() - started
+            self.metrics.latency.labels(scope["method"], template, str(status)).observe(elapsed)
+            access.info(
+                "%s %s %s",
+                scope["method"],
+                scope["path"],
+                status,
+                extra={"status": status, "route": template, "duration_ms": round(elapsed * 1000, 3)},
+            )

@@ -1,0 +1,58 @@
+"""Operations endpoints and signals: readiness, Prometheus metrics, request ids in JSON logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.logs import JsonFormatter
+from tests.fixtures.shop import Shop, stock_in
+
+pytestmark = pytest.mark.db
+
+
+def test_ready_reports_projection_lag(client: TestClient) -> None:
+    response = client.get("/ready")
+    assert response.status_code == 200, response.text
+    assert set(response.json()["lag_seconds"]) >= {"inventory", "transactions"}
+
+
+def test_metrics_count_commands_events_errors_and_time_routes(client: TestClient, shop: Shop) -> None:
+    stock_in(client, shop, "1")
+    client.post("/transactions", json={"transaction_type": "creation"}, headers=shop.admin.headers)
+    text = client.get("/metrics").text
+    assert 'abparts_commands_total{command="CreateStock"}' in text
+    assert 'abparts_events_appended_total{event_type="StockCreated"}' in text
+    assert 'abparts_errors_total{code="validation_error",status="422"}' in text
+    assert (
+        'abparts_http_request_duration_seconds_bucket{le="0.01",method="POST",route="/transactions"' in text
+    )
+    assert 'abparts_projection_lag_events{projection="inventory"}' in text
+
+
+def test_request_id_is_echoed_and_in_every_log_line(
+    client: TestClient, shop: Shop, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        response = client.post(
+            "/transactions",
+            json={
+                "transaction_type": "creation",
+                "part_id": str(shop.part),
+                "to_warehouse_id": str(shop.a),
+                "quantity": "1",
+            },
+            headers=shop.admin.headers | {"X-Request-ID": "req-42"},
+        )
+    assert response.headers["x-request-id"] == "req-42"
+    lines = [
+        json.loads(JsonFormatter().format(r)) for r in caplog.records if r.name.startswith(("api", "abparts"))
+    ]
+    command = next(line for line in lines if line["message"] == "command recorded")
+    assert command["request_id"] == "req-42" and command["position"] == response.json()["position"]
+    assert all(line["request_id"] == "req-42" for line in lines), lines
+    made_up = client.get("/health")
+    assert len(made_up.headers["x-request-id"]) == 32
