@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from psycopg_pool import ConnectionPool
 
 from api import (
+    openapi,
     problems,
     routes_auth,
     routes_health,
@@ -39,19 +40,26 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
         timeout=settings.pool_timeout,
         open=False,
     )
-    projectors = InProcessProjectors(settings, database_url) if settings.run_projectors else None
+    running = 0  # lifespans entered and not yet left: an app served by two clients starts once
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool.open(wait=True, timeout=30)
-        if projectors is not None:
-            projectors.start()
+        nonlocal running
+        if running == 0:
+            pool.open(wait=True, timeout=30)
+            if settings.run_projectors:
+                app.state.projectors = InProcessProjectors(settings, database_url)
+                app.state.projectors.start()
+        running += 1
         try:
             yield
         finally:
-            if projectors is not None:
-                projectors.stop()
-            pool.close()
+            running -= 1
+            if running == 0:
+                if app.state.projectors is not None:
+                    app.state.projectors.stop()
+                    app.state.projectors = None
+                pool.close()
 
     app = FastAPI(
         title="ABParts Ledger",
@@ -61,11 +69,12 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     )
     app.state.settings = settings
     app.state.pool = pool
-    app.state.projectors = projectors
+    app.state.projectors = None  # set while the app runs, when it runs the workers
     app.state.ledger = PostgresLedger(settings.policy())
     app.state.metrics = metrics = Metrics(pool)
     stamp_request_ids()
     problems.install(app)
+    openapi.install(app)
     # Added last is outermost: the request id is set before anything else runs.
     app.add_middleware(IdempotencyMiddleware, pool=pool)
     app.add_middleware(LatencyMiddleware, metrics=metrics)

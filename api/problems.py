@@ -123,3 +123,9 @@ def install(app: FastAPI) -> None:
         return problem(
             503, "database_unavailable", "the database is not reachable; retry shortly", {"Retry-After": "2"}
         )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        _count(request, "internal_error", 500)
+        return problem(500, "internal_error", "an unexpected error occurred; it has been logged")
