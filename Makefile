@@ -28,3 +28,7 @@ migrate: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .abparts .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
