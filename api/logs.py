@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import TextIO
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -82,9 +84,21 @@ def stamp_request_ids() -> None:
     logging.setLogRecordFactory(stamped)
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is at the time (not the one at creation, which may be closed by then)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: object) -> None:
+        pass
+
+
 def configure(json_lines: bool, level: int = logging.INFO) -> None:
     """Send the root logger's records to stderr, as JSON lines or as plain text."""
-    handler = logging.StreamHandler()
+    handler = StderrHandler()
     if json_lines:
         handler.setFormatter(JsonFormatter())
     else:
