@@ -87,7 +87,7 @@ def stamp_request_ids() -> None:
 class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever sys.stderr is at the time (not the one at creation, which may be closed by then)."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> TextIO:
         return sys.stderr
 
