@@ -469,6 +469,9 @@ def _check_stock(
 
 
 def _stream_of(event: Event) -> str:
+    stream_id = getattr(event, "stream_id", None)
+    if isinstance(stream_id, str):
+        return stream_id
     transaction_id = getattr(event, "transaction_id", None)
     assert isinstance(transaction_id, UUID)
     return movement_stream(transaction_id)

@@ -138,3 +138,39 @@ class DuplicateItem(LedgerError):
     """The same part is listed twice in one command."""
 
     code = "duplicate_item"
+
+
+class UnknownOrder(LedgerError):
+    """No order has that id."""
+
+    code = "unknown_order"
+
+
+class InvalidOrderState(LedgerError):
+    """The order is not in a state that allows this (e.g. shipping a cancelled order)."""
+
+    code = "invalid_order_state"
+
+
+class QuantityExceedsOrder(LedgerError):
+    """More would be shipped than ordered, or received than shipped."""
+
+    code = "quantity_exceeds_order"
+
+
+class PartNotOnOrder(LedgerError):
+    """The part is not a line of the order."""
+
+    code = "part_not_on_order"
+
+
+class InvalidOrganization(LedgerError):
+    """The organization does not exist or is of the wrong type for this order."""
+
+    code = "invalid_organization"
+
+
+class WrongWarehouseOwner(LedgerError):
+    """The warehouse does not belong to the organization the order needs it to."""
+
+    code = "wrong_warehouse_owner"

@@ -128,3 +128,13 @@ def movement_stream(transaction_id: UUID) -> str:
 def event_from_stored(event_type: str, payload: dict[str, Any]) -> Event:
     """Rebuild a domain event from its stored type name and JSON payload."""
     return EVENT_TYPES[event_type].model_validate(payload)
+
+
+def _register_order_events() -> None:
+    # Order events live in ledger.orders, which builds on Event above: registered once both exist.
+    from ledger.orders.events import ORDER_EVENT_TYPES
+
+    EVENT_TYPES.update({cls.__name__: cls for cls in ORDER_EVENT_TYPES})
+
+
+_register_order_events()

@@ -7,6 +7,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from ledger.events import Event, Movement, MovementApproved
+from ledger.orders.events import CustomerOrderReceived, CustomerOrderShipped
 
 StockKey = tuple[UUID, UUID]  # (warehouse_id, part_id)
 StockChange = tuple[StockKey, Decimal]
@@ -20,6 +21,10 @@ def stock_changes(event: Event) -> list[StockChange]:
         return _move(event.part_id, event.from_warehouse_id, event.to_warehouse_id, event.quantity)
     if isinstance(event, MovementApproved):
         return _move(event.part_id, event.from_warehouse_id, event.to_warehouse_id, event.quantity)
+    if isinstance(event, CustomerOrderShipped):  # leaves the warehouse: in transit until received
+        return [((event.warehouse_id, line.part_id), -line.quantity) for line in event.lines]
+    if isinstance(event, CustomerOrderReceived):
+        return [((event.warehouse_id, line.part_id), line.quantity) for line in event.lines]
     return []
 
 

@@ -34,3 +34,4 @@ class CommandResult(BaseModel):
     transaction_ids: tuple[UUID, ...]
     warnings: tuple[str, ...] = ()
     replayed: bool = False
+    order_id: UUID | None = None

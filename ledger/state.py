@@ -10,6 +10,7 @@ from uuid import UUID
 
 from ledger.events import Event, Movement, MovementApproved, MovementRejected, MovementReversed
 from ledger.fold import StockKey
+from ledger.orders.state import OrderState
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,16 @@ class MachineInfo:
     customer_organization_id: UUID
     owner_type: str  # organization_type_enum of the owner
     status: str = "active"
+
+
+@dataclass(frozen=True)
+class OrganizationInfo:
+    """The organization attributes the order rules use."""
+
+    id: UUID
+    organization_type: str
+    name: str
+    is_active: bool = True
 
 
 @dataclass(frozen=True)
@@ -96,3 +107,6 @@ class DecisionContext:
     stock: Mapping[StockKey, Decimal] = field(default_factory=dict)
     movements_this_year: int = 0
     new_id: Callable[[], UUID] | None = None
+    organizations: Mapping[UUID, OrganizationInfo] = field(default_factory=dict)
+    orders: Mapping[UUID, OrderState] = field(default_factory=dict)
+    oraseas_id: UUID | None = None

@@ -19,13 +19,16 @@ import psycopg
 from ledger import decide as rules
 from ledger.commands import StockCommand
 from ledger.errors import ConcurrencyConflict
-from ledger.fold import StockKey, stock_changes
+from ledger.fold import StockKey
+from ledger.orders.commands import OrderCommand
 from ledger.policy import Policy
 from ledger.postgres import context as load
 from ledger.postgres import idempotency
-from ledger.postgres.eventstore import Connection, append
+from ledger.postgres.commit import commit
+from ledger.postgres.eventstore import Connection
+from ledger.postgres.orders import ORDER_COMMANDS, record_order
 from ledger.recorded import CommandMetadata
-from ledger.results import AppendedEvent, CommandResult
+from ledger.results import CommandResult
 from ledger.state import DecisionContext
 
 RETRYABLE = (ConcurrencyConflict, psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
@@ -47,7 +50,9 @@ class PostgresLedger:
         self.new_id = new_id
         self.max_attempts = max_attempts
 
-    def execute(self, conn: Connection, command: StockCommand, metadata: CommandMetadata) -> CommandResult:
+    def execute(
+        self, conn: Connection, command: StockCommand | OrderCommand, metadata: CommandMetadata
+    ) -> CommandResult:
         """Decide and record `command` atomically; raise a LedgerError if a rule refuses it.
 
         `conn` must not be inside a transaction: each attempt runs in its own.
@@ -74,8 +79,12 @@ class PostgresLedger:
                     raise _as_conflict(error) from error
         raise AssertionError("unreachable")
 
-    def _record(self, conn: Connection, command: StockCommand, metadata: CommandMetadata) -> CommandResult:
+    def _record(
+        self, conn: Connection, command: StockCommand | OrderCommand, metadata: CommandMetadata
+    ) -> CommandResult:
         now = self.clock()
+        if isinstance(command, ORDER_COMMANDS):
+            return record_order(conn, command, metadata, now, self.policy, self.new_id)
         needs = rules.needs(command)
         movements, streams = load.load_movements(conn, needs)
         # Approving or reversing a movement checks its warehouses and part too.
@@ -96,37 +105,12 @@ class PostgresLedger:
         # Locking writes, and so gives this transaction its xid: only after every stream read.
         levels = load.lock_levels(conn, rules.stock_keys(command, movements))
         decision = rules.decide(command, _with_stock(context, levels), self.policy)
-        heads = {s: (events[-1].stream_version, events[-1].hash) for s, events in streams.items() if events}
-        recorded = append(conn, decision.events, heads, metadata, now)
-        load.add_to_levels(conn, _net_changes(decision))
-        load.count_movements(conn, now, decision.new_movements)
-        return CommandResult(
-            position=max((e.position for e in recorded), default=None),
-            log_transaction_id=recorded[0].transaction_id if recorded else None,
-            events=tuple(
-                AppendedEvent(
-                    position=e.position,
-                    stream_id=e.stream_id,
-                    stream_version=e.stream_version,
-                    event_type=e.event_type,
-                )
-                for e in recorded
-            ),
-            transaction_ids=tuple(dict.fromkeys(_transaction_id(e) for _, e in decision.events)),
-            warnings=decision.warnings,
-        )
+        transaction_ids = tuple(dict.fromkeys(_transaction_id(e) for _, e in decision.events))
+        return commit(conn, decision, streams, metadata, now, transaction_ids)
 
 
 def _with_stock(context: DecisionContext, levels: dict[StockKey, Decimal]) -> DecisionContext:
     return replace(context, stock=levels)
-
-
-def _net_changes(decision: rules.Decision) -> dict[StockKey, Decimal]:
-    net: dict[StockKey, Decimal] = {}
-    for _, event in decision.events:
-        for key, delta in stock_changes(event):
-            net[key] = net.get(key, Decimal(0)) + delta
-    return net
 
 
 def _transaction_id(event: object) -> UUID:
@@ -135,7 +119,7 @@ def _transaction_id(event: object) -> UUID:
     return value
 
 
-def command_pins_version(command: StockCommand) -> bool:
+def command_pins_version(command: StockCommand | OrderCommand) -> bool:
     """A command that names the version it expects must fail, not retry, when that moved on."""
     return getattr(command, "expected_version", None) is not None
 

@@ -1,0 +1,1 @@
+"""Customer and supplier orders: every change of state is an event; stock moves only with those events."""

@@ -1,0 +1,159 @@
+"""Order events. Each order is a stream of its own; shipments and receipts carry the stock they move.
+
+A customer order's stock leaves the shipping warehouse when shipped and
+arrives in the customer's warehouse when received; in between it is in
+transit, counted in no warehouse. A supplier order's receipt is recorded with
+one creation movement per line (ordinary StockCreated events), appended in
+the same transaction.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from ledger.events import Event
+from ledger.types import Timestamp
+
+
+def customer_order_stream(order_id: UUID) -> str:
+    """The stream id of a customer order."""
+    return f"customer-order-{order_id}"
+
+
+def supplier_order_stream(order_id: UUID) -> str:
+    """The stream id of a supplier order."""
+    return f"supplier-order-{order_id}"
+
+
+class OrderLine(BaseModel):
+    """An ordered line: one part, a quantity, a price."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    part_id: UUID
+    quantity: Decimal
+    unit_price: Decimal | None = None
+    unit_of_measure: str
+
+
+class MovedLine(BaseModel):
+    """A quantity of one part shipped or received; a receipt line names where it was shipped from."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    part_id: UUID
+    quantity: Decimal
+    from_warehouse_id: UUID | None = None
+    transaction_id: UUID | None = None  # the transactions row a receipt line becomes
+
+
+class _CustomerOrderEvent(Event):
+    order_id: UUID
+
+    @property
+    def stream_id(self) -> str:
+        """This order's stream."""
+        return customer_order_stream(self.order_id)
+
+
+class CustomerOrderRequested(_CustomerOrderEvent):
+    """A customer ordered parts from Oraseas EE."""
+
+    customer_organization_id: UUID
+    oraseas_organization_id: UUID
+    order_date: Timestamp
+    expected_delivery_date: Timestamp | None = None
+    notes: str | None = None
+    lines: tuple[OrderLine, ...]
+
+
+class CustomerOrderConfirmed(_CustomerOrderEvent):
+    """Oraseas EE accepted the order."""
+
+    notes: str | None = None
+
+
+class CustomerOrderShipped(_CustomerOrderEvent):
+    """Stock left an Oraseas EE warehouse for the customer."""
+
+    shipment_id: UUID
+    warehouse_id: UUID
+    lines: tuple[MovedLine, ...]
+    shipped_at: Timestamp
+    warnings: tuple[str, ...] = ()
+
+
+class CustomerOrderReceived(_CustomerOrderEvent):
+    """The customer took shipped stock into one of its warehouses."""
+
+    receipt_id: UUID
+    warehouse_id: UUID
+    lines: tuple[MovedLine, ...]
+    received_at: Timestamp
+    completed: bool = False
+    warnings: tuple[str, ...] = ()
+
+
+class CustomerOrderCancelled(_CustomerOrderEvent):
+    """The order was cancelled before anything was shipped."""
+
+    notes: str | None = None
+
+
+class _SupplierOrderEvent(Event):
+    order_id: UUID
+
+    @property
+    def stream_id(self) -> str:
+        """This order's stream."""
+        return supplier_order_stream(self.order_id)
+
+
+class SupplierOrderRequested(_SupplierOrderEvent):
+    """Oraseas EE drafted an order to a supplier."""
+
+    ordering_organization_id: UUID
+    supplier_organization_id: UUID | None = None
+    supplier_name: str
+    order_date: Timestamp
+    expected_delivery_date: Timestamp | None = None
+    notes: str | None = None
+    lines: tuple[OrderLine, ...]
+
+
+class SupplierOrderPlaced(_SupplierOrderEvent):
+    """The order was sent to the supplier."""
+
+    notes: str | None = None
+
+
+class SupplierOrderReceived(_SupplierOrderEvent):
+    """Ordered stock arrived in an Oraseas EE warehouse (with one creation movement per line)."""
+
+    receipt_id: UUID
+    warehouse_id: UUID
+    lines: tuple[MovedLine, ...]
+    received_at: Timestamp
+    completed: bool = False
+
+
+class SupplierOrderCancelled(_SupplierOrderEvent):
+    """The order was cancelled before anything was received."""
+
+    notes: str | None = None
+
+
+ORDER_EVENT_TYPES: tuple[type[Event], ...] = (
+    CustomerOrderRequested,
+    CustomerOrderConfirmed,
+    CustomerOrderShipped,
+    CustomerOrderReceived,
+    CustomerOrderCancelled,
+    SupplierOrderRequested,
+    SupplierOrderPlaced,
+    SupplierOrderReceived,
+    SupplierOrderCancelled,
+)
