@@ -1,8 +1,9 @@
 """The `inventory` projection: current stock per (warehouse, part) and its minimum stock recommendation.
 
 `current_stock` is the sum of the stock changes of every movement that took
-effect (recorded approved, or approved later); `last_updated` is when the
-latest of them was recorded. A row exists once any movement has touched its
+effect (recorded approved, or approved later) and of customer order
+shipments (out) and receipts (in); `last_updated` is when the latest of them
+was recorded. A row exists once any movement has touched its
 (warehouse, part), even when the stock is back at zero.
 
 Minimum stock recommendation, recomputed whenever a consumption out of the
@@ -37,6 +38,14 @@ changes AS (
     SELECT (payload->>'to_warehouse_id')::uuid, (payload->>'part_id')::uuid,
         (payload->>'quantity')::numeric, recorded_at
     FROM effective WHERE payload->>'to_warehouse_id' IS NOT NULL
+    UNION ALL
+    -- Customer orders: out of the shipping warehouse when shipped, into the customer's when received.
+    SELECT (b.payload->>'warehouse_id')::uuid, (line->>'part_id')::uuid,
+        CASE WHEN b.event_type = 'CustomerOrderShipped' THEN -(line->>'quantity')::numeric
+             ELSE (line->>'quantity')::numeric END,
+        b.recorded_at
+    FROM batch b CROSS JOIN LATERAL jsonb_array_elements(b.payload->'lines') AS line
+    WHERE b.event_type IN ('CustomerOrderShipped', 'CustomerOrderReceived')
 )
 INSERT INTO inventory AS i (id, warehouse_id, part_id, current_stock, unit_of_measure, last_updated,
     created_at)

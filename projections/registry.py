@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from projections import inventory, part_usage, stock_adjustments, transaction_approvals, transactions
+from projections import (
+    customer_orders,
+    inventory,
+    part_usage,
+    stock_adjustments,
+    supplier_orders,
+    transaction_approvals,
+    transactions,
+)
 from projections.projection import Projection
 
 ALL: tuple[Projection, ...] = (
@@ -13,6 +21,8 @@ ALL: tuple[Projection, ...] = (
     part_usage.PROJECTION,
     stock_adjustments.PROJECTION,
     transaction_approvals.PROJECTION,
+    customer_orders.PROJECTION,
+    supplier_orders.PROJECTION,
 )
 BY_NAME = {p.name: p for p in ALL}
 

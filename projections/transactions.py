@@ -1,4 +1,4 @@
-"""The `transactions` projection: one row per movement; approval and rejection keep its status current."""
+"""The `transactions` projection: a row per movement or order receipt line; decisions keep status current."""
 
 from __future__ import annotations
 
@@ -29,8 +29,24 @@ WHERE b.event_type IN ('MovementApproved', 'MovementRejected')
   AND t.id = (b.payload->>'transaction_id')::uuid
 """
 
+# Each line of a customer order receipt is a transfer from the shipping warehouse to the customer's.
+INSERT_ORDER_RECEIPTS = f"""
+WITH {BATCH}
+INSERT INTO transactions (id, transaction_type, part_id, from_warehouse_id, to_warehouse_id, quantity,
+    unit_of_measure, performed_by_user_id, transaction_date, notes, requires_approval, approval_status,
+    created_at)
+SELECT (line->>'transaction_id')::uuid, 'transfer', (line->>'part_id')::uuid,
+    (line->>'from_warehouse_id')::uuid, (b.payload->>'warehouse_id')::uuid, (line->>'quantity')::numeric,
+    p.unit_of_measure, b.performed_by_user_id, (b.payload->>'received_at')::timestamptz,
+    'customer order ' || (b.payload->>'order_id'), false, 'approved', b.recorded_at
+FROM batch b
+CROSS JOIN LATERAL jsonb_array_elements(b.payload->'lines') AS line
+JOIN parts p ON p.id = (line->>'part_id')::uuid
+WHERE b.event_type = 'CustomerOrderReceived'
+"""
+
 PROJECTION = Projection(
     name="transactions",
     tables=(Table("transactions"),),
-    statements=(INSERT_MOVEMENTS, APPLY_DECISIONS),
+    statements=(INSERT_MOVEMENTS, APPLY_DECISIONS, INSERT_ORDER_RECEIPTS),
 )

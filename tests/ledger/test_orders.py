@@ -218,3 +218,37 @@ def test_only_customers_order_and_only_suppliers_supply(trade: Trade) -> None:
                 items=(c.OrderItem(part_id=t.part, quantity=D(1)),),
             )
         )
+
+
+def test_order_projections_follow_the_events_and_verify(trade: Trade) -> None:
+    from projections.registry import ALL
+    from projections.verify import verify
+    from tests.projections.conftest import catch_up, inventory
+
+    t = trade
+    order_id = order(t)
+    t.run(c.ConfirmCustomerOrder(order_id=order_id))
+    t.run(c.ShipCustomerOrder(order_id=order_id, warehouse_id=t.depot, items=move(t.part, "7")))
+    receipt = t.run(
+        c.ReceiveCustomerOrder(order_id=order_id, warehouse_id=t.customer_store, items=move(t.part, "5")),
+        t.customer_user,
+    )
+    catch_up(t.conn, batch=2)
+    assert inventory(t.conn) == t.stock() == {(t.depot, t.part): D(13), (t.customer_store, t.part): D(5)}
+    head = t.conn.execute(
+        "SELECT status, ordered_by_user_id FROM customer_orders WHERE id = %s", [order_id]
+    ).fetchone()
+    assert head == ("shipped", t.customer_user)
+    line = t.conn.execute(
+        "SELECT quantity, shipped_quantity, received_quantity, unit_price"
+        " FROM customer_order_items WHERE customer_order_id = %s",
+        [order_id],
+    ).fetchone()
+    assert line == (D(10), D(7), D(5), D("4.50"))
+    transfer = t.conn.execute(
+        "SELECT transaction_type::text, from_warehouse_id, to_warehouse_id, quantity"
+        " FROM transactions WHERE id = %s",
+        [receipt.transaction_ids[0]],
+    ).fetchone()
+    assert transfer == ("transfer", t.depot, t.customer_store, D(5))
+    assert verify(t.conn, ALL).ok
