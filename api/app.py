@@ -12,12 +12,14 @@ from api import (
     openapi,
     problems,
     routes_auth,
+    routes_customer_orders,
     routes_health,
     routes_machines,
     routes_organizations,
     routes_parts,
     routes_queries,
     routes_stock,
+    routes_supplier_orders,
     routes_users,
     routes_warehouses,
 )
@@ -90,6 +92,8 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
         routes_machines,
         routes_stock,
         routes_queries,
+        routes_customer_orders,
+        routes_supplier_orders,
     ):
         app.include_router(module.router)
     return app

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 import psycopg
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
 from psycopg_pool import ConnectionPool
 
@@ -73,3 +73,13 @@ def _super_admin(user: CurrentUser) -> Principal:
 
 CurrentAdmin = Annotated[Principal, Depends(_admin)]
 CurrentSuperAdmin = Annotated[Principal, Depends(_super_admin)]
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Same key and request: the first answer again, nothing done twice.",
+    ),
+]
+RequestId = Annotated[str | None, Header(alias="X-Request-ID", max_length=200)]

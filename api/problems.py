@@ -32,6 +32,8 @@ LEDGER_STATUS = {
     "limit_reached": 409,
     "concurrency_conflict": 409,
     "idempotency_conflict": 422,
+    "unknown_order": 404,
+    "invalid_order_state": 409,
 }
 
 

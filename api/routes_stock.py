@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Header, Request
+from fastapi import APIRouter, Body, Request
 
-from api.deps import Connection, CurrentUser, Ledger
-from api.stock import commands
+from api.commanding import run_command
+from api.deps import Connection, CurrentUser, IdempotencyKey, Ledger, RequestId
+from api.stock import access, commands
 from api.stock.models import DecisionIn, PartUsageIn, Recorded, StockAdjustmentIn, StocktakeIn, TransactionIn
 from ledger.commands import ApproveMovement, RejectMovement, ReverseMovement, StockCommand
-from ledger.results import CommandResult
 
-log = logging.getLogger(__name__)
 router = APIRouter(tags=["stock commands"])
-
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=200,
-        description="Same key and body: the first answer again, nothing recorded twice.",
-    ),
-]
-RequestId = Annotated[str | None, Header(alias="X-Request-ID", max_length=200)]
 
 
 def _run(
@@ -37,17 +25,9 @@ def _run(
     key: str | None,
     request_id: str | None,
 ) -> Recorded:
-    projectors, metrics = request.app.state.projectors, request.app.state.metrics
-
-    def recorded(command: StockCommand, result: CommandResult) -> None:
-        if projectors is not None:
-            projectors.appended()
-        metrics.commands.labels(type(command).__name__).inc()
-        for event in result.events:
-            metrics.events.labels(event.event_type).inc()
-        log.info("command recorded", extra={"command": type(command).__name__, "position": result.position})
-
-    return commands.execute(conn, ledger, caller, command, key, request_id, recorded)
+    access.check(conn, caller, command)
+    result = run_command(request, conn, ledger, caller, command, key, request_id)
+    return commands.recorded(conn, result)
 
 
 @router.post("/transactions", status_code=201, response_model=Recorded, summary="Record a movement")

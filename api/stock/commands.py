@@ -1,18 +1,14 @@
-"""Stock commands over HTTP: build the ledger command, check the caller may issue it, execute, answer.
+"""Stock commands over HTTP: build the ledger command from a request body, and describe what it recorded.
 
-The ledger decides and records; this module only translates. Idempotency keys
-are scoped to the caller, so two users' keys never collide.
+The ledger decides and records; this module only translates.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 from uuid import UUID
 
-from api.principal import Principal
 from api.problems import ApiError
-from api.stock import access
 from api.stock.models import (
     PartUsageIn,
     Recorded,
@@ -33,30 +29,11 @@ from ledger.commands import (
 from ledger.decide import Needs
 from ledger.postgres import context
 from ledger.postgres.eventstore import Connection
-from ledger.postgres.service import PostgresLedger
-from ledger.recorded import CommandMetadata
 from ledger.results import CommandResult
 
 
-def execute(
-    conn: Connection,
-    ledger: PostgresLedger,
-    caller: Principal,
-    command: StockCommand,
-    idempotency_key: str | None,
-    request_id: str | None,
-    recorded: Callable[[StockCommand, CommandResult], None] | None = None,
-) -> Recorded:
-    """Check access, run `command` through the ledger, and describe what it recorded."""
-    access.check(conn, caller, command)
-    metadata = CommandMetadata(
-        performed_by_user_id=caller.user_id,
-        request_id=request_id,
-        idempotency_key=f"{caller.user_id}:{idempotency_key}" if idempotency_key else None,
-    )
-    result = ledger.execute(conn, command, metadata)
-    if recorded is not None and not result.replayed:
-        recorded(command, result)
+def recorded(conn: Connection, result: CommandResult) -> Recorded:
+    """The answer to a stock command: the movements it recorded or acted on, where, and any warnings."""
     return Recorded(
         transactions=describe(conn, result.transaction_ids),
         position=result.position,

@@ -1,0 +1,47 @@
+"""Run a ledger command for an HTTP request: metadata from the caller, then wake-ups, metrics and a log line.
+
+Idempotency keys are scoped to the caller, so two users' keys never collide.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import Request
+
+from api.principal import Principal
+from ledger.commands import StockCommand
+from ledger.orders.commands import OrderCommand
+from ledger.postgres.eventstore import Connection
+from ledger.postgres.service import PostgresLedger
+from ledger.recorded import CommandMetadata
+from ledger.results import CommandResult
+
+log = logging.getLogger(__name__)
+
+
+def run_command(
+    request: Request,
+    conn: Connection,
+    ledger: PostgresLedger,
+    caller: Principal,
+    command: StockCommand | OrderCommand,
+    idempotency_key: str | None,
+    request_id: str | None,
+) -> CommandResult:
+    """Execute `command` as `caller`; on a new append, wake the projectors and count it."""
+    metadata = CommandMetadata(
+        performed_by_user_id=caller.user_id,
+        request_id=request_id,
+        idempotency_key=f"{caller.user_id}:{idempotency_key}" if idempotency_key else None,
+    )
+    result = ledger.execute(conn, command, metadata)
+    if not result.replayed:
+        projectors, metrics = request.app.state.projectors, request.app.state.metrics
+        if projectors is not None:
+            projectors.appended()
+        metrics.commands.labels(type(command).__name__).inc()
+        for event in result.events:
+            metrics.events.labels(event.event_type).inc()
+        log.info("command recorded", extra={"command": type(command).__name__, "position": result.position})
+    return result

@@ -1,0 +1,125 @@
+"""Request and response bodies of the order routes (field names are the spec's column names)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger.types import Text, Timestamp
+
+
+class Body(BaseModel):
+    """Base of request bodies: unknown fields are an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ItemIn(Body):
+    """A line to order."""
+
+    part_id: UUID
+    quantity: Decimal
+    unit_price: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=2)
+
+
+class MoveIn(Body):
+    """A quantity of one ordered part to ship or receive."""
+
+    part_id: UUID
+    quantity: Decimal
+
+
+class CustomerOrderIn(Body):
+    """A customer's order to Oraseas EE (a super_admin names the customer; others order for their own)."""
+
+    customer_organization_id: UUID | None = None
+    items: list[ItemIn] = Field(min_length=1, max_length=1000)
+    expected_delivery_date: Timestamp | None = None
+    notes: Text | None = None
+
+
+class SupplierOrderIn(Body):
+    """Oraseas EE's order to a supplier organization, or to a supplier named in free text."""
+
+    supplier_organization_id: UUID | None = None
+    supplier_name: str | None = Field(default=None, min_length=1, max_length=255)
+    items: list[ItemIn] = Field(min_length=1, max_length=1000)
+    expected_delivery_date: Timestamp | None = None
+    notes: Text | None = None
+
+
+class ActionIn(Body):
+    """Notes on confirming, placing or cancelling."""
+
+    notes: Text | None = None
+
+
+class MovementIn(Body):
+    """A shipment or receipt: the warehouse and what moves."""
+
+    warehouse_id: UUID
+    items: list[MoveIn] = Field(min_length=1, max_length=1000)
+    notes: Text | None = None
+
+
+class OrderLineOut(BaseModel):
+    """A line as it stands: ordered, shipped, received, in transit."""
+
+    part_id: UUID
+    quantity: Decimal
+    unit_price: Decimal | None
+    shipped_quantity: Decimal | None = None
+    received_quantity: Decimal
+    in_transit_quantity: Decimal | None = None
+
+
+class OrderOut(BaseModel):
+    """An order as it stands, and the ledger position of the last change (pass as min_position)."""
+
+    id: UUID
+    status: str
+    customer_organization_id: UUID | None = None
+    oraseas_organization_id: UUID | None = None
+    ordering_organization_id: UUID | None = None
+    supplier_organization_id: UUID | None = None
+    supplier_name: str | None = None
+    order_date: datetime | None = None
+    expected_delivery_date: datetime | None = None
+    actual_delivery_date: datetime | None = None
+    ordered_by_user_id: UUID | None = None
+    notes: str | None = None
+    items: list[OrderLineOut]
+    position: int | None = None
+    warnings: list[str] = []
+
+
+class AvailabilityLine(BaseModel):
+    """Can the warehouse fill this line now?"""
+
+    part_id: UUID
+    remaining_to_ship: Decimal
+    on_hand: Decimal
+    sufficient: bool
+
+
+class Availability(BaseModel):
+    """Whether one Oraseas EE warehouse can fill what is left of an order now."""
+
+    order_id: UUID
+    warehouse_id: UUID
+    can_fill: bool
+    items: list[AvailabilityLine]
+
+
+class InTransitOut(BaseModel):
+    """A customer order line with stock on its way."""
+
+    customer_order_id: UUID
+    customer_organization_id: UUID
+    part_id: UUID
+    shipped_quantity: Decimal
+    received_quantity: Decimal
+    in_transit_quantity: Decimal
