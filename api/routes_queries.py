@@ -24,6 +24,7 @@ from api.stock.views import (
     MachineUsageOut,
     PartUsageOut,
     ProjectionStatusOut,
+    ReorderSuggestion,
     StockAdjustmentOut,
     StockLevel,
     TransactionApprovalOut,
@@ -286,3 +287,21 @@ def machine_usage(
     ensure_fresh(conn, settings, ("part_usage",), min_position)
     params = {"scope": caller.scope_list(), "organization_id": organization_id}
     return [MachineUsageOut(**r) for r in q.rows(conn, q.MACHINE_USAGE, params)]
+
+
+@router.get("/reports/reorder-suggestions", response_model=list[ReorderSuggestion], summary="What to reorder")
+def reorder_suggestions(
+    conn: Connection,
+    settings: AppSettings,
+    caller: CurrentUser,
+    warehouse_id: UUID | None = None,
+    min_position: MinPosition = None,
+) -> list[ReorderSuggestion]:
+    """Parts at or below their minimum stock recommendation, per warehouse, with a quantity to order.
+
+    The suggestion tops the stock up to twice the recommendation (which covers the lead time and a
+    safety margin), in whole units for consumables.
+    """
+    ensure_fresh(conn, settings, ("inventory",), min_position)
+    params = {"scope": caller.scope_list(), "warehouse_id": warehouse_id}
+    return [ReorderSuggestion(**r) for r in q.rows(conn, q.REORDER_SUGGESTIONS, params)]

@@ -138,3 +138,19 @@ class MachineUsageOut(BaseModel):
     total_usage_records: int
     last_usage_date: datetime | None
     total_parts_consumed: Decimal | None
+
+
+class ReorderSuggestion(BaseModel):
+    """A part at or below its minimum stock in one warehouse, and how much to order."""
+
+    warehouse_id: UUID
+    warehouse_name: str
+    organization_id: UUID
+    part_id: UUID
+    part_number: str
+    part_name: str
+    current_stock: Decimal
+    minimum_stock_recommendation: Decimal
+    unit_of_measure: str
+    suggested_order_quantity: Decimal
+    lead_time_days: int | None

@@ -308,3 +308,32 @@ def test_the_ledger_itself_keeps_a_command_once_when_the_http_record_is_lost(
     retry = post(client, shop.admin, "/transactions", body, **{"Idempotency-Key": "k-2"})
     assert retry.status_code == 201 and retry.json()["replayed"] is True
     assert retry.json()["transactions"] == first.json()["transactions"]
+
+
+def test_reorder_suggestions_follow_consumption(client: TestClient, shop: Shop, db: Conn) -> None:
+    db.execute("UPDATE parts SET local_supplier_delivery_time_days = 23 WHERE id = %s", [shop.part])
+    stock_in(client, shop, "50")
+    used = post(
+        client,
+        shop.user,
+        "/transactions",
+        {
+            "transaction_type": "consumption",
+            "part_id": str(shop.part),
+            "from_warehouse_id": str(shop.a),
+            "quantity": "45",
+        },
+    )
+    assert used.status_code == 201
+    rows = client.get(
+        "/reports/reorder-suggestions",
+        params={"min_position": used.json()["position"]},
+        headers=shop.user.headers,
+    ).json()
+    [row] = [r for r in rows if r["part_id"] == str(shop.part)]
+    # 45 used in the 90-day window: 0.5 a day x (23 + 7 days) = 15; 5 left; top up to 30
+    assert (row["current_stock"], row["minimum_stock_recommendation"], row["suggested_order_quantity"]) == (
+        "5.000",
+        "15.000",
+        "25",
+    )
