@@ -4,7 +4,7 @@ Each size runs in a fresh (spawned) process so that its peak RSS is its own.
 The phases, on one freshly generated log:
 
     fold         the baseline (bench/fold.py)
-    sequential   a worker-like loop: one batch of 5000 per projection, one transaction each, round robin
+    sequential   a worker-like loop: one batch (the settings' size) per projection, one transaction each
     hub          projections/worker.py's ProjectorHub: one thread and connection per projection
     rebuild      projections.rebuild.rebuild(conn, ALL, out, batch_size=50_000) on the caught-up database
 
@@ -28,13 +28,14 @@ from typing import Any
 import psycopg
 from psycopg.abc import Params
 
+from api.settings import Settings
 from bench import dataset, fold
 from projections.rebuild import rebuild
 from projections.registry import ALL
 from projections.runner import SWAP_LOCK, apply_batch
 from projections.worker import ProjectorHub
 
-WORKER_BATCH = 5000  # ProjectionWorker's and the settings' default
+WORKER_BATCH = Settings.model_fields["projector_batch_size"].default
 REBUILD_BATCH = 50_000
 HUB_POLL_INTERVAL = 1.0  # the settings' default projector_poll_interval
 

@@ -29,7 +29,7 @@ from typing import Any
 import psycopg
 
 from bench.database import create_database, describe, drop_database, server_url
-from bench.phases import measure_size
+from bench.phases import WORKER_BATCH, measure_size
 
 DEFAULT_EVENTS = 1_000_000
 QUICK_EVENTS = 100_000
@@ -87,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "postgres": version,
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
-        "worker_batch": 5000,
+        "worker_batch": WORKER_BATCH,
         "rebuild_batch": 50_000,
         "sizes": sizes,
         "targets": targets,

@@ -33,7 +33,7 @@ class ProjectionWorker:
         projection: Projection,
         stop: threading.Event,
         *,
-        batch_size: int = 5000,
+        batch_size: int = 50_000,
         poll_interval: float = 1.0,
     ) -> None:
         self.url = url
@@ -105,7 +105,7 @@ class ProjectorHub:
         url: str,
         projections: Iterable[Projection],
         *,
-        batch_size: int = 5000,
+        batch_size: int = 50_000,
         poll_interval: float = 1.0,
     ) -> None:
         self.stop_event = threading.Event()
