@@ -56,9 +56,12 @@ def rebuild(
         ensure_checkpoints(conn, projections)
         start = min(checkpoint(conn, p.name) for p in projections)
         row = conn.execute(REMAINING, [start.transaction_id, start.position]).fetchone()
-        progress = Progress(row[0] if row else 0, out, "rebuild " + ", ".join(p.name for p in projections))
+        total = row[0] if row else 0
+        progress = Progress(total, out, "rebuild " + ", ".join(p.name for p in projections))
         done = 0
-        while True:
+        # Up to the head as it was at the start: under a steady load the head moves on for ever,
+        # and the swap below brings the shadows up to wherever it is then.
+        while done < total:
             with conn.transaction():
                 applied = _round(conn, projections, batch_size)
             done += applied

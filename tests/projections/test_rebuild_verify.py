@@ -168,7 +168,9 @@ def test_rebuild_while_workers_run_and_commands_arrive(own: tuple[Conn, Site], f
 
     def writer() -> None:
         with psycopg.connect(fresh_db_url, autocommit=True) as w:
-            while not stop.is_set():
+            for _ in range(2000):  # bounded, whatever happens to the rebuild
+                if stop.is_set():
+                    return
                 run(w, CreateStock(part_id=site.part, to_warehouse_id=site.b, quantity=D(1)), site)
 
     thread = threading.Thread(target=writer)
