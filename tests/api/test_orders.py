@@ -184,3 +184,69 @@ def test_a_supplier_order_receipt_counts_once(
         headers=oraseas.admin.headers,
     ).json()
     assert got["supplier_name"] == "Filters Ltd" and got["items"][0]["received_quantity"] == "5.000"
+
+
+@pytest.mark.parametrize(
+    ("who", "action", "body", "status", "code"),
+    [
+        ("customer_user", "confirm", {}, 403, "forbidden"),
+        ("oraseas_user", "confirm", {}, 403, "forbidden"),
+        ("oraseas_user", "ship-too-much", None, 422, "quantity_exceeds_order"),
+        ("customer_user", "ship", None, 403, "forbidden"),
+        ("oraseas_user", "receive", None, 403, "forbidden"),
+        ("customer_user", "cancel", {}, 403, "forbidden"),
+        ("oraseas_user", "ship-unconfirmed", None, 409, "invalid_order_state"),
+        ("oraseas_user", "ship-from-customer", None, 422, "wrong_warehouse_owner"),
+    ],
+)
+def test_rejected_transitions(
+    client: TestClient, shop: Shop, oraseas: Oraseas, who: str, action: str, body: Any, status: int, code: str
+) -> None:
+    callers = {"customer_user": shop.user, "oraseas_user": oraseas.user}
+    oid = post(
+        client, shop.user, "/customer-orders", {"items": [{"part_id": str(shop.part), "quantity": "3"}]}
+    ).json()["id"]
+    if action != "ship-unconfirmed":
+        post(client, oraseas.admin, f"/customer-orders/{oid}/confirm", {})
+    quantity = "4" if action == "ship-too-much" else "1"
+    warehouse = shop.a if action in ("ship-from-customer", "receive") else oraseas.depot
+    verb = action.split("-")[0]
+    payload = (
+        body
+        if body is not None
+        else {"warehouse_id": str(warehouse), "items": [{"part_id": str(shop.part), "quantity": quantity}]}
+    )
+    response = post(client, callers[who], f"/customer-orders/{oid}/{verb}", payload)
+    assert (response.status_code, response.json()["code"]) == (status, code), response.text
+
+
+def test_a_supplier_order_is_received_only_once_placed_and_in_parts(
+    client: TestClient, shop: Shop, oraseas: Oraseas
+) -> None:
+    oid = post(
+        client,
+        oraseas.admin,
+        "/supplier-orders",
+        {"supplier_name": "Seals Inc", "items": [{"part_id": str(shop.part), "quantity": "8"}]},
+    ).json()["id"]
+    early = post(
+        client,
+        oraseas.user,
+        f"/supplier-orders/{oid}/receive",
+        {"warehouse_id": str(oraseas.depot), "items": [{"part_id": str(shop.part), "quantity": "1"}]},
+    )
+    assert (early.status_code, early.json()["code"]) == (409, "invalid_order_state")
+    assert post(client, oraseas.user, f"/supplier-orders/{oid}/place", {}).status_code == 403
+    post(client, oraseas.admin, f"/supplier-orders/{oid}/place", {})
+    for quantity, status in (("5", "ordered"), ("3", "received")):
+        part = post(
+            client,
+            oraseas.user,
+            f"/supplier-orders/{oid}/receive",
+            {
+                "warehouse_id": str(oraseas.depot),
+                "items": [{"part_id": str(shop.part), "quantity": quantity}],
+            },
+        )
+        assert part.status_code == 201 and part.json()["status"] == status
+    assert stock(client, oraseas.admin, part.json()["position"], oraseas.depot) == "28.000"
