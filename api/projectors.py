@@ -15,7 +15,11 @@ class InProcessProjectors:
 
     def __init__(self, settings: Settings, url: str) -> None:
         self.hub = ProjectorHub(
-            url, ALL, batch_size=settings.projector_batch_size, poll_interval=settings.projector_poll_interval
+            url,
+            ALL,
+            batch_size=settings.projector_batch_size,
+            poll_interval=settings.projector_poll_interval,
+            snapshot_interval=settings.snapshot_interval,
         )
         stop = self.hub.stop_event
         self.notifier = Notifier(url, stop)

@@ -33,6 +33,7 @@ from ledger.postgres.eventstore import row_to_event
 from ledger.postgres.reader import read_events
 from ledger.recorded import START, LogCheckpoint
 from projections.registry import ALL
+from projections.snapshots import stock_at_position
 from projections.status import status
 
 router = APIRouter(tags=["stock queries"])
@@ -85,7 +86,10 @@ def inventory_as_of(
     """Stock as the ledger stood at a moment (`at`) or a log position, folded from the log itself."""
     if (at is None) == (position is None):
         raise ApiError(422, "invalid_request", "give exactly one of `at` and `position`")
-    levels = stock_at(conn, position=position, as_of=at, warehouse_id=warehouse_id, part_id=part_id)
+    if position is not None:  # from the nearest balance snapshot: one interval of events at most
+        levels = stock_at_position(conn, position, warehouse_id, part_id)
+    else:
+        levels = stock_at(conn, as_of=at, warehouse_id=warehouse_id, part_id=part_id)
     visible = {r[0] for r in conn.execute(q.WAREHOUSES_IN_SCOPE, {"scope": caller.scope_list()}).fetchall()}
     items = [
         StockLevel(warehouse_id=w, part_id=p, current_stock=v)

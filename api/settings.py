@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # Catching up, a big batch folds many events into each (warehouse, part) upsert; at the head of the
     # log batches are small anyway, so this bounds only catch-up memory (about 1 KiB per event).
     projector_batch_size: int = Field(default=50_000, ge=1, le=1_000_000)
+    snapshot_interval: int = Field(
+        default=10_000, ge=100, description="Events between balance snapshots (stock at a past position)."
+    )
     projector_poll_interval: float = Field(default=1.0, gt=0, description="Seconds between polls when idle.")
     ready_max_lag_seconds: float = Field(default=30.0, gt=0, description="/ready fails beyond this lag.")
     log_json: bool = Field(default=True, description="Log one JSON object per line (else plain text).")

@@ -22,31 +22,14 @@ It uses the part's lead time as it is when the recommendation is computed.
 
 from __future__ import annotations
 
-from projections.projection import EFFECTIVE, INVENTORY_ID, Projection, Table
+from projections.projection import EFFECTIVE, INVENTORY_ID, STOCK_CHANGES, Projection, Table
 
 WINDOW_DAYS = 90
 SAFETY_DAYS = 7
 DEFAULT_LEAD_DAYS = 14
 
 ADD_STOCK = f"""
-WITH {EFFECTIVE},
-changes AS (
-    SELECT (payload->>'from_warehouse_id')::uuid AS warehouse_id, (payload->>'part_id')::uuid AS part_id,
-        -(payload->>'quantity')::numeric AS delta, recorded_at
-    FROM effective WHERE payload->>'from_warehouse_id' IS NOT NULL
-    UNION ALL
-    SELECT (payload->>'to_warehouse_id')::uuid, (payload->>'part_id')::uuid,
-        (payload->>'quantity')::numeric, recorded_at
-    FROM effective WHERE payload->>'to_warehouse_id' IS NOT NULL
-    UNION ALL
-    -- Customer orders: out of the shipping warehouse when shipped, into the customer's when received.
-    SELECT (b.payload->>'warehouse_id')::uuid, (line->>'part_id')::uuid,
-        CASE WHEN b.event_type = 'CustomerOrderShipped' THEN -(line->>'quantity')::numeric
-             ELSE (line->>'quantity')::numeric END,
-        b.recorded_at
-    FROM batch b CROSS JOIN LATERAL jsonb_array_elements(b.payload->'lines') AS line
-    WHERE b.event_type IN ('CustomerOrderShipped', 'CustomerOrderReceived')
-)
+WITH {STOCK_CHANGES}
 INSERT INTO inventory AS i (id, warehouse_id, part_id, current_stock, unit_of_measure, last_updated,
     created_at)
 SELECT {INVENTORY_ID.format(warehouse="c.warehouse_id", part="c.part_id")}, c.warehouse_id, c.part_id,

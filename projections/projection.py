@@ -24,9 +24,11 @@ TRANSACTION_TYPE = (
     + " END::transaction_type_enum"
 )
 
-BATCH = """batch AS (
-    SELECT position, transaction_id, stream_id, stream_version, event_type, payload,
-        performed_by_user_id, recorded_at
+BATCH_COLUMNS = """position, transaction_id, stream_id, stream_version, event_type, payload,
+        performed_by_user_id, recorded_at"""
+
+BATCH = f"""batch AS (
+    SELECT {BATCH_COLUMNS}
     FROM ledger_events
     WHERE (transaction_id, position) > (%(lo_xid)s::text::xid8, %(lo_pos)s)
       AND (transaction_id, position) <= (%(hi_xid)s::text::xid8, %(hi_pos)s)
@@ -35,9 +37,14 @@ BATCH = """batch AS (
       AND transaction_id BETWEEN %(lo_xid)s::text::xid8 AND %(hi_xid)s::text::xid8
 )"""
 
-# Movements that change stock in this batch: recorded approved, or approved now
-# (then the movement itself, the first event of its stream, says what moves).
-EFFECTIVE = f"""{BATCH},
+
+def effective(batch: str) -> str:
+    """CTEs: `batch` as given, then `effective`, the movements that change stock in it.
+
+    A movement changes stock when recorded approved, or when approved later
+    (then the movement itself, the first event of its stream, says what moves).
+    """
+    return f"""{batch},
 effective AS (
     SELECT b.event_type, b.payload, b.performed_by_user_id, b.recorded_at
     FROM batch b
@@ -47,6 +54,35 @@ effective AS (
     FROM batch b JOIN ledger_events m ON m.stream_id = b.stream_id AND m.stream_version = 1
     WHERE b.event_type = 'MovementApproved'
 )"""
+
+
+def stock_changes(batch: str) -> str:
+    """CTEs: `batch`, `effective`, then `changes`: (warehouse_id, part_id, delta, recorded_at) rows.
+
+    The SQL twin of ledger.fold.stock_changes: effective movements, and customer
+    order shipments (out of the shipping warehouse) and receipts (into the customer's).
+    """
+    return f"""{effective(batch)},
+changes AS (
+    SELECT (payload->>'from_warehouse_id')::uuid AS warehouse_id, (payload->>'part_id')::uuid AS part_id,
+        -(payload->>'quantity')::numeric AS delta, recorded_at
+    FROM effective WHERE payload->>'from_warehouse_id' IS NOT NULL
+    UNION ALL
+    SELECT (payload->>'to_warehouse_id')::uuid, (payload->>'part_id')::uuid,
+        (payload->>'quantity')::numeric, recorded_at
+    FROM effective WHERE payload->>'to_warehouse_id' IS NOT NULL
+    UNION ALL
+    SELECT (b.payload->>'warehouse_id')::uuid, (line->>'part_id')::uuid,
+        CASE WHEN b.event_type = 'CustomerOrderShipped' THEN -(line->>'quantity')::numeric
+             ELSE (line->>'quantity')::numeric END,
+        b.recorded_at
+    FROM batch b CROSS JOIN LATERAL jsonb_array_elements(b.payload->'lines') AS line
+    WHERE b.event_type IN ('CustomerOrderShipped', 'CustomerOrderReceived')
+)"""
+
+
+EFFECTIVE = effective(BATCH)
+STOCK_CHANGES = stock_changes(BATCH)
 
 INVENTORY_ID = "md5({warehouse}::text || '/' || {part}::text)::uuid"
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import psycopg
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential
 
 from ledger.postgres.eventstore import Connection
+from projections import snapshots
 from projections.projection import Projection
 from projections.runner import SWAP_LOCK, apply_batch, ensure_checkpoints, lock_key
 
@@ -42,6 +43,7 @@ class ProjectionWorker:
         self.poll_interval = poll_interval
         self.wake = threading.Event()
         self.active = threading.Event()
+        self.after_step: Callable[[Connection], object] | None = None  # runs while this worker is active
         self._stop = stop
 
     def run(self) -> None:
@@ -69,7 +71,10 @@ class ProjectionWorker:
             self.active.set()
             log.info("projection %s: active", self.projection.name)
             while not self._stop.is_set():
-                if self.step(conn) == 0:
+                applied = self.step(conn)
+                if self.after_step is not None:
+                    self.after_step(conn)
+                if applied == 0:
                     self.wake.wait(self.poll_interval)
                     self.wake.clear()
         self.active.clear()
@@ -107,12 +112,16 @@ class ProjectorHub:
         *,
         batch_size: int = 50_000,
         poll_interval: float = 1.0,
+        snapshot_interval: int = 10_000,
     ) -> None:
         self.stop_event = threading.Event()
         self.workers = [
             ProjectionWorker(url, p, self.stop_event, batch_size=batch_size, poll_interval=poll_interval)
             for p in projections
         ]
+        for worker in self.workers:
+            if worker.projection.name == "inventory":  # its active worker also keeps the balance snapshots
+                worker.after_step = lambda conn: snapshots.advance(conn, snapshot_interval)
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
