@@ -21,19 +21,17 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from api.settings import Settings
-from ledger.postgres.eventstore import COLUMNS, Connection, row_to_event
-from ledger.postgres.reader import horizon
-from ledger.recorded import START, LogCheckpoint, RecordedEvent, canonical
+from ledger.postgres.eventstore import Connection
+from ledger.postgres.history import MAX_POSITION, iter_events
+from ledger.recorded import RecordedEvent, canonical
 from ledger.types import utc
 
 Format = Literal["jsonl", "csv"]
 FORMATS: tuple[Format, ...] = ("jsonl", "csv")
-MAX_POSITION = 2**63 - 1  # bigint's maximum: no upper bound
 
 FIELDS = (
     "position",
@@ -52,53 +50,6 @@ FIELDS = (
     "previous_hash",
     "hash",
 )
-
-# Every bound is a parameter; the horizon is fixed by the caller so all batches see one prefix.
-READ_RANGE = f"""
-SELECT {COLUMNS} FROM ledger_events
-WHERE (transaction_id, position) > (%(xid)s::text::xid8, %(after)s)
-  AND transaction_id < %(horizon)s::text::xid8
-  AND position BETWEEN %(first)s AND %(last)s
-  AND recorded_at <= COALESCE(%(until)s::timestamptz, 'infinity')
-ORDER BY transaction_id, position
-LIMIT %(limit)s
-"""
-
-
-def iter_events(
-    conn: Connection,
-    *,
-    first_position: int = 0,
-    last_position: int = MAX_POSITION,
-    recorded_until: datetime | None = None,
-    batch: int = 1000,
-) -> Iterator[RecordedEvent]:
-    """Finished events with first <= position <= last (and recorded_at <= until), batch by batch.
-
-    In commit-safe order, below one horizon taken when iteration starts.
-    """
-    if batch < 1:
-        raise ValueError("batch must be at least 1")
-    below = horizon(conn)
-    after: LogCheckpoint = START
-    while True:
-        rows = conn.execute(
-            READ_RANGE,
-            {
-                "xid": after.transaction_id,
-                "after": after.position,
-                "horizon": below,
-                "first": first_position,
-                "last": last_position,
-                "until": recorded_until,
-                "limit": batch,
-            },
-        ).fetchall()
-        events = [row_to_event(row) for row in rows]
-        yield from events
-        if len(events) < batch:
-            return
-        after = events[-1].checkpoint
 
 
 def record(event: RecordedEvent) -> dict[str, Any]:

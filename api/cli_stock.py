@@ -18,54 +18,14 @@ from decimal import Decimal
 from typing import Literal, TextIO
 from uuid import UUID
 
-from api.cli_export import MAX_POSITION, iter_events
 from api.settings import Settings
-from ledger.fold import StockKey, apply
-from ledger.postgres.eventstore import Connection
+from ledger.fold import StockKey
+from ledger.postgres.history import UnknownEventType, stock_at
 
 Format = Literal["table", "json"]
 FORMATS: tuple[Format, ...] = ("table", "json")
 STOCK_PLACES = Decimal("0.001")  # the spec's current_stock is DECIMAL(10,3)
 HEADER = ("warehouse_id", "part_id", "current_stock")
-
-
-class UnknownEventType(Exception):
-    """The log holds an event this version cannot read, so the fold would be wrong."""
-
-
-def stock_at(
-    conn: Connection,
-    *,
-    position: int | None = None,
-    as_of: datetime | None = None,
-    warehouse_id: UUID | None = None,
-    part_id: UUID | None = None,
-    batch: int = 1000,
-) -> dict[StockKey, Decimal]:
-    """Non-zero stock per (warehouse, part) from the finished events up to `position` and/or `as_of`.
-
-    A naive `as_of` means UTC. Optional filters keep only one warehouse and/or part.
-    """
-    if as_of is not None and as_of.tzinfo is None:
-        as_of = as_of.replace(tzinfo=UTC)
-    levels: dict[StockKey, Decimal] = {}
-    last = MAX_POSITION if position is None else position
-    for recorded in iter_events(conn, last_position=last, recorded_until=as_of, batch=batch):
-        try:
-            event = recorded.event()
-        except KeyError:
-            raise UnknownEventType(
-                f"event type {recorded.event_type!r} at position {recorded.position} is unknown"
-                " to this version of abparts"
-            ) from None
-        apply(levels, event)
-    return {
-        key: value
-        for key, value in levels.items()
-        if value != 0
-        and (warehouse_id is None or key[0] == warehouse_id)
-        and (part_id is None or key[1] == part_id)
-    }
 
 
 def stock_rows(levels: dict[StockKey, Decimal]) -> list[tuple[str, str, str]]:

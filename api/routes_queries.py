@@ -9,7 +9,6 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from api.cli_export import record
-from api.cli_stock import stock_at
 from api.deps import AppSettings, Connection, CurrentAdmin, CurrentUser
 from api.pagination import Cursor, Limit, Page, decode_cursor, page
 from api.problems import ApiError, not_found
@@ -30,6 +29,7 @@ from api.stock.views import (
     TransactionApprovalOut,
 )
 from ledger.postgres.eventstore import row_to_event
+from ledger.postgres.history import stock_at
 from ledger.postgres.reader import read_events
 from ledger.recorded import START, LogCheckpoint
 from projections.registry import ALL

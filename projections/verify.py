@@ -16,6 +16,7 @@ from decimal import Decimal
 from ledger.events import EVENT_TYPES
 from ledger.fold import StockKey, apply
 from ledger.postgres.eventstore import Connection
+from ledger.postgres.history import stock_at
 from ledger.postgres.reader import read_events
 from ledger.postgres.seals import audit
 from ledger.recorded import START, LogCheckpoint
@@ -60,6 +61,7 @@ def verify(conn: Connection, projections: tuple[Projection, ...], batch_size: in
                 report.differences.append(difference)
         if "inventory" in report.checkpoints:
             report.problems += _compare_with_fold(conn, report.checkpoints["inventory"])
+            report.problems += _check_latest_snapshot(conn)
         chains = audit(conn)
         report.events_checked = chains.events_checked
         report.problems += chains.problems
@@ -89,3 +91,24 @@ def _compare_with_fold(conn: Connection, until: LogCheckpoint) -> list[str]:
                 f"{folded.get(key, 0)}"
             )
     return problems
+
+
+LATEST_SNAPSHOT = """
+SELECT s.position, b.warehouse_id, b.part_id, b.quantity
+FROM stock_snapshots s LEFT JOIN stock_snapshot_balances b ON b.position = s.position
+WHERE s.position = (SELECT max(position) FROM stock_snapshots)
+"""
+
+
+def _check_latest_snapshot(conn: Connection) -> list[str]:
+    """The latest balance snapshot must equal the pure fold of the log up to its position."""
+    rows = conn.execute(LATEST_SNAPSHOT).fetchall()
+    if not rows:
+        return []
+    position = rows[0][0]
+    stored = {(r[1], r[2]): r[3] for r in rows if r[1] is not None}
+    folded = stock_at(conn, position=position)
+    if stored == folded:
+        return []
+    keys = sorted(k for k in stored.keys() | folded.keys() if stored.get(k) != folded.get(k))
+    return [f"snapshot at position {position}: {len(keys)} balances differ from the fold, e.g. {keys[0]}"]

@@ -13,7 +13,7 @@ from uuid import UUID
 import psycopg
 import pytest
 
-from api.cli_stock import register, stock_at, stock_rows, write_stock
+from api.cli_stock import register, stock_rows, write_stock
 from api.settings import Settings
 from ledger.commands import (
     AdjustStock,
@@ -25,6 +25,7 @@ from ledger.commands import (
 )
 from ledger.fold import StockKey, fold_stock
 from ledger.policy import Policy
+from ledger.postgres.history import stock_at
 from ledger.postgres.reader import follow
 from ledger.postgres.service import PostgresLedger
 from ledger.recorded import CommandMetadata, RecordedEvent

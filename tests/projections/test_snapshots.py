@@ -8,9 +8,9 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from api.cli_stock import stock_at
 from ledger.commands import ApproveMovement, ConsumeStock, CreateStock, TransferStock
 from ledger.policy import Policy
+from ledger.postgres.history import stock_at
 from projections.snapshots import advance, stock_at_position
 from tests.fixtures.ledger import Conn, Site, make_site, run
 from tests.fixtures.world import World
@@ -73,3 +73,20 @@ def test_a_snapshot_waits_for_a_transaction_that_could_still_write_below_it(
     [position] = snapshots(conn)
     assert stock_at_position(conn, position) == stock_at(conn, position=position)
     assert stock_at_position(conn, position)[(site.a, site.bulk)] == D(5)
+
+
+def test_verify_checks_the_latest_snapshot_against_the_fold(own: tuple[Conn, Site]) -> None:
+    from projections.registry import ALL
+    from projections.verify import verify
+    from tests.projections.conftest import catch_up
+
+    conn, site = own
+    for _ in range(3):
+        run(conn, CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(2)), site)
+    advance(conn, interval=1)
+    advance(conn, interval=1)
+    catch_up(conn)
+    assert verify(conn, ALL).ok
+    conn.execute("UPDATE stock_snapshot_balances SET quantity = quantity + 1")
+    report = verify(conn, ALL)
+    assert any("snapshot at position" in p for p in report.problems)
