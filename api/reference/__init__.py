@@ -1,0 +1,1 @@
+"""Reference data: warehouses, parts and machines, with the spec's business rules."""
