@@ -29,6 +29,10 @@ migrate: $(STAMP)
 clean:
 	rm -rf $(VENV) .abparts .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
+.PHONY: faults
+faults: $(STAMP)
+	$(BIN)/python -m pytest tests/faults -m faults $(PYTEST_ARGS)
+
 .PHONY: bench
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -15,12 +15,13 @@ log = logging.getLogger(__name__)
 ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
 
 
-def start_embedded(pgdata: Path, *, stop_at_exit: bool) -> str:
+def start_embedded(pgdata: Path, *, stop_at_exit: bool, delete_at_exit: bool = False) -> str:
     """Start (or reuse) the embedded PostgreSQL whose data lives in `pgdata`; return its URL.
 
     The data directory is created on first use and kept across restarts. With
-    `stop_at_exit` the server stops when the last process using it exits;
-    otherwise it keeps running for the next command (as `make run` wants).
+    `stop_at_exit` the server stops when the last process using it exits
+    (`delete_at_exit`: and its data is removed); otherwise it keeps running for
+    the next command (as `make run` wants).
     """
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset and falls back to /tmp: harmless here.
@@ -31,7 +32,8 @@ def start_embedded(pgdata: Path, *, stop_at_exit: bool) -> str:
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        server = get_server(pgdata, cleanup_mode="stop" if stop_at_exit else None)
+        mode = "delete" if delete_at_exit else "stop" if stop_at_exit else None
+        server = get_server(pgdata, cleanup_mode=mode)
     url: str = server.get_uri()
     log.info("embedded PostgreSQL ready at %s", url)
     return url

@@ -6,26 +6,34 @@ its handler runs; a twin arriving meanwhile gets 409 `request_in_progress`; a
 retry after the answer gets that answer, byte for byte; the same key with a
 different method, path or body is a 422 `idempotency_conflict`. Answers of 5xx
 are not kept (the retry runs again), and a claim left by a crashed process is
-taken over after a minute.
+taken over after 15 seconds.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections import deque
 from typing import Any
 
 import anyio
+import psycopg
 from psycopg.types.json import Jsonb
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import problem
+from ledger.postgres.eventstore import Connection
 
+log = logging.getLogger(__name__)
 METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+UNAVAILABLE = problem(
+    503, "database_unavailable", "the database is not reachable; retry shortly", {"Retry-After": "2"}
+)
 CLAIM = """
 INSERT INTO api_idempotency (key, fingerprint) VALUES (%s, %s)
 ON CONFLICT (key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, created_at = now()
-    WHERE api_idempotency.status_code IS NULL AND api_idempotency.created_at < now() - interval '1 minute'
+    WHERE api_idempotency.status_code IS NULL AND api_idempotency.created_at < now() - interval '15 seconds'
 RETURNING key
 """
 EARLIER = "SELECT fingerprint, status_code, headers, body FROM api_idempotency WHERE key = %s"
@@ -39,6 +47,8 @@ class IdempotencyMiddleware:
     def __init__(self, app: ASGIApp, pool: ConnectionPool) -> None:
         self.app = app
         self.pool = pool
+        # Answers that could not be kept while the database was away: kept by the next request that can.
+        self._unsettled: deque[tuple[bytes, int | None, Any, bytes]] = deque(maxlen=100_000)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope.get("headers", ())) if scope["type"] == "http" else {}
@@ -51,7 +61,12 @@ class IdempotencyMiddleware:
         fingerprint = hashlib.sha256(
             scope["method"].encode() + b"\0" + scope["path"].encode() + b"\0" + body
         ).digest()
-        earlier = await anyio.to_thread.run_sync(self._claim, key, fingerprint)
+        try:
+            earlier = await anyio.to_thread.run_sync(self._claim, key, fingerprint)
+        except (psycopg.OperationalError, PoolTimeout):
+            log.warning("database unavailable: cannot claim an Idempotency-Key")
+            await UNAVAILABLE({"type": "http"}, _nothing, send)
+            return
         if earlier is not None:
             await _replay(earlier, fingerprint, send)
             return
@@ -81,24 +96,42 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replay_body, capture)
         finally:
-            status = captured.get("status")
-            await anyio.to_thread.run_sync(
-                self._settle, key, status, captured.get("headers"), captured["body"]
-            )
+            outcome = (key, captured.get("status"), captured.get("headers"), captured["body"])
+            await anyio.to_thread.run_sync(self._settle, outcome)
 
     def _claim(self, key: bytes, fingerprint: bytes) -> tuple[Any, ...] | None:
         with self.pool.connection() as conn:
+            self._flush(conn)
             if conn.execute(CLAIM, [key, fingerprint]).fetchone() is not None:
                 return None
             row = conn.execute(EARLIER, [key]).fetchone()
             return tuple(row) if row is not None else (fingerprint, None, None, None)
 
-    def _settle(self, key: bytes, status: int | None, headers: Any, body: bytes) -> None:
-        with self.pool.connection() as conn:
-            if status is None or status >= 500:
-                conn.execute(RELEASE, [key])
-            else:
-                conn.execute(KEEP, [status, Jsonb(headers), body, key])
+    def _settle(self, outcome: tuple[bytes, int | None, Any, bytes]) -> None:
+        """Keep the answer (or release the claim after a 5xx); if the database is away, later."""
+        try:
+            with self.pool.connection() as conn:
+                _keep(conn, outcome)
+        except (psycopg.OperationalError, PoolTimeout):
+            log.warning("database unavailable: the answer to an Idempotency-Key is kept later")
+            self._unsettled.append(outcome)
+
+    def _flush(self, conn: Connection) -> None:
+        while self._unsettled:
+            outcome = self._unsettled.popleft()
+            try:
+                _keep(conn, outcome)
+            except psycopg.OperationalError:
+                self._unsettled.appendleft(outcome)
+                raise
+
+
+def _keep(conn: Connection, outcome: tuple[bytes, int | None, Any, bytes]) -> None:
+    key, status, headers, body = outcome
+    if status is None or status >= 500:
+        conn.execute(RELEASE, [key])
+    else:
+        conn.execute(KEEP, [status, Jsonb(headers), body, key])
 
 
 async def _read_body(receive: Receive) -> bytes:

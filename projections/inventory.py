@@ -38,7 +38,9 @@ FROM changes c JOIN parts p ON p.id = c.part_id
 GROUP BY c.warehouse_id, c.part_id, p.unit_of_measure
 ON CONFLICT (warehouse_id, part_id) DO UPDATE
 SET current_stock = i.current_stock + EXCLUDED.current_stock,
-    last_updated = greatest(i.last_updated, EXCLUDED.last_updated)
+    last_updated = greatest(i.last_updated, EXCLUDED.last_updated),
+    -- Commit order and recorded_at order can differ: the earliest wins, however events were batched.
+    created_at = least(i.created_at, EXCLUDED.created_at)
 """
 
 ADD_CONSUMPTION = f"""
