@@ -49,9 +49,8 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
         nonlocal running
         if running == 0:
             pool.open(wait=True, timeout=30)
-            if settings.run_projectors:
-                app.state.projectors = InProcessProjectors(settings, database_url)
-                app.state.projectors.start()
+            app.state.projectors = InProcessProjectors(settings, database_url)
+            app.state.projectors.start()
         running += 1
         try:
             yield
@@ -71,7 +70,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     )
     app.state.settings = settings
     app.state.pool = pool
-    app.state.projectors = None  # set while the app runs, when it runs the workers
+    app.state.projectors = None  # set while the app runs
     app.state.ledger = PostgresLedger(settings.policy())
     app.state.metrics = metrics = Metrics(pool)
     stamp_request_ids()

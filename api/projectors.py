@@ -1,4 +1,10 @@
-"""The projector workers, wake-up listener and notifier as the API process runs them."""
+"""The API process's side of the projections: a NOTIFY after each append, and the workers when it runs them.
+
+The notifier always runs, so that workers in other processes (`abparts
+project`) wake at once rather than at their next poll. With
+`ABPARTS_RUN_PROJECTORS` (the default) the process also runs a worker per
+projection and a LISTEN connection that wakes them.
+"""
 
 from __future__ import annotations
 
@@ -11,37 +17,42 @@ from projections.worker import ProjectorHub
 
 
 class InProcessProjectors:
-    """Workers for every projection plus LISTEN/NOTIFY, started and stopped with the app."""
+    """The notifier, plus the workers and their listener when `run_projectors` is set."""
 
     def __init__(self, settings: Settings, url: str) -> None:
-        self.hub = ProjectorHub(
-            url,
-            ALL,
-            batch_size=settings.projector_batch_size,
-            poll_interval=settings.projector_poll_interval,
-            snapshot_interval=settings.snapshot_interval,
-        )
-        stop = self.hub.stop_event
-        self.notifier = Notifier(url, stop)
-        self._threads = [
-            threading.Thread(target=Listener(url, self.hub.wake, stop).run, name="listener", daemon=True),
-            threading.Thread(target=self.notifier.run, name="notifier", daemon=True),
-        ]
+        self.stop_event = threading.Event()
+        self.hub: ProjectorHub | None = None
+        self.notifier = Notifier(url, self.stop_event)
+        self._threads = [threading.Thread(target=self.notifier.run, name="notifier", daemon=True)]
+        if settings.run_projectors:
+            self.hub = ProjectorHub(
+                url,
+                ALL,
+                batch_size=settings.projector_batch_size,
+                poll_interval=settings.projector_poll_interval,
+                snapshot_interval=settings.snapshot_interval,
+            )
+            listener = Listener(url, self.hub.wake, self.hub.stop_event)
+            self._threads.append(threading.Thread(target=listener.run, name="listener", daemon=True))
 
     def start(self) -> None:
-        """Start the workers, the listener and the notifier."""
-        self.hub.start()
+        """Start the notifier, and the workers and listener if any."""
+        if self.hub is not None:
+            self.hub.start()
         for thread in self._threads:
             thread.start()
 
     def appended(self) -> None:
         """Called after a command committed: wake local workers now, and others through NOTIFY."""
-        self.hub.wake()
+        if self.hub is not None:
+            self.hub.wake()
         self.notifier.poke()
 
     def stop(self) -> None:
         """Stop everything, letting a batch in progress finish."""
-        self.hub.stop()
+        if self.hub is not None:
+            self.hub.stop()
+        self.stop_event.set()
         self.notifier.stop()
         for thread in self._threads:
             thread.join(5)

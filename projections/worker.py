@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 
 import psycopg
@@ -121,7 +122,7 @@ class ProjectorHub:
         ]
         for worker in self.workers:
             if worker.projection.name == "inventory":  # its active worker also keeps the balance snapshots
-                worker.after_step = lambda conn: snapshots.advance(conn, snapshot_interval)
+                worker.after_step = _every_second(lambda conn: snapshots.advance(conn, snapshot_interval))
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
@@ -144,3 +145,16 @@ class ProjectorHub:
         self.wake()
         for thread in self._threads:
             thread.join(timeout)
+
+
+def _every_second(action: Callable[[Connection], object]) -> Callable[[Connection], None]:
+    """`action`, run at most once a second however often it is called (a worker loops fast under load)."""
+    last = 0.0
+
+    def throttled(conn: Connection) -> None:
+        nonlocal last
+        if time.monotonic() - last >= 1.0:
+            last = time.monotonic()
+            action(conn)
+
+    return throttled

@@ -142,7 +142,7 @@ WHERE (transaction_id, position) > (%(xid)s::text::xid8, %(position)s)
       ON w.id IN ((m.payload->>'from_warehouse_id')::uuid, (m.payload->>'to_warehouse_id')::uuid)
     WHERE m.stream_id = ledger_events.stream_id AND m.stream_version = 1
       AND w.organization_id = ANY(%(scope)s))
-ORDER BY transaction_id, position
+ORDER BY ledger_events.transaction_id, ledger_events.position
 LIMIT %(limit)s
 """
 

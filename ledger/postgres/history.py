@@ -27,7 +27,7 @@ WHERE (transaction_id, position) > (%(xid)s::text::xid8, %(after)s)
   AND transaction_id < %(horizon)s::text::xid8
   AND position BETWEEN %(first)s AND %(last)s
   AND recorded_at <= COALESCE(%(until)s::timestamptz, 'infinity')
-ORDER BY transaction_id, position
+ORDER BY ledger_events.transaction_id, ledger_events.position
 LIMIT %(limit)s
 """
 

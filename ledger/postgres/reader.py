@@ -21,7 +21,8 @@ READ = f"""
 SELECT {COLUMNS} FROM ledger_events
 WHERE (transaction_id, position) > (%(xid)s::text::xid8, %(position)s)
   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-ORDER BY transaction_id, position
+-- Qualified: a bare name would sort by the selected transaction_id::text::bigint, not walk the index.
+ORDER BY ledger_events.transaction_id, ledger_events.position
 LIMIT %(limit)s
 """
 

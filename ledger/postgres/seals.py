@@ -36,7 +36,7 @@ SEALED_RANGE = f"""
 SELECT {COLUMNS} FROM ledger_events
 WHERE (transaction_id, position) > (%s::text::xid8, %s)
   AND (transaction_id, position) <= (%s::text::xid8, %s)
-ORDER BY transaction_id, position
+ORDER BY ledger_events.transaction_id, ledger_events.position
 """
 
 
