@@ -1,14 +1,20 @@
-"""Run every benchmark (for now: projections) with the same arguments: `python -m bench [args]`."""
+"""Run every benchmark with the same arguments: `python -m bench [args]` (e.g. --quick).
+
+Each takes the arguments it knows and ignores the others; projections, append, http, asof, in that order.
+"""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import projections
+from bench import append, asof, http, projections
 
 BENCHMARKS: dict[str, Callable[[Sequence[str] | None], int]] = {
     "projections": projections.main,
+    "append": append.main,
+    "http": http.main,
+    "asof": asof.main,
 }
 
 

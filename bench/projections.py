@@ -56,7 +56,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON results")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
-    args = parser.parse_args(argv)
+    args, _ = parser.parse_known_args(argv)  # `python -m bench` passes every benchmark the same arguments
     events = QUICK_EVENTS if args.quick else args.events
     if args.sizes:
         args.size_list = sorted({int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()})

@@ -1,0 +1,398 @@
+"""Append benchmark: commands/s through the ledger library against raw single-row INSERTs, same run.
+
+    .venv/bin/python -m bench.append [--quick] [--seconds S] [--writers 1,8]
+
+A fresh migrated database gets reference rows by SQL (one customer organization,
+one user, 16 warehouses, 200 parts). Each run starts its writers (processes, each
+with its own connection; one run also with threads, to show what the GIL costs),
+releases them together at a barrier and counts what they finish in S seconds:
+
+    raw          one INSERT per transaction (autocommit) of a jsonb payload the size of an event
+                 (payloads made before the clock starts: the baseline is the database's insert rate)
+    ledger       PostgresLedger(policy).execute(conn, CreateStock, metadata): one movement per command;
+                 writer k creates into its own warehouses, over every part, so no two writers share a row
+    raw batch    one INSERT of 200 such rows per transaction
+    stocktake    one CountStock of 200 parts per command (200 adjustment events)
+
+Ratios are to the raw run with the same number of writers. Where the time goes
+(single writer): wall time per command against the client's CPU time and its
+PostgreSQL backend's CPU time (read from /proc, so only for a local server).
+
+Targets: ledger at 8 writers >= 50% of raw INSERTs at 8; the rate grows with
+writers (no global lock); stocktake >= 50,000 events/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from bench.common import (
+    RESULTS,
+    Reference,
+    environment,
+    latency_summary,
+    now,
+    proc_cpu_seconds,
+    ratio,
+    say,
+    table,
+    targets_text,
+    write_results,
+)
+from bench.database import create_database, describe, drop_database, server_url
+
+WAREHOUSES = 16
+PARTS = 200
+BATCH = 200  # rows per raw batch, parts per stocktake
+RAW_TABLE = """
+CREATE TABLE bench_raw (
+    position bigserial PRIMARY KEY,
+    stream_id text NOT NULL,
+    payload jsonb NOT NULL,
+    recorded_at timestamptz NOT NULL DEFAULT now()
+)
+"""
+RAW_INSERT = "INSERT INTO bench_raw (stream_id, payload) VALUES (%s, %s)"
+RAW_BATCH = "INSERT INTO bench_raw (stream_id, payload) SELECT unnest(%s::text[]), unnest(%s::jsonb[])"
+PAYLOAD_SIZE = (
+    "SELECT avg(pg_column_size(payload))::int FROM {} WHERE position > (SELECT max(position) - 1000 FROM {})"
+)
+
+ALL_GOAL = 0.50  # ledger at 8 writers / raw at 8 writers
+STOCKTAKE_GOAL = 50_000  # events/s
+
+
+def sample_payload(part: uuid.UUID, warehouse: uuid.UUID) -> str:
+    """A jsonb payload with the keys and value shapes of a StockCreated event."""
+    return json.dumps(
+        {
+            "notes": None,
+            "part_id": str(part),
+            "quantity": "1",
+            "warnings": [],
+            "machine_id": None,
+            "transaction_id": str(uuid.uuid4()),
+            "approval_status": "approved",
+            "to_warehouse_id": str(warehouse),
+            "unit_of_measure": "pieces",
+            "reference_number": None,
+            "transaction_date": now().isoformat().replace("+00:00", "Z"),
+            "from_warehouse_id": None,
+            "requires_approval": False,
+            "reverses_transaction_id": None,
+        }
+    )
+
+
+def writer(job: dict[str, Any], barrier: Any) -> dict[str, Any]:
+    """One writer: connect, warm up, wait at the barrier, run `job['kind']` for `job['seconds']`."""
+    from ledger.commands import CountedItem, CountStock, CreateStock
+    from ledger.policy import Limits, Policy
+    from ledger.postgres.service import PostgresLedger
+    from ledger.recorded import CommandMetadata
+
+    k, writers = job["index"], job["writers"]
+    warehouses = [uuid.UUID(w) for w in job["warehouses"]][k::writers] or [uuid.UUID(job["warehouses"][0])]
+    parts = [uuid.UUID(p) for p in job["parts"]]
+    policy = Policy(limits=Limits(transactions_per_year=10**9), approval_value_threshold=None)
+    ledger = PostgresLedger(policy)
+    metadata = CommandMetadata(performed_by_user_id=uuid.UUID(job["user"]))
+    events = 0
+    with psycopg.connect(job["database"], autocommit=True) as conn:
+        row = conn.execute("SELECT pg_backend_pid()").fetchone()
+        backend = int(row[0]) if row else 0
+        n = 0
+        pool = [sample_payload(parts[i % len(parts)], warehouses[0]) for i in range(BATCH)]
+        streams = [f"movement-{uuid.uuid4()}" for _ in range(BATCH)]
+
+        def op() -> int:
+            nonlocal n
+            n += 1
+            warehouse = warehouses[n % len(warehouses)]
+            part = parts[(n // len(warehouses)) % len(parts)]
+            kind = job["kind"]
+            if kind == "raw":
+                conn.execute(RAW_INSERT, [streams[n % BATCH], pool[n % BATCH]])
+                return 1
+            if kind == "raw_batch":
+                conn.execute(RAW_BATCH, [streams, pool])
+                return BATCH
+            if kind == "ledger":
+                command = CreateStock(part_id=part, to_warehouse_id=warehouse, quantity=Decimal(1))
+                return len(ledger.execute(conn, command, metadata).events)
+            items = tuple(CountedItem(part_id=p, counted_quantity=Decimal(n)) for p in parts[:BATCH])
+            count = CountStock(warehouse_id=warehouses[0], items=items)
+            return len(ledger.execute(conn, count, metadata).events)
+
+        for _ in range(3):
+            op()
+        barrier.wait()
+        started = time.monotonic()
+        deadline = started + job["seconds"]
+        cpu0, backend0 = time.process_time(), proc_cpu_seconds(backend)
+        latencies: list[float] = []
+        while (t0 := time.monotonic()) < deadline:
+            events += op()
+            latencies.append(time.monotonic() - t0)
+        wall = time.monotonic() - started
+        backend1 = proc_cpu_seconds(backend)
+        cpu = time.process_time() - cpu0
+    return {
+        "commands": len(latencies),
+        "events": events,
+        "wall": wall,
+        "client_cpu": cpu,
+        "backend_cpu": None if backend0 is None or backend1 is None else backend1 - backend0,
+        "latencies": latencies,
+    }
+
+
+def _process_main(job: dict[str, Any], barrier: Any, queue: Any) -> None:
+    try:
+        queue.put(writer(job, barrier))
+    except BaseException as error:  # the parent must not wait forever for a writer that failed
+        barrier.abort()
+        queue.put({"error": repr(error)})
+        raise
+
+
+def run_group(base: dict[str, Any], kind: str, writers: int, mode: str) -> dict[str, Any]:
+    """`writers` writers of `kind` in threads or processes, released together; their summed figures."""
+    jobs = [base | {"kind": kind, "index": i, "writers": writers} for i in range(writers)]
+    results: list[dict[str, Any]] = []
+    if mode == "threads":
+        tbarrier = threading.Barrier(writers)
+        lock = threading.Lock()
+
+        def run(job: dict[str, Any]) -> None:
+            try:
+                result = writer(job, tbarrier)
+            except BaseException as error:
+                tbarrier.abort()
+                result = {"error": repr(error)}
+            with lock:
+                results.append(result)
+
+        threads = [threading.Thread(target=run, args=(j,)) for j in jobs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    else:
+        context = multiprocessing.get_context("spawn")
+        pbarrier = context.Barrier(writers)
+        queue = context.Queue()
+        procs = [context.Process(target=_process_main, args=(j, pbarrier, queue)) for j in jobs]
+        for p in procs:
+            p.start()
+        results = [queue.get(timeout=base["seconds"] + 120) for _ in procs]
+        for p in procs:
+            p.join(30)
+    errors = [r["error"] for r in results if "error" in r]
+    if errors:
+        raise RuntimeError(f"{kind} x{writers} ({mode}): {errors[0]}")
+    wall = max(r["wall"] for r in results)
+    latencies = [x for r in results for x in r["latencies"]]
+    commands = sum(r["commands"] for r in results)
+    events = sum(r["events"] for r in results)
+    backend = [r["backend_cpu"] for r in results]
+    return {
+        "kind": kind,
+        "writers": writers,
+        "mode": mode,
+        "seconds": wall,
+        "commands": commands,
+        "events": events,
+        "commands_per_second": commands / wall,
+        "events_per_second": events / wall,
+        "latency": latency_summary(latencies),
+        "client_cpu_ms_per_command": 1000 * sum(r["client_cpu"] for r in results) / max(commands, 1),
+        "backend_cpu_ms_per_command": (
+            None if None in backend else 1000 * sum(b for b in backend if b is not None) / max(commands, 1)
+        ),
+    }
+
+
+RUNS: tuple[tuple[str, str, int, str], ...] = (
+    # (label, kind, writers, mode); the raw run with the same writers is the baseline
+    ("raw INSERT", "raw", 1, "processes"),
+    ("ledger CreateStock", "ledger", 1, "processes"),
+    ("raw INSERT", "raw", 8, "processes"),
+    ("ledger CreateStock", "ledger", 8, "processes"),
+    ("ledger CreateStock", "ledger", 8, "threads"),
+    ("raw INSERT x200/tx", "raw_batch", 1, "processes"),
+    ("ledger CountStock x200", "stocktake", 1, "processes"),
+    ("raw INSERT x200/tx", "raw_batch", 2, "processes"),
+    ("ledger CountStock x200", "stocktake", 2, "processes"),
+)
+BASELINE = {"raw": "raw", "ledger": "raw", "raw_batch": "raw_batch", "stocktake": "raw_batch"}
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="python -m bench.append", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="4 s per run (about a minute in all)")
+    parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per run (default 15)")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON results")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args, _ = parser.parse_known_args(argv)
+    if args.quick:
+        args.seconds = 4.0
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; print the table; write the JSON."""
+    args = parse(argv)
+    started = now()
+    url = server_url()
+    env = environment(url)
+    say(f"append benchmark: {args.seconds:g} s per run on {describe(url)}")
+    database = create_database(url)
+    try:
+        reference = Reference(database, warehouses=WAREHOUSES, parts=PARTS)
+        with psycopg.connect(database, autocommit=True) as conn:
+            conn.execute(RAW_TABLE)
+        base = {
+            "database": database,
+            "seconds": args.seconds,
+            "user": str(reference.user_id),
+            "warehouses": [str(w) for w in reference.warehouse_ids],
+            "parts": [str(p) for p in reference.part_ids],
+        }
+        runs: list[dict[str, Any]] = []
+        for label, kind, writers, mode in RUNS:
+            say(f"  {label} x{writers} ({mode})")
+            runs.append(run_group(base, kind, writers, mode) | {"label": label})
+        with psycopg.connect(database) as conn:
+            sizes = {
+                name: _scalar(conn, PAYLOAD_SIZE.format(name, name))
+                for name in ("bench_raw", "ledger_events")
+            }
+    finally:
+        if args.keep:
+            say(f"kept {database}")
+        else:
+            drop_database(url, database)
+    targets = judge(runs)
+    print(render(runs, sizes, targets))
+    path = write_results(
+        "append",
+        started,
+        args.out,
+        {
+            "server": describe(url),
+            "environment": env,
+            "payload_bytes": sizes,
+            "runs": runs,
+            "targets": targets,
+        },
+    )
+    print(f"\nresults: {path}")
+    return 1 if args.strict and not all(t["met"] for t in targets) else 0
+
+
+def _scalar(conn: psycopg.Connection[Any], query: str) -> int:
+    row = conn.execute(query).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _find(runs: list[dict[str, Any]], kind: str, writers: int, mode: str = "processes") -> dict[str, Any]:
+    return next(r for r in runs if (r["kind"], r["writers"], r["mode"]) == (kind, writers, mode))
+
+
+def judge(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each target, met or not."""
+    raw8, led8 = _find(runs, "raw", 8), _find(runs, "ledger", 8)
+    led1, led8t = _find(runs, "ledger", 1), _find(runs, "ledger", 8, "threads")
+    best8 = max(led8["commands_per_second"], led8t["commands_per_second"])
+    share = best8 / raw8["commands_per_second"]
+    growth = best8 / led1["commands_per_second"]
+    stock = max(r["events_per_second"] for r in runs if r["kind"] == "stocktake")
+    return [
+        {
+            "target": f"ledger at 8 writers >= {ALL_GOAL:.0%} of raw INSERTs at 8",
+            "measured": f"{best8:,.0f} vs {raw8['commands_per_second']:,.0f} commands/s ({share:.0%})",
+            "met": share >= ALL_GOAL,
+        },
+        {
+            "target": "the rate grows with writers (no global lock)",
+            "measured": f"x{growth:.2f} from 1 to 8 writers (raw INSERTs: x"
+            f"{raw8['commands_per_second'] / _find(runs, 'raw', 1)['commands_per_second']:.2f})",
+            "met": growth > 1.2,
+        },
+        {
+            "target": f"stocktake of {BATCH} parts >= {STOCKTAKE_GOAL:,} events/s",
+            "measured": f"{stock:,.0f} events/s",
+            "met": stock >= STOCKTAKE_GOAL,
+        },
+    ]
+
+
+def render(runs: list[dict[str, Any]], sizes: dict[str, int], targets: list[dict[str, Any]]) -> str:
+    """The human-readable report."""
+    head = ("run", "writers", "mode", "commands/s", "events/s", "x baseline", "p50 ms", "p99 ms")
+    rows = []
+    for r in runs:
+        baseline = _find(runs, BASELINE[r["kind"]], r["writers"])
+        rows.append(
+            (
+                r["label"],
+                str(r["writers"]),
+                r["mode"],
+                f"{r['commands_per_second']:,.0f}",
+                f"{r['events_per_second']:,.0f}",
+                ratio(r["events_per_second"], baseline["events_per_second"]),
+                f"{r['latency']['p50_ms']:.2f}",
+                f"{r['latency']['p99_ms']:.2f}",
+            )
+        )
+    where = ("run (1 writer)", "wall ms/cmd", "client CPU ms", "backend CPU ms", "other (waits) ms")
+    wrows = []
+    for r in runs:
+        if r["writers"] != 1:
+            continue
+        wall = 1000 * r["seconds"] / max(r["commands"], 1)
+        backend = r["backend_cpu_ms_per_command"]
+        other = wall - r["client_cpu_ms_per_command"] - (backend or 0)
+        wrows.append(
+            (
+                r["label"],
+                f"{wall:.3f}",
+                f"{r['client_cpu_ms_per_command']:.3f}",
+                "-" if backend is None else f"{backend:.3f}",
+                f"{other:.3f}",
+            )
+        )
+    return "\n".join(
+        [
+            table(head, rows),
+            "",
+            "x baseline: events/s against the raw INSERT run with the same writers "
+            "(single INSERTs for single movements, 200-row INSERTs for stocktakes)",
+            f"payload bytes (pg_column_size): raw {sizes.get('bench_raw')},"
+            f" ledger {sizes.get('ledger_events')}",
+            "",
+            "where the time goes, per command:",
+            table(where, wrows),
+            "",
+            "targets:",
+            targets_text(targets),
+        ]
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

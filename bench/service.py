@@ -1,0 +1,221 @@
+"""The real service for the HTTP benchmarks: bootstrap, start (serve or uvicorn workers), sign in, stop."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+from psycopg.conninfo import conninfo_to_dict
+
+ADMIN = "benchadmin"
+PASSWORD = "bench-password-1"
+BIN = Path(sys.executable).parent
+
+
+def as_url(database: str) -> str:
+    """A postgresql:// URL for a conninfo string (the settings accept URLs only)."""
+    if database.startswith(("postgresql://", "postgres://")):
+        return database
+    parts = {k: str(v) for k, v in conninfo_to_dict(database).items() if v is not None}
+    user = urllib.parse.quote(parts.pop("user", ""))
+    password = parts.pop("password", None)
+    name = urllib.parse.quote(parts.pop("dbname", ""))
+    auth = f"{user}:{urllib.parse.quote(password)}@" if password else (f"{user}@" if user else "")
+    return f"postgresql://{auth}/{name}?{urllib.parse.urlencode(parts)}"
+
+
+def service_env(database: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of the service: its database, plain logs, the caps raised out of the way."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ABPARTS_")}
+    env |= {
+        "DATABASE_URL": as_url(database),
+        "ABPARTS_LOG_JSON": "false",
+        "ABPARTS_MAX_TRANSACTIONS_PER_YEAR": str(10**9),
+        "ABPARTS_MAX_CUSTOMERS": "100000",
+        "ABPARTS_MAX_USERS": "100000",
+        "ABPARTS_MAX_PARTS": "100000",
+        "ABPARTS_MAX_WAREHOUSES": "100000",
+        "ABPARTS_MAX_MACHINES": "100000",
+        # It cannot be unset from the environment (unset means the 10,000.00 default): very high instead.
+        "ABPARTS_APPROVAL_VALUE_THRESHOLD": "1000000000000",
+    }
+    return env | (extra or {})
+
+
+def bootstrap(database: str) -> None:
+    """`abparts bootstrap` (which migrates first): the fixed organizations and a super_admin."""
+    subprocess.run(
+        [
+            str(BIN / "abparts"),
+            "bootstrap",
+            "--admin-username",
+            ADMIN,
+            "--admin-email",
+            "bench@example.com",
+            "--admin-password",
+            PASSWORD,
+        ],
+        env=service_env(database),
+        check=True,
+        capture_output=True,
+    )
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Service:
+    """One running server process (and its workers), its port and its log file."""
+
+    def __init__(
+        self,
+        database: str,
+        workers: int | None = None,
+        extra: dict[str, str] | None = None,
+        *,
+        projectors_apart: bool = False,
+    ) -> None:
+        self.port = free_port()
+        self.projector: subprocess.Popen[bytes] | None = None
+        if projectors_apart:  # as docker-compose.yml deploys it: `abparts project` in a process of its own
+            extra = (extra or {}) | {"ABPARTS_RUN_PROJECTORS": "false"}
+        self.log = Path(tempfile.mkstemp(prefix="abparts-bench-server-", suffix=".log")[1])
+        if workers is None:
+            argv = [str(BIN / "abparts"), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+            self.name = "abparts serve (1 process)"
+        else:
+            argv = [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "bench.asgi:create",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ]
+            self.name = f"uvicorn --workers {workers}"
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(argv, env=service_env(database, extra), stdout=out, stderr=out)
+            if projectors_apart:
+                self.name += " + abparts project"
+                self.projector = subprocess.Popen(
+                    [str(BIN / "abparts"), "project"], env=service_env(database), stdout=out, stderr=out
+                )
+        self.wait_healthy()
+        self.token = self.sign_in()
+
+    def wait_healthy(self, timeout: float = 120.0) -> None:
+        """Until GET /health answers 200 (or the process died, or the timeout)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited {self.process.returncode}; see {self.log}")
+            try:
+                if self.request("GET", "/health")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} not healthy within {timeout:g} s; see {self.log}")
+
+    def connection(self) -> http.client.HTTPConnection:
+        """A keep-alive connection to the server."""
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        conn: http.client.HTTPConnection | None = None,
+        form: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        """One request (JSON body or form); the status and the decoded JSON answer."""
+        own = conn is None
+        conn = conn or self.connection()
+        headers = {}
+        data: bytes | None = None
+        if getattr(self, "token", None):
+            headers["Authorization"] = f"Bearer {self.token}"
+        if form is not None:
+            data = urllib.parse.urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        elif body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        try:
+            conn.request(method, path, body=data, headers=headers)
+            response = conn.getresponse()
+            raw = response.read()
+        finally:
+            if own:
+                conn.close()
+        try:
+            return response.status, json.loads(raw) if raw else None
+        except ValueError:
+            return response.status, raw.decode(errors="replace")
+
+    def sign_in(self) -> str:
+        """POST /token as the bootstrap admin: the bearer token."""
+        status, answer = self.request("POST", "/token", form={"username": ADMIN, "password": PASSWORD})
+        if status != 200:
+            raise RuntimeError(f"sign-in failed: {status} {answer}")
+        return str(answer["access_token"])
+
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds of the server and its workers so far."""
+        from bench.common import tree_cpu_seconds
+
+        total = tree_cpu_seconds(self.process.pid)
+        if total is not None and self.projector is not None:
+            total += tree_cpu_seconds(self.projector.pid) or 0.0
+        return total
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after 20 s (the server and the projector process, if any)."""
+        for process in (self.process, self.projector):
+            if process is None or process.poll() is not None:
+                continue
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+
+
+def load(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run bench/loadgen.py in a process of its own with `spec`; its JSON result."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.loadgen"],
+        input=json.dumps(spec),
+        capture_output=True,
+        text=True,
+        timeout=spec["seconds"] + spec.get("warmup", 1.0) + 120,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"load generator failed: {done.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
