@@ -206,16 +206,18 @@ def accept_invitation(conn: Connection, body: TokenPassword) -> UserOut:
         ).fetchone()
         if row is None:
             raise ApiError(422, "invalid_token", "this invitation is unknown or already used")
-        if not row[1]:
-            conn.execute(INVITATION_AUDIT, [row[0], "expired_attempt", None, None])
-            raise ApiError(422, "invitation_expired", "this invitation has expired; ask for a new one")
-        conn.execute(
-            "UPDATE users SET password_hash = %s, user_status = 'active', invitation_token = NULL,"
-            " invitation_expires_at = NULL, name = coalesce(%s, name), updated_at = now() WHERE id = %s",
-            [hash_password(body.password), body.name, row[0]],
-        )
-        conn.execute(INVITATION_AUDIT, [row[0], "accepted", row[0], None])
-        return _rows(conn, f"SELECT {COLUMNS} FROM users WHERE id = %s", [row[0]])[0]
+        expired = not row[1]
+        if not expired:
+            conn.execute(
+                "UPDATE users SET password_hash = %s, user_status = 'active', invitation_token = NULL,"
+                " invitation_expires_at = NULL, name = coalesce(%s, name), updated_at = now() WHERE id = %s",
+                [hash_password(body.password), body.name, row[0]],
+            )
+            conn.execute(INVITATION_AUDIT, [row[0], "accepted", row[0], None])
+            return _rows(conn, f"SELECT {COLUMNS} FROM users WHERE id = %s", [row[0]])[0]
+    # Outside the refused transaction, so the attempt stays on record.
+    conn.execute(INVITATION_AUDIT, [row[0], "expired_attempt", None, None])
+    raise ApiError(422, "invitation_expired", "this invitation has expired; ask for a new one")
 
 
 def request_reset(conn: Connection, who: str) -> str | None:

@@ -146,3 +146,22 @@ def test_users_of_another_organization_are_invisible(client: TestClient, tenants
     )
     listed = client.get("/users", params={"limit": 500}, headers=other.admin.headers).json()["items"]
     assert {u["organization_id"] for u in listed} == {str(other.org)}
+
+
+def test_an_expired_invitation_is_refused_and_the_attempt_recorded(
+    client: TestClient, tenants: Tenants, db: Conn
+) -> None:
+    shop = Shop(tenants, db)
+    name = f"late-{uuid.uuid4().hex[:6]}"
+    invited = post(client, shop.admin, "/users", {"username": name, "email": f"{name}@x.io"}).json()
+    db.execute(
+        "UPDATE users SET invitation_expires_at = now() - interval '1 second' WHERE id = %s", [invited["id"]]
+    )
+    late = client.post(
+        "/users/accept-invitation", json={"token": invited["invitation_token"], "password": "too late now"}
+    )
+    assert (late.status_code, late.json()["code"]) == (422, "invitation_expired")
+    events = db.execute(
+        "SELECT action FROM invitation_audit_logs WHERE user_id = %s ORDER BY timestamp", [invited["id"]]
+    ).fetchall()
+    assert [e[0] for e in events] == ["invited", "expired_attempt"]
