@@ -126,6 +126,12 @@ def install(app: FastAPI) -> None:
             503, "database_unavailable", "the database is not reachable; retry shortly", {"Retry-After": "2"}
         )
 
+    @app.exception_handler(psycopg.errors.DataError)
+    async def _bad_value(request: Request, error: psycopg.errors.DataError) -> JSONResponse:
+        # A value the database refuses (a NUL character, a number out of range): the request's fault.
+        _count(request, "invalid_value", 422)
+        return problem(422, "invalid_value", str(error.diag.message_primary or "a value is not acceptable"))
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("unexpected error")

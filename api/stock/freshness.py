@@ -11,6 +11,7 @@ from api.settings import Settings
 from ledger.postgres.eventstore import Connection
 from projections.freshness import wait_until_projected
 
+HEAD = "SELECT pg_sequence_last_value(pg_get_serial_sequence('ledger_events', 'position'))"
 MinPosition = Annotated[
     int | None,
     Query(ge=1, description="Wait until the projections include the event at this log position."),
@@ -21,6 +22,12 @@ def ensure_fresh(conn: Connection, settings: Settings, names: tuple[str, ...], p
     """Return once `names` include `position`; a 503 `stale_read` after the configured wait."""
     if position is None:
         return
+    row = conn.execute(HEAD).fetchone()
+    if row is None or row[0] is None or position > row[0]:
+        # No append has been given this position: waiting could not end well.
+        raise ApiError(
+            422, "unknown_position", f"no event has position {position} yet", min_position=position
+        )
     if not wait_until_projected(conn, names, position, settings.read_wait_timeout):
         raise ApiError(
             503,

@@ -165,3 +165,11 @@ def test_an_expired_invitation_is_refused_and_the_attempt_recorded(
         "SELECT action FROM invitation_audit_logs WHERE user_id = %s ORDER BY timestamp", [invited["id"]]
     ).fetchall()
     assert [e[0] for e in events] == ["invited", "expired_attempt"]
+
+
+def test_a_value_the_database_refuses_is_a_422(client: TestClient, tenants: Tenants, db: Conn) -> None:
+    shop = Shop(tenants, db)
+    response = post(client, shop.admin, "/users", {"username": "nul\u0000byte", "email": "nul@x.io"})
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_value")
+    stale = client.get("/inventory", params={"min_position": 10**15}, headers=shop.user.headers)
+    assert (stale.status_code, stale.json()["code"]) == (422, "unknown_position")

@@ -30,6 +30,8 @@ def test_every_operation_conforms(app: FastAPI, client: TestClient, root: Caller
     operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
     assert len(operations) > 20
     for operation in operations:
+        if operation.label == "POST /logout":  # would revoke the session-wide root's token for later tests
+            continue
 
         @given(case=operation.as_strategy())
         @settings(
