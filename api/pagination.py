@@ -47,3 +47,9 @@ def page(rows: list[T], limit: int, key: Any) -> Page[T]:
     more = len(rows) > limit
     items = rows[:limit]
     return Page[T](items=items, next_cursor=encode_cursor(key(items[-1])) if more and items else None)
+
+
+def dated_after(cursor: str | None) -> dict[str, Any]:
+    """The keyset bounds (`after_date`, `after_id`) of a newest-first list's (date, id) cursor."""
+    key = decode_cursor(cursor, 2)
+    return {"after_date": key[0] if key else None, "after_id": key[1] if key else None}

@@ -24,7 +24,7 @@ from api.orders.models import (
     MovementIn,
     OrderOut,
 )
-from api.pagination import Cursor, Limit, Page, decode_cursor, page
+from api.pagination import Cursor, Limit, Page, dated_after, page
 from api.principal import Principal
 from api.stock.freshness import MinPosition, ensure_fresh
 from ledger.orders import commands as c
@@ -143,11 +143,6 @@ def cancel_customer_order(
     return _customer(request, conn, ledger, caller, order_id, "cancel", command, key, request_id)
 
 
-def dated(cursor: str | None) -> dict[str, Any]:
-    key = decode_cursor(cursor, 2)
-    return {"after_date": key[0] if key else None, "after_id": key[1] if key else None}
-
-
 def _customer_scope(caller: Principal) -> UUID | None:
     return None if access.is_oraseas(caller) else caller.organization_id
 
@@ -168,7 +163,7 @@ def list_customer_orders(
     customer = _customer_scope(caller) or customer_organization_id
     if customer_organization_id is not None and customer != customer_organization_id:
         return Page[OrderOut](items=[], next_cursor=None)
-    params = {"customer": customer, "status": status, "id": None, "limit": limit + 1} | dated(cursor)
+    params = {"customer": customer, "status": status, "id": None, "limit": limit + 1} | dated_after(cursor)
     found = q.customer_orders(conn, params)
     return page(found, limit, lambda o: [o.order_date.isoformat() if o.order_date else None, str(o.id)])
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from api.cli_export import record
 from api.deps import AppSettings, Connection, CurrentAdmin, CurrentUser
-from api.pagination import Cursor, Limit, Page, decode_cursor, page
+from api.pagination import Cursor, Limit, Page, dated_after, decode_cursor, page
 from api.problems import ApiError, not_found
 from api.stock import queries as q
 from api.stock.freshness import MinPosition, ensure_fresh
@@ -39,11 +39,6 @@ from projections.status import status
 router = APIRouter(tags=["stock queries"])
 DateFrom = Annotated[datetime | None, Query(description="On or after this moment.")]
 DateTo = Annotated[datetime | None, Query(description="Before this moment.")]
-
-
-def _dated(cursor: str | None) -> dict[str, Any]:
-    key = decode_cursor(cursor, 2)
-    return {"after_date": key[0] if key else None, "after_id": key[1] if key else None}
 
 
 @router.get("/inventory", response_model=Page[InventoryOut], summary="Current stock")
@@ -127,7 +122,7 @@ def transactions(
         "date_from": date_from,
         "date_to": date_to,
         "limit": limit + 1,
-    } | _dated(cursor)
+    } | dated_after(cursor)
     found = [TransactionOut(**r) for r in q.rows(conn, q.TRANSACTIONS, params)]
     return page(found, limit, lambda r: [r.transaction_date.isoformat(), str(r.id)])
 
@@ -172,7 +167,7 @@ def part_usage(
         "date_from": date_from,
         "date_to": date_to,
         "limit": limit + 1,
-    } | _dated(cursor)
+    } | dated_after(cursor)
     found = [PartUsageOut(**r) for r in q.rows(conn, q.PART_USAGE, params)]
     return page(found, limit, lambda r: [r.usage_date.isoformat(), str(r.id)])
 
@@ -197,7 +192,7 @@ def stock_adjustments(
         "part_id": part_id,
         "reason_code": reason_code,
         "limit": limit + 1,
-    } | _dated(cursor)
+    } | dated_after(cursor)
     found = [StockAdjustmentOut(**r) for r in q.rows(conn, q.STOCK_ADJUSTMENTS, params)]
     return page(found, limit, lambda r: [r.adjustment_date.isoformat(), str(r.id)])
 
@@ -220,7 +215,7 @@ def transaction_approvals(
         "transaction_id": transaction_id,
         "status": status_,
         "limit": limit + 1,
-    } | _dated(cursor)
+    } | dated_after(cursor)
     found = [TransactionApprovalOut(**r) for r in q.rows(conn, q.TRANSACTION_APPROVALS, params)]
     return page(found, limit, lambda r: [r.created_at.isoformat(), str(r.id)])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 from uuid import UUID
 
@@ -45,7 +46,9 @@ def post_transaction(
     return _run(request, conn, ledger, caller, command, key, request_id)
 
 
-def _decision(kind: type[ApproveMovement | RejectMovement | ReverseMovement], summary: str):  # type: ignore[no-untyped-def]
+def _decision(
+    kind: type[ApproveMovement | RejectMovement | ReverseMovement], summary: str
+) -> Callable[..., Recorded]:
     def route(
         transaction_id: UUID,
         request: Request,

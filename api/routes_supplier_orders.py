@@ -17,10 +17,10 @@ from api.orders.models import (
     OrderOut,
     SupplierOrderIn,
 )
-from api.pagination import Cursor, Limit, Page, page
+from api.pagination import Cursor, Limit, Page, dated_after, page
 from api.principal import Principal
 from api.problems import ApiError
-from api.routes_customer_orders import Status, dated
+from api.routes_customer_orders import Status
 from api.stock.freshness import MinPosition, ensure_fresh
 from ledger.orders import commands as c
 
@@ -135,7 +135,7 @@ def list_supplier_orders(
     """Oraseas EE's supplier orders, newest first."""
     access.supplier_order(conn, caller, None, "read")
     ensure_fresh(conn, settings, ("supplier_orders",), min_position)
-    params = {"status": status, "id": None, "limit": limit + 1} | dated(cursor)
+    params = {"status": status, "id": None, "limit": limit + 1} | dated_after(cursor)
     found = q.supplier_orders(conn, params)
     return page(found, limit, lambda o: [o.order_date.isoformat() if o.order_date else None, str(o.id)])
 
