@@ -15,7 +15,7 @@ FIND_ORGANIZATION = "SELECT id FROM organizations WHERE organization_type = %s::
 CREATE_ORGANIZATION = """
 INSERT INTO organizations (name, organization_type) VALUES (%s, %s::organization_type_enum) RETURNING id
 """
-FIND_USER = "SELECT id FROM users WHERE username = %s OR email = %s"
+FIND_USER = "SELECT id FROM users WHERE username = %s OR lower(email) = lower(%s)"
 CREATE_ADMIN = """
 INSERT INTO users (organization_id, username, email, password_hash, name, role, user_status, is_active)
 VALUES (%s, %s, %s, %s, %s, 'super_admin', 'active', true) RETURNING id

@@ -57,7 +57,7 @@ FROM user_sessions s
 JOIN users u ON u.id = s.user_id
 JOIN organizations o ON o.id = u.organization_id
 WHERE s.session_token = %s AND s.is_active AND s.expires_at > now()
-  AND u.is_active AND u.user_status = 'active'
+  AND u.is_active AND u.user_status = 'active' AND o.is_active
 """
 TOUCH = """
 UPDATE user_sessions SET last_activity = now()

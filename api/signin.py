@@ -18,10 +18,14 @@ CHALLENGE = {"WWW-Authenticate": "Bearer"}
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
 
+# By username, else by email whatever its case; a username match wins over another account's email.
 ACCOUNT = """
-SELECT id, password_hash, user_status::text, is_active, failed_login_attempts, locked_until, now()
-FROM users WHERE username = %s OR email = %s
-FOR UPDATE
+SELECT u.id, u.password_hash, u.user_status::text, u.is_active, o.is_active, u.locked_until, now()
+FROM users u JOIN organizations o ON o.id = u.organization_id
+WHERE u.username = %(who)s OR lower(u.email) = lower(%(who)s)
+ORDER BY u.username = %(who)s DESC
+LIMIT 1
+FOR UPDATE OF u
 """
 FAILED = """
 UPDATE users SET failed_login_attempts = failed_login_attempts + 1,
@@ -95,7 +99,7 @@ def sign_in(conn: Connection, username: str, password: str, client: Client, life
         401, "invalid_credentials", "wrong username or password", {"WWW-Authenticate": "Bearer"}
     )
     with conn.transaction():
-        row = conn.execute(ACCOUNT, [username, username]).fetchone()
+        row = conn.execute(ACCOUNT, {"who": username}).fetchone()
         if row is None:
             verify_password(UNUSABLE_HASH, password)  # same work as for a real account
             record_event(
@@ -121,7 +125,7 @@ def sign_in(conn: Connection, username: str, password: str, client: Client, life
 def _check(
     conn: Connection, row: tuple[object, ...], password: str, client: Client, refused: ApiError
 ) -> ApiError | None:
-    user_id, password_hash, status, is_active, _, locked_until, now = row
+    user_id, password_hash, status, is_active, organization_active, locked_until, now = row
     assert isinstance(user_id, UUID) and isinstance(password_hash, str) and isinstance(now, datetime)
     if status == "locked" and isinstance(locked_until, datetime) and locked_until > now:
         record_event(conn, user_id, "login_blocked", client, "account locked", "high")
@@ -141,6 +145,14 @@ def _check(
     if not is_active or status not in ("active", "locked"):
         record_event(conn, user_id, "login_failure", client, f"account {status}", "medium")
         return ApiError(401, "account_inactive", f"the account is {status}", {"WWW-Authenticate": "Bearer"})
+    if not organization_active:
+        record_event(conn, user_id, "login_failure", client, "organization deactivated", "medium")
+        return ApiError(
+            401,
+            "account_inactive",
+            "the account's organization is deactivated",
+            {"WWW-Authenticate": "Bearer"},
+        )
     return None
 
 

@@ -29,6 +29,7 @@ COLUMNS = """id, organization_id, username, email, name, role::text, user_status
 UNIQUE = {
     "users_username_key": ("username_taken", "that username is taken"),
     "users_email_key": ("email_taken", "that email is already used"),
+    "users_email_lower_key": ("email_taken", "that email is already used"),
 }
 Role = Literal["user", "admin", "super_admin"]
 Password = Annotated[str, Field(min_length=8, max_length=200)]
@@ -226,7 +227,7 @@ def request_reset(conn: Connection, who: str) -> str | None:
     with conn.transaction():
         row = conn.execute(
             "UPDATE users SET password_reset_token = %s, password_reset_expires_at = now() + %s,"
-            " updated_at = now() WHERE (username = %s OR email = %s) AND is_active"
+            " updated_at = now() WHERE (username = %s OR lower(email) = lower(%s)) AND is_active"
             " AND user_status IN ('active', 'locked') RETURNING id",
             [token_digest(token), RESET_LIFETIME, who, who],
         ).fetchone()

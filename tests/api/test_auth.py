@@ -86,3 +86,33 @@ def test_an_expired_token_is_refused(client: TestClient, tenants: Tenants, db: C
     caller = tenants.user(tenants.organization())
     db.execute("UPDATE user_sessions SET expires_at = now() WHERE user_id = %s", [caller.user_id])
     assert client.get("/users/me", headers=caller.headers).json()["code"] == "invalid_token"
+
+
+def test_a_deactivated_organization_signs_nobody_in(
+    client: TestClient, tenants: Tenants, root: Caller, db: Conn
+) -> None:
+    org = tenants.organization()
+    caller = tenants.user(org)
+    assert client.get("/users/me", headers=caller.headers).status_code == 200
+    assert client.delete(f"/organizations/{org}", headers=root.headers).json()["is_active"] is False
+    assert client.get("/users/me", headers=caller.headers).json()["code"] == "invalid_token"
+    refused = client.post("/token", data={"username": caller.username, "password": PASSWORD})
+    assert (refused.status_code, refused.json()["code"]) == (401, "account_inactive")
+    assert events(db, caller)[-1] == "login_failure"
+
+
+def test_emails_are_one_whatever_their_case(client: TestClient, tenants: Tenants, root: Caller) -> None:
+    org = tenants.organization()
+    admin = tenants.user(org, "admin")
+    by_email = client.post("/token", data={"username": f"{admin.username}@EXAMPLE.com", "password": PASSWORD})
+    assert by_email.status_code == 200, by_email.text
+    twin = client.post(
+        "/users",
+        headers=admin.headers,
+        json={
+            "username": f"x{admin.username}",
+            "email": f"{admin.username.upper()}@example.com",
+            "password": PASSWORD,
+        },
+    )
+    assert (twin.status_code, twin.json()["code"]) == (409, "email_taken")
