@@ -7,7 +7,8 @@ COPY alembic ./alembic
 COPY ledger ./ledger
 COPY projections ./projections
 COPY api ./api
-RUN pip install --no-cache-dir . && useradd --system abparts
+# Editable: the migrations in /app/alembic are found beside the packages.
+RUN pip install --no-cache-dir -e . && useradd --system abparts
 USER abparts
 EXPOSE 8000
 CMD ["abparts", "serve", "--host", "0.0.0.0"]

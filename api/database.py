@@ -12,6 +12,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_expo
 
 log = logging.getLogger(__name__)
 
+# The migrations live beside the packages, in the source tree: installs are editable (make, the Dockerfile).
 ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
 
 
@@ -68,6 +69,11 @@ def downgrade(url: str, revision: str = "base") -> None:
 
 def alembic_config(url: str) -> Config:
     """An alembic configuration pointing at this project's migrations and `url`."""
+    if not (ALEMBIC_DIR / "env.py").is_file():
+        raise RuntimeError(
+            f"the migrations are not at {ALEMBIC_DIR}: install the project from its source tree"
+            " with `pip install -e .`"
+        )
     config = Config(str(ALEMBIC_DIR.parent / "alembic.ini"))
     config.set_main_option("script_location", str(ALEMBIC_DIR))
     config.attributes["database_url"] = url
