@@ -122,6 +122,40 @@ def event_hash(previous_hash: bytes, body: dict[str, Any]) -> bytes:
     return hashlib.sha256(previous_hash + canonical(body)).digest()
 
 
+# The writer's fast path to the same bytes as canonical(hash_body(...)): each payload is encoded
+# once (that text is also what is stored), the command's fields once per command.
+_PER_EVENT = frozenset({"stream_id", "stream_version", "event_type", "schema_version", "payload"})
+
+
+def canonical_text(value: object) -> str:
+    """canonical(value) as text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def fixed_hash_fields(metadata: CommandMetadata, recorded_at: datetime) -> dict[str, str]:
+    """The hash body's fields shared by every event of one append, each as canonical JSON text."""
+    body = hash_body("", 0, "", 0, {}, metadata, recorded_at)
+    return {name: canonical_text(value) for name, value in body.items() if name not in _PER_EVENT}
+
+
+def body_bytes(
+    stream_id: str,
+    stream_version: int,
+    event_type: str,
+    schema_version: int,
+    payload_json: str,
+    fixed: dict[str, str],
+) -> bytes:
+    """canonical(hash_body(...)) built from the payload's canonical text and fixed_hash_fields()."""
+    fields = dict(fixed)
+    fields["stream_id"] = canonical_text(stream_id)
+    fields["stream_version"] = canonical_text(stream_version)
+    fields["event_type"] = canonical_text(event_type)
+    fields["schema_version"] = canonical_text(schema_version)
+    fields["payload"] = payload_json
+    return ("{" + ",".join(f'"{name}":{fields[name]}' for name in sorted(fields)) + "}").encode()
+
+
 def seal_digest(previous_digest: bytes, event: RecordedEvent) -> bytes:
     """Roll the whole-log digest over one more event in commit-safe order."""
     link = [event.position, event.transaction_id, event.stream_id, event.stream_version, event.hash.hex()]

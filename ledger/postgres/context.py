@@ -1,16 +1,21 @@
-"""Load what decide() needs: reference data, movement streams, and the stock levels, locked.
+"""Load what decide() needs in one statement: reference data, counts, an earlier result, locked levels.
 
 Order matters for the commit-safe reader: every stream is read before this
 transaction writes anything (and so before it gets an xid), so an event it
-depends on always has a smaller xid than the events it appends. Stock levels
-are locked after the stream reads, one row per (warehouse, part), in key order
-so that concurrent commands cannot deadlock; nothing takes a global lock.
+depends on always has a smaller xid than the events it appends. The stream
+reads come first (their own statement, or none); then one statement reads the
+reference rows with its snapshot and, in the same statement, locks the stock
+level rows: its xid is assigned while that statement runs, after its snapshot
+was taken, so the order above holds. Stock levels are locked one row per
+(warehouse, part), in key order so that concurrent commands cannot deadlock;
+a missing row is created (and locked) at zero; a row locked after waiting for
+another writer returns that writer's committed value. Nothing takes a global lock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from dataclasses import dataclass, field
 from decimal import Decimal
 from uuid import UUID
 
@@ -18,62 +23,121 @@ from ledger.decide import Needs
 from ledger.fold import StockKey
 from ledger.postgres.eventstore import Connection, load_streams
 from ledger.recorded import RecordedEvent
-from ledger.state import MachineInfo, MovementState, PartInfo, UserInfo, WarehouseInfo, movement_state
+from ledger.state import (
+    MachineInfo,
+    MovementState,
+    OrganizationInfo,
+    PartInfo,
+    UserInfo,
+    WarehouseInfo,
+    movement_state,
+)
 
-PARTS = "SELECT id, part_type::text, unit_of_measure, unit_price FROM parts WHERE id = ANY(%s)"
-WAREHOUSES = "SELECT id, organization_id, is_active FROM warehouses WHERE id = ANY(%s)"
-MACHINES = """
-SELECT m.id, m.customer_organization_id, o.organization_type::text, m.status::text
+# One row per thing read, told apart by `kind`; arrays are sent as text literals (see uuid_array).
+# The INSERT ... ON CONFLICT DO UPDATE is a no-op update that locks an existing row, or creates a
+# missing one at zero; ORDER BY locks in key order.
+READ_AND_LOCK = """
+WITH locked AS (
+    INSERT INTO ledger_stock_levels AS l (warehouse_id, part_id)
+    SELECT w, p FROM unnest(%(lock_w)s::uuid[], %(lock_p)s::uuid[]) AS k(w, p) ORDER BY w, p
+    ON CONFLICT (warehouse_id, part_id) DO UPDATE SET on_hand = l.on_hand
+    RETURNING warehouse_id, part_id, on_hand
+)
+SELECT 'u'::text AS kind, id, organization_id AS ref, NULL::text AS a, NULL::text AS b,
+    NULL::numeric AS n, is_active AND user_status = 'active' AS flag
+FROM users WHERE id = %(user)s
+UNION ALL
+SELECT 'p', id, NULL, part_type::text, unit_of_measure, unit_price, NULL
+FROM parts WHERE id = ANY(%(parts)s::uuid[])
+UNION ALL
+SELECT 'w', id, organization_id, NULL, NULL, NULL, is_active
+FROM warehouses WHERE id = ANY(%(warehouses)s::uuid[])
+UNION ALL
+SELECT 'm', m.id, m.customer_organization_id, o.organization_type::text, m.status::text, NULL, NULL
 FROM machines m JOIN organizations o ON o.id = m.customer_organization_id
-WHERE m.id = ANY(%s)
-"""
-ACTOR = """
-SELECT id, organization_id, is_active AND user_status = 'active' FROM users WHERE id = %s
-"""
-MOVEMENTS_THIS_YEAR = "SELECT coalesce(sum(movements), 0) FROM ledger_movement_counts WHERE year = %s"
-# A no-op update on conflict locks an existing row; a missing one is created (and locked) at zero.
-LOCK_LEVELS = """
-INSERT INTO ledger_stock_levels (warehouse_id, part_id)
-SELECT w, p FROM unnest(%s::uuid[], %s::uuid[]) AS k(w, p) ORDER BY w, p
-ON CONFLICT (warehouse_id, part_id) DO UPDATE SET on_hand = ledger_stock_levels.on_hand
-RETURNING warehouse_id, part_id, on_hand
-"""
-ADD_TO_LEVELS = """
-UPDATE ledger_stock_levels AS l SET on_hand = l.on_hand + d.delta
-FROM unnest(%s::uuid[], %s::uuid[], %s::numeric[]) AS d(w, p, delta)
-WHERE l.warehouse_id = d.w AND l.part_id = d.p
-"""
-COUNT_MOVEMENTS = """
-INSERT INTO ledger_movement_counts AS c (year, shard, movements)
-VALUES (%s, pg_backend_pid() %% 16, %s)
-ON CONFLICT (year, shard) DO UPDATE SET movements = c.movements + EXCLUDED.movements
+WHERE m.id = ANY(%(machines)s::uuid[])
+UNION ALL
+SELECT 'o', id, NULL, organization_type::text, name, NULL, is_active
+FROM organizations
+WHERE %(organizations)s AND (id = ANY(%(organization_ids)s::uuid[]) OR organization_type = 'oraseas_ee')
+UNION ALL
+SELECT 'c', NULL, NULL, NULL, NULL, coalesce(sum(movements), 0), NULL
+FROM ledger_movement_counts WHERE year = %(year)s
+UNION ALL
+SELECT 'i', NULL, NULL, encode(request_hash, 'hex'), result::text, NULL, NULL
+FROM ledger_idempotency WHERE key = %(key)s
+UNION ALL
+SELECT 'l', warehouse_id, part_id, NULL, NULL, on_hand, NULL FROM locked
 """
 
 
-def load_parts(conn: Connection, ids: Iterable[UUID]) -> dict[UUID, PartInfo]:
-    """The parts with these ids (missing ones are simply absent)."""
-    rows = conn.execute(PARTS, [list(ids)]).fetchall()
-    return {r[0]: PartInfo(id=r[0], part_type=r[1], unit_of_measure=r[2], unit_price=r[3]) for r in rows}
+@dataclass
+class Loaded:
+    """What READ_AND_LOCK found."""
+
+    actor: UserInfo | None = None
+    parts: dict[UUID, PartInfo] = field(default_factory=dict)
+    warehouses: dict[UUID, WarehouseInfo] = field(default_factory=dict)
+    machines: dict[UUID, MachineInfo] = field(default_factory=dict)
+    organizations: dict[UUID, OrganizationInfo] = field(default_factory=dict)
+    movements_this_year: int = 0
+    levels: dict[StockKey, Decimal] = field(default_factory=dict)
+    earlier: tuple[bytes, str] | None = None  # the idempotency key's row: request hash, result JSON
 
 
-def load_warehouses(conn: Connection, ids: Iterable[UUID]) -> dict[UUID, WarehouseInfo]:
-    """The warehouses with these ids."""
-    rows = conn.execute(WAREHOUSES, [list(ids)]).fetchall()
-    return {r[0]: WarehouseInfo(id=r[0], organization_id=r[1], is_active=r[2]) for r in rows}
+def uuid_array(values: Iterable[UUID | None]) -> str:
+    """A PostgreSQL array literal of uuids: much cheaper to build than letting the driver adapt a list."""
+    return "{" + ",".join("NULL" if v is None else str(v) for v in values) + "}"
 
 
-def load_machines(conn: Connection, ids: Iterable[UUID]) -> dict[UUID, MachineInfo]:
-    """The machines with these ids, with their owner's organization type."""
-    rows = conn.execute(MACHINES, [list(ids)]).fetchall()
-    return {
-        r[0]: MachineInfo(id=r[0], customer_organization_id=r[1], owner_type=r[2], status=r[3]) for r in rows
+def load_and_lock(
+    conn: Connection,
+    *,
+    user_id: UUID,
+    year: int,
+    part_ids: Iterable[UUID] = (),
+    warehouse_ids: Iterable[UUID] = (),
+    machine_ids: Iterable[UUID] = (),
+    organization_ids: Iterable[UUID] | None = None,
+    lock: Iterable[StockKey] = (),
+    idempotency_key: str | None = None,
+) -> Loaded:
+    """Read the reference rows, this year's movement count and the key's earlier result; lock `lock`.
+
+    Organizations are read only when `organization_ids` is given (with the Oraseas one).
+    """
+    keys = sorted(lock)
+    params = {
+        "lock_w": uuid_array(k[0] for k in keys),
+        "lock_p": uuid_array(k[1] for k in keys),
+        "user": user_id,
+        "parts": uuid_array(set(part_ids)),
+        "warehouses": uuid_array(set(warehouse_ids)),
+        "machines": uuid_array(set(machine_ids)),
+        "organizations": organization_ids is not None,
+        "organization_ids": uuid_array(set(organization_ids or ())),
+        "year": year,
+        "key": idempotency_key,
     }
-
-
-def load_actor(conn: Connection, user_id: UUID) -> UserInfo | None:
-    """The acting user, or None when there is no such user."""
-    row = conn.execute(ACTOR, [user_id]).fetchone()
-    return None if row is None else UserInfo(id=row[0], organization_id=row[1], is_active=bool(row[2]))
+    loaded = Loaded()
+    for kind, id_, ref, a, b, n, flag in conn.execute(READ_AND_LOCK, params).fetchall():
+        if kind == "l":
+            loaded.levels[(id_, ref)] = n
+        elif kind == "p":
+            loaded.parts[id_] = PartInfo(id=id_, part_type=a, unit_of_measure=b, unit_price=n)
+        elif kind == "w":
+            loaded.warehouses[id_] = WarehouseInfo(id=id_, organization_id=ref, is_active=flag)
+        elif kind == "u":
+            loaded.actor = UserInfo(id=id_, organization_id=ref, is_active=bool(flag))
+        elif kind == "m":
+            loaded.machines[id_] = MachineInfo(id=id_, customer_organization_id=ref, owner_type=a, status=b)
+        elif kind == "o":
+            loaded.organizations[id_] = OrganizationInfo(id=id_, organization_type=a, name=b, is_active=flag)
+        elif kind == "c":
+            loaded.movements_this_year = int(n)
+        elif kind == "i":
+            loaded.earlier = (bytes.fromhex(a), b)
+    return loaded
 
 
 def load_movements(
@@ -83,6 +147,8 @@ def load_movements(
     from ledger.events import movement_stream
 
     by_stream = {movement_stream(t): t for t in needs.transaction_ids}
+    if not by_stream:
+        return {}, {}
     streams = load_streams(conn, by_stream)
     states: dict[UUID, MovementState] = {}
     for stream_id, events in streams.items():
@@ -92,30 +158,6 @@ def load_movements(
     return states, streams
 
 
-def movements_this_year(conn: Connection, year: int) -> int:
-    """How many movements were recorded this year (committed ones)."""
-    row = conn.execute(MOVEMENTS_THIS_YEAR, [year]).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-def lock_levels(conn: Connection, keys: Iterable[StockKey]) -> dict[StockKey, Decimal]:
-    """Lock the stock level rows of `keys` until commit and return their current values."""
-    ordered = sorted(keys)
-    if not ordered:
-        return {}
-    rows = conn.execute(LOCK_LEVELS, [[k[0] for k in ordered], [k[1] for k in ordered]]).fetchall()
-    return {(r[0], r[1]): r[2] for r in rows}
-
-
-def add_to_levels(conn: Connection, changes: dict[StockKey, Decimal]) -> None:
-    """Apply net stock changes to the (already locked) level rows."""
-    keys = [k for k, delta in changes.items() if delta != 0]
-    if keys:
-        conn.execute(ADD_TO_LEVELS, [[k[0] for k in keys], [k[1] for k in keys], [changes[k] for k in keys]])
-
-
-def count_movements(conn: Connection, moment: datetime, movements: int) -> None:
-    """Add to this year's movement count (in this connection's shard)."""
-    if movements:
-        conn.execute(COUNT_MOVEMENTS, [moment.year, movements])
+def text_array(values: Iterable[str]) -> str:
+    """A PostgreSQL array literal of strings, each quoted."""
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"

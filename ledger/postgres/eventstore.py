@@ -1,22 +1,30 @@
-"""Append events to ledger_events and load streams back, with per-stream optimistic concurrency.
+"""The rows of ledger_events: load streams back, and number and hash-chain new events for an append.
 
 A duplicate (stream_id, stream_version) is a concurrency conflict, caught by the
-database's unique constraint: the loser gets ConcurrencyConflict and may retry.
+database's unique constraint when commit.py inserts: the loser gets
+ConcurrencyConflict and may retry.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import psycopg
 from psycopg.rows import TupleRow
-from psycopg.types.json import Jsonb
 
-from ledger.errors import ConcurrencyConflict
 from ledger.events import Event
-from ledger.recorded import GENESIS, CommandMetadata, RecordedEvent, event_hash, hash_body
+from ledger.recorded import (
+    GENESIS,
+    CommandMetadata,
+    RecordedEvent,
+    body_bytes,
+    canonical_text,
+    fixed_hash_fields,
+)
 
 Connection = psycopg.Connection[TupleRow]
 
@@ -25,14 +33,6 @@ STREAM_VERSION_CONSTRAINT = "ledger_events_stream_version_uc"
 COLUMNS = """position, transaction_id::text::bigint, stream_id, stream_version, event_type,
     schema_version, payload, performed_by_user_id, request_id, idempotency_key, correlation_id,
     causation_id, recorded_at, previous_hash, hash"""
-
-INSERT = """
-INSERT INTO ledger_events (stream_id, stream_version, event_type, schema_version, payload,
-    performed_by_user_id, request_id, idempotency_key, correlation_id, causation_id,
-    recorded_at, previous_hash, hash)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-RETURNING position, transaction_id::text::bigint
-"""
 
 
 def row_to_event(row: Sequence[Any]) -> RecordedEvent:
@@ -74,83 +74,41 @@ def load_streams(conn: Connection, stream_ids: Iterable[str]) -> dict[str, list[
     return streams
 
 
-def append(
-    conn: Connection,
+@dataclass(frozen=True)
+class NewEvent:
+    """An event ready to insert: its place in its stream, its payload as JSON text, its hashes."""
+
+    stream_id: str
+    stream_version: int
+    event_type: str
+    schema_version: int
+    payload_json: str
+    previous_hash: bytes
+    hash: bytes
+
+
+def chain(
     events: Sequence[tuple[str, Event]],
     heads: dict[str, tuple[int, bytes]],
     metadata: CommandMetadata,
     recorded_at: datetime,
-) -> list[RecordedEvent]:
-    """Insert `events` after the given stream heads (version, hash); new streams start at 1.
+) -> list[NewEvent]:
+    """Number and hash `events` after the given stream heads (version, hash); new streams start at 1.
 
-    Raises ConcurrencyConflict when another writer appended to one of the streams first.
+    Each payload is encoded once: the same canonical JSON text is hashed and stored.
     """
-    recorded: list[RecordedEvent] = []
-    params: list[tuple[object, ...]] = []
     heads = dict(heads)
+    prepared: list[NewEvent] = []
+    fixed = fixed_hash_fields(metadata, recorded_at)
     for stream_id, event in events:
         version, previous = heads.get(stream_id, (0, GENESIS))
-        payload = event.model_dump(mode="json")
-        body = hash_body(
-            stream_id, version + 1, event.event_type, event.schema_version, payload, metadata, recorded_at
-        )
-        digest = event_hash(previous, body)
+        payload_json = canonical_text(event.model_dump(mode="json"))
+        body = body_bytes(stream_id, version + 1, event.event_type, event.schema_version, payload_json, fixed)
+        digest = hashlib.sha256(previous + body).digest()
         heads[stream_id] = (version + 1, digest)
-        params.append(
-            (
-                stream_id,
-                version + 1,
-                event.event_type,
-                event.schema_version,
-                Jsonb(payload),
-                metadata.performed_by_user_id,
-                metadata.request_id,
-                metadata.idempotency_key,
-                metadata.correlation_id,
-                metadata.causation_id,
-                recorded_at,
-                previous,
-                digest,
+        prepared.append(
+            NewEvent(
+                stream_id, version + 1, event.event_type, event.schema_version, payload_json, previous, digest
             )
         )
-        recorded.append(
-            RecordedEvent(
-                position=0,
-                transaction_id=0,
-                stream_id=stream_id,
-                stream_version=version + 1,
-                event_type=event.event_type,
-                schema_version=event.schema_version,
-                payload=payload,
-                metadata=metadata,
-                recorded_at=recorded_at,
-                previous_hash=previous,
-                hash=digest,
-            )
-        )
-    if not params:
-        return []
-    with conn.cursor() as cur:
-        try:
-            cur.executemany(INSERT, params, returning=True)
-        except psycopg.errors.UniqueViolation as error:
-            if error.diag.constraint_name == STREAM_VERSION_CONSTRAINT:
-                raise ConcurrencyConflict("another writer appended to the same stream first") from error
-            raise
-        positions = []
-        while True:
-            row = cur.fetchone()
-            assert row is not None
-            positions.append((int(row[0]), int(row[1])))
-            if not cur.nextset():
-                break
-    return [
-        _with_position(event, position, xid)
-        for event, (position, xid) in zip(recorded, positions, strict=True)
-    ]
-
-
-def _with_position(event: RecordedEvent, position: int, transaction_id: int) -> RecordedEvent:
-    from dataclasses import replace
-
-    return replace(event, position=position, transaction_id=transaction_id)
+    return prepared

@@ -1,14 +1,16 @@
-"""Idempotency keys: the same key with the same command returns the first result, appending nothing."""
+"""Idempotency keys: the same key with the same command returns the first result, appending nothing.
+
+The key's row is read by context.load_and_lock with the command's other reads
+and written by commit.commit with its append, in the command's transaction:
+a racing twin fails on the key's primary key and, retried, finds the result.
+"""
 
 from __future__ import annotations
 
 import hashlib
 
-from psycopg.types.json import Jsonb
-
 from ledger.commands import Command
 from ledger.errors import IdempotencyConflict
-from ledger.postgres.eventstore import Connection
 from ledger.recorded import CommandMetadata, canonical
 from ledger.results import CommandResult
 
@@ -21,21 +23,13 @@ def request_hash(command: Command, metadata: CommandMetadata) -> bytes:
     return hashlib.sha256(canonical(body)).digest()
 
 
-def recall(conn: Connection, key: str, digest: bytes) -> CommandResult | None:
-    """The stored result for `key`, or None; IdempotencyConflict if it was used for another command."""
-    row = conn.execute("SELECT request_hash, result FROM ledger_idempotency WHERE key = %s", [key]).fetchone()
-    if row is None:
+def recall(key: str, digest: bytes, earlier: tuple[bytes, str] | None) -> CommandResult | None:
+    """The result stored for `key` (its row `earlier`) or None; IdempotencyConflict if another command's."""
+    if earlier is None:
         return None
-    if bytes(row[0]) != digest:
+    stored_hash, result = earlier
+    if stored_hash != digest:
         raise IdempotencyConflict(
             "this Idempotency-Key was already used for a different command", idempotency_key=key
         )
-    return CommandResult.model_validate(row[1]).model_copy(update={"replayed": True})
-
-
-def remember(conn: Connection, key: str, digest: bytes, result: CommandResult) -> None:
-    """Store the result under `key` in the command's own transaction (a racing twin fails on the key)."""
-    conn.execute(
-        "INSERT INTO ledger_idempotency (key, request_hash, result) VALUES (%s, %s, %s)",
-        [key, digest, Jsonb(result.model_dump(mode="json"))],
-    )
+    return CommandResult.model_validate_json(result).model_copy(update={"replayed": True})

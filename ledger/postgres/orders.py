@@ -8,7 +8,6 @@ movements they cause are one append, one transaction.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
 
@@ -26,11 +25,12 @@ from ledger.orders.events import (
 from ledger.orders.state import OrderState, order_state
 from ledger.policy import Policy
 from ledger.postgres import context as load
+from ledger.postgres import idempotency
 from ledger.postgres.commit import commit
 from ledger.postgres.eventstore import Connection, load_streams
 from ledger.recorded import CommandMetadata, RecordedEvent
 from ledger.results import CommandResult
-from ledger.state import DecisionContext, OrganizationInfo
+from ledger.state import DecisionContext
 
 ORDER_COMMANDS = (
     c.RequestCustomerOrder,
@@ -50,11 +50,6 @@ CUSTOMER_COMMANDS = (
     c.ReceiveCustomerOrder,
 )
 
-ORGANIZATIONS = """
-SELECT id, organization_type::text, name, is_active FROM organizations
-WHERE id = ANY(%s) OR organization_type = 'oraseas_ee'
-"""
-
 
 def record_order(
     conn: Connection,
@@ -63,25 +58,40 @@ def record_order(
     now: datetime,
     policy: Policy,
     new_id: Callable[[], UUID] | None,
+    request_hash: bytes = b"",
 ) -> CommandResult:
-    """Decide and append `command` in the caller's transaction."""
+    """Decide and append `command` in the caller's transaction (returning an idempotent replay's result)."""
     streams, order = _load_order(conn, command)
     needs = order_rules.needs(command)
     line_parts = set(order.lines) if order is not None else set()
-    organizations = _organizations(conn, command)
+    loaded = load.load_and_lock(
+        conn,
+        user_id=metadata.performed_by_user_id,
+        year=now.year,
+        part_ids=needs.part_ids | line_parts,
+        warehouse_ids=needs.warehouse_ids,
+        organization_ids=_organization_ids(command),
+        lock=_stock_keys(command),
+        idempotency_key=metadata.idempotency_key,
+    )
+    if metadata.idempotency_key:
+        earlier = idempotency.recall(metadata.idempotency_key, request_hash, loaded.earlier)
+        if earlier is not None:
+            return earlier
+    organizations = loaded.organizations
     context = DecisionContext(
         now=now,
-        actor=load.load_actor(conn, metadata.performed_by_user_id),
-        parts=load.load_parts(conn, needs.part_ids | line_parts),
-        warehouses=load.load_warehouses(conn, needs.warehouse_ids),
-        movements_this_year=load.movements_this_year(conn, now.year),
+        actor=loaded.actor,
+        parts=loaded.parts,
+        warehouses=loaded.warehouses,
+        stock=loaded.levels,
+        movements_this_year=loaded.movements_this_year,
         new_id=new_id,
         organizations=organizations,
         orders={order.order_id: order} if order is not None else {},
         oraseas_id=next((o.id for o in organizations.values() if o.organization_type == "oraseas_ee"), None),
     )
-    levels = load.lock_levels(conn, _stock_keys(command))
-    decision = order_rules.decide(command, replace(context, stock=levels), policy)
+    decision = order_rules.decide(command, context, policy)
     events = [event for _, event in decision.events]
     order_id = next(
         (e.order_id for e in events if isinstance(e, CustomerOrderRequested | SupplierOrderRequested)),
@@ -95,7 +105,7 @@ def record_order(
         for line in e.lines
         if line.transaction_id is not None
     ]
-    return commit(conn, decision, streams, metadata, now, tuple(movements), order_id)
+    return commit(conn, decision, streams, metadata, now, tuple(movements), order_id, request_hash)
 
 
 def _load_order(
@@ -110,14 +120,12 @@ def _load_order(
     return streams, order_state((e.stream_version, e.event()) for e in streams[stream])
 
 
-def _organizations(conn: Connection, command: c.OrderCommand) -> dict[UUID, OrganizationInfo]:
-    ids = [
+def _organization_ids(command: c.OrderCommand) -> list[UUID]:
+    return [
         getattr(command, name)
         for name in ("customer_organization_id", "ordering_organization_id", "supplier_organization_id")
         if getattr(command, name, None) is not None
     ]
-    rows = conn.execute(ORGANIZATIONS, [ids]).fetchall()
-    return {r[0]: OrganizationInfo(id=r[0], organization_type=r[1], name=r[2], is_active=r[3]) for r in rows}
 
 
 def _stock_keys(command: c.OrderCommand) -> set[StockKey]:

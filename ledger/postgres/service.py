@@ -9,9 +9,7 @@ failed attempt was kept and deciding is pure.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
-from decimal import Decimal
 from uuid import UUID
 
 import psycopg
@@ -19,7 +17,6 @@ import psycopg
 from ledger import decide as rules
 from ledger.commands import StockCommand
 from ledger.errors import ConcurrencyConflict
-from ledger.fold import StockKey
 from ledger.orders.commands import OrderCommand
 from ledger.policy import Policy
 from ledger.postgres import context as load
@@ -62,14 +59,7 @@ class PostgresLedger:
         for attempt in range(1, self.max_attempts + 1):
             try:
                 with conn.transaction():
-                    if key:
-                        earlier = idempotency.recall(conn, key, digest)
-                        if earlier is not None:
-                            return earlier
-                    result = self._record(conn, command, metadata)
-                    if key:
-                        idempotency.remember(conn, key, digest, result)
-                    return result
+                    return self._record(conn, command, metadata, digest)
             except psycopg.errors.UniqueViolation as error:
                 # A twin request with the same key committed first: the next attempt returns its result.
                 if error.diag.constraint_name != idempotency.KEY_CONSTRAINT or attempt == self.max_attempts:
@@ -80,37 +70,50 @@ class PostgresLedger:
         raise AssertionError("unreachable")
 
     def _record(
-        self, conn: Connection, command: StockCommand | OrderCommand, metadata: CommandMetadata
+        self,
+        conn: Connection,
+        command: StockCommand | OrderCommand,
+        metadata: CommandMetadata,
+        digest: bytes,
     ) -> CommandResult:
+        """Two statements for most commands (three when it acts on a movement): read and lock, write."""
         now = self.clock()
         if isinstance(command, ORDER_COMMANDS):
-            return record_order(conn, command, metadata, now, self.policy, self.new_id)
+            return record_order(conn, command, metadata, now, self.policy, self.new_id, digest)
         needs = rules.needs(command)
+        # Streams first: reading them must come before this transaction gets its xid.
         movements, streams = load.load_movements(conn, needs)
         # Approving or reversing a movement checks its warehouses and part too.
         referred = [state.movement for state in movements.values()]
-        warehouse_ids = needs.warehouse_ids | {
-            w for m in referred for w in (m.from_warehouse_id, m.to_warehouse_id) if w is not None
-        }
+        loaded = load.load_and_lock(
+            conn,
+            user_id=metadata.performed_by_user_id,
+            year=now.year,
+            part_ids=needs.part_ids | {m.part_id for m in referred},
+            warehouse_ids=needs.warehouse_ids
+            | {w for m in referred for w in (m.from_warehouse_id, m.to_warehouse_id) if w is not None},
+            machine_ids=needs.machine_ids,
+            lock=rules.stock_keys(command, movements),
+            idempotency_key=metadata.idempotency_key,
+        )
+        if metadata.idempotency_key:
+            earlier = idempotency.recall(metadata.idempotency_key, digest, loaded.earlier)
+            if earlier is not None:
+                return earlier
         context = DecisionContext(
             now=now,
-            actor=load.load_actor(conn, metadata.performed_by_user_id),
-            parts=load.load_parts(conn, needs.part_ids | {m.part_id for m in referred}),
-            warehouses=load.load_warehouses(conn, warehouse_ids),
-            machines=load.load_machines(conn, needs.machine_ids),
+            actor=loaded.actor,
+            parts=loaded.parts,
+            warehouses=loaded.warehouses,
+            machines=loaded.machines,
             movements=movements,
-            movements_this_year=load.movements_this_year(conn, now.year),
+            stock=loaded.levels,
+            movements_this_year=loaded.movements_this_year,
             new_id=self.new_id,
         )
-        # Locking writes, and so gives this transaction its xid: only after every stream read.
-        levels = load.lock_levels(conn, rules.stock_keys(command, movements))
-        decision = rules.decide(command, _with_stock(context, levels), self.policy)
+        decision = rules.decide(command, context, self.policy)
         transaction_ids = tuple(dict.fromkeys(_transaction_id(e) for _, e in decision.events))
-        return commit(conn, decision, streams, metadata, now, transaction_ids)
-
-
-def _with_stock(context: DecisionContext, levels: dict[StockKey, Decimal]) -> DecisionContext:
-    return replace(context, stock=levels)
+        return commit(conn, decision, streams, metadata, now, transaction_ids, request_hash=digest)
 
 
 def _transaction_id(event: object) -> UUID:
