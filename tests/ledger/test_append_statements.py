@@ -1,0 +1,116 @@
+"""The one-statement append: same hash bytes, same stored result, text literals that survive any string."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+from ledger.commands import CountedItem, CountStock, CreateStock, ReverseMovement, StockCommand
+from ledger.policy import Policy
+from ledger.postgres.context import text_array, uuid_array
+from ledger.postgres.seals import audit
+from ledger.postgres.service import PostgresLedger
+from ledger.recorded import (
+    CommandMetadata,
+    body_bytes,
+    canonical,
+    canonical_text,
+    fixed_hash_fields,
+    hash_body,
+)
+from ledger.results import CommandResult
+from tests.fixtures.ledger import Conn, make_site, run
+from tests.fixtures.world import World
+
+D = Decimal
+AWKWARD = 'quote " backslash \\ brace {} comma , unicode é ✓ newline \n NULL'
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        CommandMetadata(performed_by_user_id=uuid.uuid4()),
+        CommandMetadata(
+            performed_by_user_id=uuid.uuid4(),
+            request_id=AWKWARD,
+            idempotency_key="k\"'\\",
+            correlation_id=uuid.uuid4(),
+            causation_id=uuid.uuid4(),
+        ),
+    ],
+)
+def test_the_fast_hash_body_is_byte_for_byte_the_canonical_one(metadata: CommandMetadata) -> None:
+    payload = {"notes": AWKWARD, "quantity": "1.5", "z": [1, {"b": None, "a": True}], "a": "é"}
+    at = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    slow = canonical(hash_body("movement-x", 7, "StockCreated", 1, payload, metadata, at))
+    fast = body_bytes(
+        "movement-x", 7, "StockCreated", 1, canonical_text(payload), fixed_hash_fields(metadata, at)
+    )
+    assert fast == slow
+
+
+@pytest.mark.db
+def test_array_literals_round_trip_through_postgresql(conn: Conn) -> None:
+    texts = [AWKWARD, "", "NULL", "plain", "\\", '"']
+    ids = [uuid.uuid4(), uuid.uuid4()]
+    row = conn.execute("SELECT %s::text[], %s::uuid[]", [text_array(texts), uuid_array(ids)]).fetchone()
+    assert row == (texts, ids)
+
+
+@pytest.mark.db
+def test_a_keyed_multi_event_command_stores_exactly_what_it_returns(fresh_db_url: str) -> None:
+    with psycopg.connect(fresh_db_url, autocommit=True) as conn:
+        site = make_site(World(conn))
+        created = run(conn, CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(5)), site)
+        [movement] = created.transaction_ids
+        counted = CountStock(
+            warehouse_id=site.a,
+            items=(
+                CountedItem(part_id=site.part, counted_quantity=D(2)),
+                CountedItem(part_id=site.bulk, counted_quantity=D("1.5")),
+            ),
+            notes=AWKWARD,
+        )
+        commands: list[tuple[StockCommand, int]] = [
+            (counted, 2),
+            (counted, 0),  # the same count again changes nothing: no events, a result all the same
+            (ReverseMovement(transaction_id=movement, notes=AWKWARD), 2),
+        ]
+        for command, events in commands:
+            key = f"key-{uuid.uuid4()}"
+            first = run(conn, command, site, Policy(), key=key)
+            assert len(first.events) == events
+            row = conn.execute("SELECT result FROM ledger_idempotency WHERE key = %s", [key]).fetchone()
+            assert row is not None
+            assert CommandResult.model_validate(row[0]) == first
+            assert row[0] == first.model_dump(mode="json")
+            again = run(conn, command, site, Policy(), key=key)
+            assert again == first.model_copy(update={"replayed": True})
+        assert audit(conn).ok
+
+
+@pytest.mark.db
+def test_positions_follow_the_decision_order(fresh_db_url: str) -> None:
+    with psycopg.connect(fresh_db_url, autocommit=True) as conn:
+        site = make_site(World(conn))
+        parts = [site.world.part("consumable") for _ in range(30)]
+        items = tuple(CountedItem(part_id=p, counted_quantity=D(i + 1)) for i, p in enumerate(parts))
+        ledger = PostgresLedger(Policy())
+        result = ledger.execute(
+            conn,
+            CountStock(warehouse_id=site.b, items=items),
+            CommandMetadata(performed_by_user_id=site.user),
+        )
+        positions = [e.position for e in result.events]
+        assert positions == sorted(positions) and len(set(positions)) == 30
+        rows = conn.execute(
+            "SELECT position, payload->>'part_id' FROM ledger_events"
+            " WHERE position = ANY(%s) ORDER BY position",
+            [positions],
+        ).fetchall()
+        assert [r[1] for r in rows] == [str(p) for p in parts]
+        assert result.log_transaction_id is not None
