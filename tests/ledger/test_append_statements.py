@@ -9,6 +9,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 
+from ledger import errors
 from ledger.commands import CountedItem, CountStock, CreateStock, ReverseMovement, StockCommand
 from ledger.policy import Policy
 from ledger.postgres.context import text_array, uuid_array
@@ -114,3 +115,29 @@ def test_positions_follow_the_decision_order(fresh_db_url: str) -> None:
         ).fetchall()
         assert [r[1] for r in rows] == [str(p) for p in parts]
         assert result.log_transaction_id is not None
+
+
+@pytest.mark.db
+def test_a_failed_write_or_refusal_leaves_the_connection_idle_and_usable(fresh_db_url: str) -> None:
+    with psycopg.connect(fresh_db_url, autocommit=True) as conn:
+        site = make_site(World(conn))
+        taken = run(conn, CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(1)), site)
+        [existing] = taken.transaction_ids
+        before = conn.execute("SELECT count(*) FROM ledger_events").fetchone()
+        # A new movement whose id is taken: the write fails on the stream's version, after the read.
+        clash = PostgresLedger(Policy(), new_id=lambda: existing, max_attempts=2)
+        metadata = CommandMetadata(performed_by_user_id=site.user)
+        with pytest.raises(errors.ConcurrencyConflict):
+            clash.execute(
+                conn, CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(5)), metadata
+            )
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        with pytest.raises(errors.UnknownPart):
+            run(conn, CreateStock(part_id=uuid.uuid4(), to_warehouse_id=site.a, quantity=D(1)), site)
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        assert conn.execute("SELECT count(*) FROM ledger_events").fetchone() == before
+        level = "SELECT on_hand FROM ledger_stock_levels WHERE warehouse_id = %s AND part_id = %s"
+        assert conn.execute(level, [site.a, site.part]).fetchone() == (D(1),)
+        after = run(conn, CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(2)), site)
+        assert after.position is not None
+        assert conn.execute(level, [site.a, site.part]).fetchone() == (D(3),)
