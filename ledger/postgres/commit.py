@@ -1,9 +1,6 @@
 """The end of every command: one statement appends its events, updates the stock levels, counts its
 movements and stores its result under its idempotency key; then the result is described.
 
-The statement is only sent here: the service runs each attempt in a pipeline, so
-it travels with the COMMIT, and its rows are read once the pipeline has synced.
-
 Positions come from the insert; the stored idempotency result is built from the
 same rows in SQL (the command's fields from Python, the positions and xid from
 the inserted rows), so it is what the caller gets back.
@@ -12,18 +9,17 @@ the inserted rows), so it is what the caller gets back.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from psycopg import Cursor
-from psycopg.rows import TupleRow
+import psycopg
 
 from ledger import decide as rules
+from ledger.errors import ConcurrencyConflict
 from ledger.fold import StockKey, stock_changes
 from ledger.postgres.context import text_array, uuid_array
-from ledger.postgres.eventstore import Connection, NewEvent, chain
+from ledger.postgres.eventstore import STREAM_VERSION_CONSTRAINT, Connection, chain
 from ledger.recorded import CommandMetadata, RecordedEvent
 from ledger.results import AppendedEvent, CommandResult
 
@@ -67,40 +63,6 @@ SELECT position, xid, stream_id, stream_version FROM appended
 """
 
 
-@dataclass(frozen=True)
-class Written:
-    """A command's outcome: its write sent (in the caller's pipeline), or an earlier result replayed.
-
-    `result()` reads the write's rows, so in a pipeline only once it has synced.
-    """
-
-    described: CommandResult
-    new: tuple[NewEvent, ...] = ()
-    cursor: Cursor[TupleRow] | None = None
-
-    def result(self) -> CommandResult:
-        """The command's result: the events' positions and the writing transaction's xid filled in."""
-        if self.cursor is None:
-            return self.described
-        rows = self.cursor.fetchall()
-        positions = {(r[2], r[3]): int(r[0]) for r in rows}
-        return self.described.model_copy(
-            update={
-                "position": max(positions.values(), default=None),
-                "log_transaction_id": int(rows[0][1]) if rows else None,
-                "events": tuple(
-                    AppendedEvent(
-                        position=positions[(e.stream_id, e.stream_version)],
-                        stream_id=e.stream_id,
-                        stream_version=e.stream_version,
-                        event_type=e.event_type,
-                    )
-                    for e in self.new
-                ),
-            }
-        )
-
-
 def commit(
     conn: Connection,
     decision: rules.Decision,
@@ -110,14 +72,14 @@ def commit(
     transaction_ids: tuple[UUID, ...],
     order_id: UUID | None = None,
     request_hash: bytes = b"",
-) -> Written:
+) -> CommandResult:
     """Append a decision after the heads of the streams it read, update the stock levels, describe it.
 
     With an idempotency key in `metadata`, the result is stored under it with `request_hash`.
-    A stream appended to first by another writer fails the write on STREAM_VERSION_CONSTRAINT.
+    Raises ConcurrencyConflict when another writer appended to one of the streams first.
     """
     heads = {s: (events[-1].stream_version, events[-1].hash) for s, events in streams.items() if events}
-    new = tuple(chain(decision.events, heads, metadata, now))
+    new = chain(decision.events, heads, metadata, now)
     described = CommandResult(
         position=None,
         log_transaction_id=None,
@@ -128,7 +90,7 @@ def commit(
     )
     key = metadata.idempotency_key
     if not new and key is None:
-        return Written(described)
+        return described
     changes = [(k, delta) for k, delta in _net_changes(decision).items() if delta != 0]
     params = {
         "user": metadata.performed_by_user_id,
@@ -152,7 +114,28 @@ def commit(
         "digest": request_hash,
         "result": json.dumps(described.model_dump(mode="json")),
     }
-    return Written(described, new, conn.execute(WRITE, params))
+    try:
+        rows = conn.execute(WRITE, params).fetchall()
+    except psycopg.errors.UniqueViolation as error:
+        if error.diag.constraint_name == STREAM_VERSION_CONSTRAINT:
+            raise ConcurrencyConflict("another writer appended to the same stream first") from error
+        raise
+    positions = {(r[2], r[3]): int(r[0]) for r in rows}
+    return described.model_copy(
+        update={
+            "position": max(positions.values(), default=None),
+            "log_transaction_id": int(rows[0][1]) if rows else None,
+            "events": tuple(
+                AppendedEvent(
+                    position=positions[(e.stream_id, e.stream_version)],
+                    stream_id=e.stream_id,
+                    stream_version=e.stream_version,
+                    event_type=e.event_type,
+                )
+                for e in new
+            ),
+        }
+    )
 
 
 def _net_changes(decision: rules.Decision) -> dict[StockKey, Decimal]:

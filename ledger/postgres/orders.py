@@ -26,9 +26,10 @@ from ledger.orders.state import OrderState, order_state
 from ledger.policy import Policy
 from ledger.postgres import context as load
 from ledger.postgres import idempotency
-from ledger.postgres.commit import Written, commit
+from ledger.postgres.commit import commit
 from ledger.postgres.eventstore import Connection, load_streams
 from ledger.recorded import CommandMetadata, RecordedEvent
+from ledger.results import CommandResult
 from ledger.state import DecisionContext
 
 ORDER_COMMANDS = (
@@ -58,7 +59,7 @@ def record_order(
     policy: Policy,
     new_id: Callable[[], UUID] | None,
     request_hash: bytes = b"",
-) -> Written:
+) -> CommandResult:
     """Decide and append `command` in the caller's transaction (returning an idempotent replay's result)."""
     streams, order = _load_order(conn, command)
     needs = order_rules.needs(command)
@@ -76,7 +77,7 @@ def record_order(
     if metadata.idempotency_key:
         earlier = idempotency.recall(metadata.idempotency_key, request_hash, loaded.earlier)
         if earlier is not None:
-            return Written(earlier)
+            return earlier
     organizations = loaded.organizations
     context = DecisionContext(
         now=now,

@@ -21,8 +21,8 @@ from ledger.orders.commands import OrderCommand
 from ledger.policy import Policy
 from ledger.postgres import context as load
 from ledger.postgres import idempotency
-from ledger.postgres.commit import Written, commit
-from ledger.postgres.eventstore import STREAM_VERSION_CONSTRAINT, Connection
+from ledger.postgres.commit import commit
+from ledger.postgres.eventstore import Connection
 from ledger.postgres.orders import ORDER_COMMANDS, record_order
 from ledger.recorded import CommandMetadata
 from ledger.results import CommandResult
@@ -58,7 +58,8 @@ class PostgresLedger:
         digest = idempotency.request_hash(command, metadata) if key else b""
         for attempt in range(1, self.max_attempts + 1):
             try:
-                return self._attempt(conn, command, metadata, digest)
+                with conn.transaction():
+                    return self._record(conn, command, metadata, digest)
             except psycopg.errors.UniqueViolation as error:
                 # A twin request with the same key committed first: the next attempt returns its result.
                 if error.diag.constraint_name != idempotency.KEY_CONSTRAINT or attempt == self.max_attempts:
@@ -68,38 +69,13 @@ class PostgresLedger:
                     raise _as_conflict(error) from error
         raise AssertionError("unreachable")
 
-    def _attempt(
-        self,
-        conn: Connection,
-        command: StockCommand | OrderCommand,
-        metadata: CommandMetadata,
-        digest: bytes,
-    ) -> CommandResult:
-        """One transaction in a pipeline: BEGIN travels with the first read, COMMIT with the write.
-
-        A failed statement leaves the transaction aborted, not ended (the pipeline skips the
-        COMMIT or ROLLBACK queued after it): it is rolled back here before the error goes on.
-        """
-        try:
-            with conn.pipeline(), conn.transaction():
-                written = self._record(conn, command, metadata, digest)
-        except psycopg.errors.UniqueViolation as error:
-            _end_failed(conn)
-            if error.diag.constraint_name == STREAM_VERSION_CONSTRAINT:
-                raise ConcurrencyConflict("another writer appended to the same stream first") from error
-            raise
-        except BaseException:
-            _end_failed(conn)
-            raise
-        return written.result()
-
     def _record(
         self,
         conn: Connection,
         command: StockCommand | OrderCommand,
         metadata: CommandMetadata,
         digest: bytes,
-    ) -> Written:
+    ) -> CommandResult:
         """Two statements for most commands (three when it acts on a movement): read and lock, write."""
         now = self.clock()
         if isinstance(command, ORDER_COMMANDS):
@@ -123,7 +99,7 @@ class PostgresLedger:
         if metadata.idempotency_key:
             earlier = idempotency.recall(metadata.idempotency_key, digest, loaded.earlier)
             if earlier is not None:
-                return Written(earlier)
+                return earlier
         context = DecisionContext(
             now=now,
             actor=loaded.actor,
@@ -138,11 +114,6 @@ class PostgresLedger:
         decision = rules.decide(command, context, self.policy)
         transaction_ids = tuple(dict.fromkeys(_transaction_id(e) for _, e in decision.events))
         return commit(conn, decision, streams, metadata, now, transaction_ids, request_hash=digest)
-
-
-def _end_failed(conn: Connection) -> None:
-    if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
-        conn.rollback()
 
 
 def _transaction_id(event: object) -> UUID:
