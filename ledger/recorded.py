@@ -149,9 +149,9 @@ def body_bytes(
     """canonical(hash_body(...)) built from the payload's canonical text and fixed_hash_fields()."""
     fields = dict(fixed)
     fields["stream_id"] = canonical_text(stream_id)
-    fields["stream_version"] = canonical_text(stream_version)
+    fields["stream_version"] = str(int(stream_version))  # an int's JSON is its decimal digits
     fields["event_type"] = canonical_text(event_type)
-    fields["schema_version"] = canonical_text(schema_version)
+    fields["schema_version"] = str(int(schema_version))
     fields["payload"] = payload_json
     return ("{" + ",".join(f'"{name}":{fields[name]}' for name in sorted(fields)) + "}").encode()
 

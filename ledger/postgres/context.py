@@ -106,7 +106,7 @@ def load_and_lock(
 
     Organizations are read only when `organization_ids` is given (with the Oraseas one).
     """
-    keys = sorted(lock)
+    keys = list(lock)  # locked in key order by the statement's ORDER BY
     params = {
         "lock_w": uuid_array(k[0] for k in keys),
         "lock_p": uuid_array(k[1] for k in keys),
