@@ -226,8 +226,18 @@ def ledger_events(
     caller: CurrentAdmin,
     after: Annotated[int, Query(ge=0, description="Position of the last event already read.")] = 0,
     limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> Page[LedgerEventOut]:
-    """Events in commit-safe order after `after`, with hashes (admins: their organizations' streams)."""
+    """Events in commit-safe order after `after` or `cursor`, hashes included (admins: their own streams).
+
+    `next_cursor` is the position of the page's last event, so it pages as `cursor` or as `after`.
+    """
+    if cursor is not None:
+        if after:
+            raise ApiError(422, "invalid_request", "give `after` or `cursor`, not both", field="cursor")
+        if not cursor.isdigit():
+            raise ApiError(422, "invalid_cursor", "the cursor is not one this API issued", field="cursor")
+        after = int(cursor)
     start = START
     if after:
         row = conn.execute(q.EVENT_PLACE, [after]).fetchone()

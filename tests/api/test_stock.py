@@ -288,6 +288,21 @@ def test_the_raw_log_pages_in_commit_order(client: TestClient, shop: Shop) -> No
     assert all(len(e["hash"]) == 64 for e in page["items"])
 
 
+def test_the_raw_log_pages_by_cursor_like_every_list(client: TestClient, shop: Shop) -> None:
+    positions = [stock_in(client, shop, str(n))["position"] for n in (1, 2, 3)]
+    first = client.get(
+        "/ledger/events", params={"after": positions[0] - 1, "limit": 1}, headers=shop.admin.headers
+    ).json()
+    second = client.get(
+        "/ledger/events", params={"cursor": first["next_cursor"], "limit": 1}, headers=shop.admin.headers
+    ).json()
+    assert [e["position"] for e in first["items"] + second["items"]] == positions[:2]
+    for bad in ({"cursor": "zzz"}, {"cursor": "3", "after": "2"}):
+        answer = client.get("/ledger/events", params=bad, headers=shop.admin.headers)
+        assert answer.status_code == 422, bad
+        assert answer.json()["code"] in {"invalid_cursor", "invalid_request"}
+
+
 def test_projection_status_for_admins(client: TestClient, shop: Shop) -> None:
     rows = client.get("/projections/status", headers=shop.admin.headers).json()
     assert {r["name"] for r in rows} == {p.name for p in ALL}
