@@ -262,17 +262,17 @@ def backfill(database: str, head: int) -> int:
 
 def explain_position(database: str, position: int) -> dict[str, Any]:
     """EXPLAIN (ANALYZE, BUFFERS) of the snapshot as-of query at `position`: time, and the plan."""
-    from projections.snapshots import AS_OF
+    from projections.snapshots import AS_OF, stock_at_position
 
-    params = {"hi": position, "warehouse_id": None, "part_id": None}
     with psycopg.connect(database, autocommit=True) as conn:
         t0 = time.monotonic()
-        rows = conn.execute(AS_OF, params).fetchall()
+        rows = stock_at_position(conn, position)
         seconds = time.monotonic() - t0
-        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + AS_OF, params).fetchall())
         base = _scalar(
             conn, f"SELECT coalesce(max(position), 0) FROM stock_snapshots WHERE position <= {position}"
         )
+        params = {"lo": base, "hi": position, "warehouse_id": None, "part_id": None}
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + AS_OF, params).fetchall())
     return {
         "position": position,
         "from_snapshot": base,
