@@ -12,19 +12,21 @@ one connection asks, one request at a time (latency, not throughput):
     position, all   GET /inventory/as-of?position=P (every warehouse: up to 20,000 balances)
     at, 1 wh        GET /inventory/as-of?at=T&warehouse_id=W (T a random moment of the log's two years)
 
-P and T are uniform over the log. `?position=` starts from the nearest balance
-snapshot (projections/snapshots.py); `?at=` folds the log prefix in Python
-(ledger.postgres.history.stock_at). Two states of the same log:
+P is uniform over the log; T over the first --at-events events in A, over the
+whole log in B. Both start from the nearest balance snapshot, by position or
+by recorded_at (projections/snapshots.py), and sum the events after it in SQL.
+Two states of the same log:
 
     A. as loaded: the projector takes its first snapshot at the head, so every past
        position folds from position 0 (a log imported or grown before snapshots existed)
     B. with a snapshot every 10,000 events below the head (as a log grown live under the
-       projector has), backfilled here with the projector's own TAKE statement
+       projector has), backfilled here with the projector's own statements (snapshots.take)
 
 Each kind stops after --samples requests or its time budget. Where the time
 goes: EXPLAIN ANALYZE of the snapshot query at the middle of the log (A and B),
-and the Python fold of `?at=` split into reading + decoding rows, parsing
-events and folding them.
+and the Python fold (ledger.postgres.history.stock_at, which `abparts stock
+--as-of` still uses and `?at=` used to) split into reading + decoding rows,
+parsing events and folding them.
 
 Target: p99 <= 50 ms at 1,000,000 events.
 """
@@ -271,7 +273,7 @@ def explain_position(database: str, position: int) -> dict[str, Any]:
         base = _scalar(
             conn, f"SELECT coalesce(max(position), 0) FROM stock_snapshots WHERE position <= {position}"
         )
-        params = {"lo": base, "hi": position, "warehouse_id": None, "part_id": None}
+        params = {"base": base, "hi": position, "warehouse_id": None, "part_id": None}
         plan = "\n".join(r[0] for r in conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + AS_OF, params).fetchall())
     return {
         "position": position,

@@ -1,23 +1,27 @@
 """Balance snapshots at log positions, and stock at any past position or moment from the nearest one.
 
-Stock after position N = the latest snapshot at or before N, plus the stock
-changes of the finished events in between: one SQL statement over at most one
-snapshot interval of events, whatever the length of the log. The changes are
-computed by the same SQL as the inventory projection (projection.stock_changes),
-and tests hold the answer to the pure fold of the log prefix (ledger.fold).
+Stock after position N = the nearest snapshot below or above N, plus (or minus)
+the stock changes of the finished events in between: one SQL statement over
+at most half a snapshot interval of events, whatever the length of the log.
+The changes are computed by the same SQL as the inventory projection
+(projection.stock_changes), and tests hold the answer to the pure fold of the
+log prefix (ledger.fold).
 
 Stock at a moment T (events recorded at or before T) works the same way in
 time: each snapshot records the recorded_at range of the events it added and
-the latest recorded_at at or below it (migration 0008). The base is the latest
-snapshot holding only events recorded by T; the events after it recorded by T
-are read by a recorded_at range scan over the snapshotted part of the log and
-a position scan after the last snapshot. recorded_at is the writer's clock and
-need not follow positions: the bounds stay exact whatever the order.
+the latest recorded_at at or below it (migration 0008). Below: the latest
+snapshot holding only events recorded by T, plus the later events recorded by
+T. Above: the next one, minus its events recorded after T, plus the later
+events recorded by T. The added events are read by a recorded_at range scan
+over the snapshotted part of the log and a position scan after the last
+snapshot. recorded_at is the writer's clock and need not follow positions: the
+bounds stay exact whatever the order, only the scans grow.
 
 Both answers are two statements: a tiny one choosing the snapshot and the
-bounds, then the sum with those bounds as plain values, so the planner sees
-the real range sizes (a bound computed inside the statement is estimated
-blind, and a blind position range looks cheap even when it is the whole log).
+bounds, then the sum with those bounds as plain values, unprepared, so the
+planner sees the real range sizes (a bound computed inside the statement is
+estimated blind, and a blind position range looks cheap even when it is the
+whole log).
 
 Taking a snapshot at P is safe only when no running transaction can still
 add an event at a position <= P; see migration 0006 for the mark that ensures it.
@@ -25,7 +29,7 @@ add an event at a position <= P; see migration 0006 for the mark that ensures it
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -76,21 +80,35 @@ SCOPE = """(%(warehouse_id)s::uuid IS NULL OR event_type = 'MovementApproved'
         OR payload->>'to_warehouse_id' = %(warehouse_id)s::uuid::text
         OR payload->>'warehouse_id' = %(warehouse_id)s::uuid::text)"""
 
+# The base snapshot may be the nearest one below or above: events between it and the point are added,
+# or taken back. A row taken back carries no recorded_at (a logged one always has one), and its change
+# is then counted negatively.
+BACK = BATCH_COLUMNS.replace("recorded_at", "NULL::timestamptz AS recorded_at")
+
+# Events in (base, hi] added, events in (hi, base] taken back: one of the two ranges is empty.
 POSITION_RANGE = f"""batch AS (
     SELECT {BATCH_COLUMNS} FROM ledger_events
-    WHERE position > %(lo)s AND position <= %(hi)s AND {FINISHED} AND {SCOPE}
+    WHERE position > %(base)s AND position <= %(hi)s AND {FINISHED} AND {SCOPE}
+    UNION ALL
+    SELECT {BACK} FROM ledger_events
+    WHERE position > %(hi)s AND position <= %(base)s AND {FINISHED} AND {SCOPE}
 )"""
 
-# Recorded by `at`: in the snapshotted part (lo, last] every event was recorded at or after `since`;
-# after the last snapshot nothing is known, so those are read by position.
+# Added: events after the base recorded by `at`. In the snapshotted part (base, last] every one was
+# recorded at or after `since`; after the last snapshot nothing is known, so those are read by position.
+# Taken back: events of the base recorded after `at` (all of them were recorded by `through`).
 TIME_RANGE = f"""batch AS (
     SELECT {BATCH_COLUMNS} FROM ledger_events
-    WHERE position > %(lo)s AND position <= %(last)s
+    WHERE position > %(base)s AND position <= %(last)s
       AND recorded_at >= coalesce(%(since)s::timestamptz, '-infinity') AND recorded_at <= %(at)s
       AND {FINISHED} AND {SCOPE}
     UNION ALL
     SELECT {BATCH_COLUMNS} FROM ledger_events
     WHERE position > %(last)s AND recorded_at <= %(at)s AND {FINISHED} AND {SCOPE}
+    UNION ALL
+    SELECT {BACK} FROM ledger_events
+    WHERE position <= %(base)s AND recorded_at > %(at)s AND recorded_at <= %(through)s
+      AND {FINISHED} AND {SCOPE}
 )"""
 
 
@@ -98,9 +116,9 @@ def _summed(batch: str) -> str:
     return f"""
 WITH {stock_changes(batch)}
 SELECT warehouse_id, part_id, sum(quantity) FROM (
-    SELECT warehouse_id, part_id, quantity FROM stock_snapshot_balances WHERE position = %(lo)s
+    SELECT warehouse_id, part_id, quantity FROM stock_snapshot_balances WHERE position = %(base)s
     UNION ALL
-    SELECT warehouse_id, part_id, delta FROM changes
+    SELECT warehouse_id, part_id, CASE WHEN recorded_at IS NULL THEN -delta ELSE delta END FROM changes
 ) moved
 WHERE (%(warehouse_id)s::uuid IS NULL OR warehouse_id = %(warehouse_id)s)
   AND (%(part_id)s::uuid IS NULL OR part_id = %(part_id)s)
@@ -112,25 +130,44 @@ HAVING sum(quantity) <> 0
 AS_OF = _summed(POSITION_RANGE)
 AT = _summed(TIME_RANGE)
 
-BASE_FOR_POSITION = "SELECT coalesce(max(position), 0) FROM stock_snapshots WHERE position <= %(hi)s"
+# The nearest snapshots below (0: none) and above `hi`.
+AROUND_POSITION = """
+SELECT (SELECT coalesce(max(position), 0) FROM stock_snapshots WHERE position <= %(hi)s),
+    (SELECT min(position) FROM stock_snapshots WHERE position > %(hi)s)
+"""
 
-# The latest snapshot holding only events recorded by `at` (recorded_through only grows with position),
-# the last snapshot, and the earliest recorded_at of the events between them (at most `at`: no later
-# event counts; never infinite, which Python cannot hold). Should the snapshots above the base not
-# chain (one removed by hand), it is null: nothing bounds the recorded_at scan from below.
-BASE_FOR_MOMENT = """
-WITH base AS (
-    SELECT coalesce(max(position), 0) AS lo FROM stock_snapshots WHERE recorded_through <= %(at)s
+# Per snapshot (and "none", position 0): `since`, the earliest recorded_at of the events above it, at
+# most `at` (no later one is added; never infinite, which Python cannot hold), null should the chain
+# above it have a gap (a snapshot removed by hand: nothing bounds the scan then). recorded_through only
+# grows with position: the base below is the latest one holding only events recorded by `at`, the
+# base above the next one. Then the last snapshot.
+AROUND_MOMENT = """
+WITH chain AS (
+    SELECT 0::bigint AS position, 0::bigint AS previous_position,
+        'infinity'::timestamptz AS first_recorded_at,
+        '-infinity'::timestamptz AS recorded_through
+    UNION ALL
+    SELECT position, previous_position, first_recorded_at, recorded_through FROM stock_snapshots
+),
+linked AS (
+    SELECT *, previous_position <= coalesce(lag(position) OVER (ORDER BY position), 0) AS follows FROM chain
+),
+described AS (
+    SELECT position, recorded_through,
+        CASE WHEN coalesce(bool_and(follows) OVER above, true)
+            THEN least(min(first_recorded_at) OVER above, %(at)s) END AS since
+    FROM linked
+    WINDOW above AS (ORDER BY position DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+),
+below AS (
+    SELECT position, since FROM described WHERE recorded_through <= %(at)s ORDER BY position DESC LIMIT 1
 ),
 above AS (
-    SELECT position, previous_position, first_recorded_at,
-        coalesce(lag(position) OVER (ORDER BY position), (SELECT lo FROM base)) AS below
-    FROM stock_snapshots WHERE position > (SELECT lo FROM base)
+    SELECT position, since, recorded_through FROM described WHERE recorded_through > %(at)s
+    ORDER BY position LIMIT 1
 )
-SELECT (SELECT lo FROM base), coalesce(max(position), (SELECT lo FROM base)),
-    CASE WHEN coalesce(bool_and(previous_position <= below), true)
-        THEN least(min(first_recorded_at), %(at)s) END
-FROM above
+SELECT b.position, b.since, a.position, a.since, a.recorded_through, (SELECT max(position) FROM chain)
+FROM below b LEFT JOIN above a ON true
 """
 
 LAST_SNAPSHOT = "SELECT coalesce(max(position), 0) FROM stock_snapshots"
@@ -177,9 +214,15 @@ def advance(conn: Connection, interval: int) -> int:
 def stock_at_position(
     conn: Connection, position: int, warehouse_id: UUID | None = None, part_id: UUID | None = None
 ) -> dict[StockKey, Decimal]:
-    """Non-zero stock per (warehouse, part) after the finished events up to `position`."""
-    lo = _scalar(conn, BASE_FOR_POSITION, {"hi": position})
-    params = {"lo": lo, "hi": position, "warehouse_id": warehouse_id, "part_id": part_id}
+    """Non-zero stock per (warehouse, part) after the finished events up to `position`.
+
+    From the nearer of the snapshots around it: at most half an interval of events to read.
+    """
+    row = conn.execute(AROUND_POSITION, {"hi": position}).fetchone()
+    assert row is not None
+    below, above = row
+    base = above if above is not None and above - position < position - below else below
+    params = {"base": base, "hi": position, "warehouse_id": warehouse_id, "part_id": part_id}
     return _levels(conn, AS_OF, params)
 
 
@@ -188,17 +231,25 @@ def stock_at_moment(
 ) -> dict[StockKey, Decimal]:
     """Non-zero stock per (warehouse, part) from the finished events recorded at or before `at`.
 
-    A naive `at` means UTC, as in ledger.postgres.history.stock_at, whose answer this is.
+    A naive `at` means UTC, as in ledger.postgres.history.stock_at, whose answer this is. From
+    the snapshot below or above whose recorded_at scan is the shorter span of time.
     """
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
-    row = conn.execute(BASE_FOR_MOMENT, {"at": at}).fetchone()
+    row = conn.execute(AROUND_MOMENT, {"at": at}).fetchone()
     assert row is not None
-    lo, last, since = row
+    below, below_since, above, above_since, above_through, last = row
+    base, since, through = below, below_since, at
+    if above is not None and above_since is not None:
+        forward = at - below_since if below_since is not None else None
+        backward = above_through - at + max(at - above_since, timedelta(0))
+        if forward is None or backward < forward:
+            base, since, through = above, above_since, above_through
     params = {
-        "lo": lo,
+        "base": base,
         "last": last,
         "since": since,
+        "through": through,
         "at": at,
         "warehouse_id": warehouse_id,
         "part_id": part_id,
