@@ -29,11 +29,10 @@ from api.stock.views import (
     TransactionApprovalOut,
 )
 from ledger.postgres.eventstore import row_to_event
-from ledger.postgres.history import stock_at
 from ledger.postgres.reader import read_events
 from ledger.recorded import START, LogCheckpoint
 from projections.registry import ALL
-from projections.snapshots import stock_at_position
+from projections.snapshots import stock_at_moment, stock_at_position
 from projections.status import status
 
 router = APIRouter(tags=["stock queries"])
@@ -78,13 +77,15 @@ def inventory_as_of(
     warehouse_id: UUID | None = None,
     part_id: UUID | None = None,
 ) -> AsOf:
-    """Stock as the ledger stood at a moment (`at`) or a log position, folded from the log itself."""
+    """Stock as the ledger stood at a moment (`at`) or a log position, from the nearest balance snapshot."""
     if (at is None) == (position is None):
         raise ApiError(422, "invalid_request", "give exactly one of `at` and `position`")
-    if position is not None:  # from the nearest balance snapshot: one interval of events at most
+    # From the nearest balance snapshot by position or by recorded_at, plus the events after it.
+    if position is not None:
         levels = stock_at_position(conn, position, warehouse_id, part_id)
     else:
-        levels = stock_at(conn, as_of=at, warehouse_id=warehouse_id, part_id=part_id)
+        assert at is not None
+        levels = stock_at_moment(conn, at, warehouse_id, part_id)
     visible = {r[0] for r in conn.execute(q.WAREHOUSES_IN_SCOPE, {"scope": caller.scope_list()}).fetchall()}
     items = [
         StockLevel(warehouse_id=w, part_id=p, current_stock=v)
