@@ -13,7 +13,7 @@ from api.deps import AppSettings, Connection, CurrentAdmin, CurrentUser
 from api.pagination import Cursor, Limit, Page, dated_after, decode_cursor, page
 from api.problems import ApiError, not_found
 from api.stock import queries as q
-from api.stock.freshness import MinPosition, ensure_fresh
+from api.stock.freshness import MinPosition, ensure_fresh, ensure_given
 from api.stock.models import TransactionOut, TransactionType
 from api.stock.views import (
     AsOf,
@@ -82,6 +82,8 @@ def inventory_as_of(
         raise ApiError(422, "invalid_request", "give exactly one of `at` and `position`")
     # From the nearest balance snapshot by position or by recorded_at, plus the events after it.
     if position is not None:
+        if position:
+            ensure_given(conn, position, "position")
         levels = stock_at_position(conn, position, warehouse_id, part_id)
     else:
         assert at is not None

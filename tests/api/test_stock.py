@@ -264,7 +264,9 @@ def test_stock_as_of_a_past_position(client: TestClient, shop: Shop) -> None:
         headers=shop.admin.headers,
     )
     assert then.status_code == 200
-    assert [i["current_stock"] for i in then.json()["items"]] == ["4"]
+    assert [i["current_stock"] for i in then.json()["items"]] == ["4.000"]  # as /inventory writes it
+    ahead = client.get("/inventory/as-of", params={"position": 10**12}, headers=shop.admin.headers)
+    assert ahead.status_code == 422 and ahead.json()["code"] == "unknown_position"
     both = client.get("/inventory/as-of", params={"at": "2020-01-01T00:00:00Z"}, headers=shop.admin.headers)
     assert both.json()["items"] == []
     neither = client.get("/inventory/as-of", headers=shop.admin.headers)
