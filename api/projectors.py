@@ -24,7 +24,10 @@ class InProcessProjectors:
         self.stop_event = threading.Event()
         self.hub: ProjectorHub | None = None
         origin = new_origin()
-        self.notifier = Notifier(url, self.stop_event, origin=origin)
+        # At most one NOTIFY per projector interval: a worker elsewhere would not step sooner anyway.
+        self.notifier = Notifier(
+            url, self.stop_event, min_interval=settings.projector_min_interval, origin=origin
+        )
         self._threads = [threading.Thread(target=self.notifier.run, name="notifier", daemon=True)]
         if settings.run_projectors:
             self.hub = ProjectorHub(
