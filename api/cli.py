@@ -104,6 +104,7 @@ def _project(settings: Settings, args: argparse.Namespace) -> int:
         select(args.names),
         batch_size=settings.projector_batch_size,
         poll_interval=settings.projector_poll_interval,
+        min_interval=settings.projector_min_interval,
         snapshot_interval=settings.snapshot_interval,
     )
     stop = hub.stop_event
