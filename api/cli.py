@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
 
 from api import cli_export, cli_stock
 from api.logs import configure as configure_logging
@@ -29,6 +31,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     url = resolve_database(settings)
     app = create_app(settings, url)
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it with the handler found before it
+    # started: by default that kills the process before its exit handlers run, and the embedded
+    # PostgreSQL would outlive the service. Ours makes it a normal exit.
+    signal.signal(signal.SIGTERM, _exit_normally)
     # Our own JSON lines (with request ids) replace uvicorn's logging config and access log.
     uvicorn.run(
         app,
@@ -38,6 +44,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         access_log=False,
     )
     return 0
+
+
+def _exit_normally(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -94,6 +104,7 @@ def _project(settings: Settings, args: argparse.Namespace) -> int:
         select(args.names),
         batch_size=settings.projector_batch_size,
         poll_interval=settings.projector_poll_interval,
+        min_interval=settings.projector_min_interval,
         snapshot_interval=settings.snapshot_interval,
     )
     stop = hub.stop_event

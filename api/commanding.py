@@ -1,6 +1,7 @@
 """Run a ledger command for an HTTP request: metadata from the caller, then wake-ups, metrics and a log line.
 
-Idempotency keys are scoped to the caller, so two users' keys never collide.
+Idempotency keys are scoped to the caller, so two users' keys never collide. The events carry
+the request id the logs carry: the client's X-Request-ID when sane, else the one made up for it.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import logging
 
 from fastapi import Request
 
+from api.logs import request_id as current_request_id
 from api.principal import Principal
 from ledger.commands import StockCommand
 from ledger.orders.commands import OrderCommand
@@ -32,7 +34,7 @@ def run_command(
     """Execute `command` as `caller`; on a new append, wake the projectors and count it."""
     metadata = CommandMetadata(
         performed_by_user_id=caller.user_id,
-        request_id=request_id,
+        request_id=current_request_id.get() or request_id,
         idempotency_key=f"{caller.user_id}:{idempotency_key}" if idempotency_key else None,
     )
     result = ledger.execute(conn, command, metadata)

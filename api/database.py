@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import warnings
 from pathlib import Path
 
@@ -31,6 +33,7 @@ def start_embedded(pgdata: Path, *, stop_at_exit: bool, delete_at_exit: bool = F
 
     pgdata = pgdata.expanduser().resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    _forget_dead_users(pgdata)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         mode = "delete" if delete_at_exit else "stop" if stop_at_exit else None
@@ -38,6 +41,33 @@ def start_embedded(pgdata: Path, *, stop_at_exit: bool, delete_at_exit: bool = F
     url: str = server.get_uri()
     log.info("embedded PostgreSQL ready at %s", url)
     return url
+
+
+def _forget_dead_users(pgdata: Path) -> None:
+    """Drop processes that died without their exit handlers from the server's list of users.
+
+    The embedded server stops when the last process on its list exits; a
+    process killed with -9 never takes itself off, and then no later process
+    would ever stop the server.
+    """
+    users = pgdata / ".handle_pids.json"
+    try:
+        pids = json.loads(users.read_text())
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if isinstance(pid, int) and _alive(pid)]
+    if alive != pids:
+        users.write_text(json.dumps(alive))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @retry(

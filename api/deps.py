@@ -1,4 +1,8 @@
-"""Typed FastAPI dependencies shared by the routes: connection, settings, the caller, the ledger."""
+"""Typed FastAPI dependencies shared by the routes: connection, settings, the caller, the ledger.
+
+Dependencies that do no I/O are `async def`, so FastAPI calls them on the event loop rather than
+sending each through the threadpool.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ def _connection(request: Request) -> Iterator[psycopg.Connection[tuple[object, .
 Connection = Annotated[psycopg.Connection[tuple[object, ...]], Depends(_connection)]
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -36,7 +40,7 @@ def _settings(request: Request) -> Settings:
 AppSettings = Annotated[Settings, Depends(_settings)]
 
 
-def _ledger(request: Request) -> PostgresLedger:
+async def _ledger(request: Request) -> PostgresLedger:
     ledger: PostgresLedger = request.app.state.ledger
     return ledger
 
@@ -59,13 +63,13 @@ def _principal(conn: Connection, token: Annotated[str | None, Depends(oauth2)]) 
 CurrentUser = Annotated[Principal, Depends(_principal)]
 
 
-def _admin(user: CurrentUser) -> Principal:
+async def _admin(user: CurrentUser) -> Principal:
     if not user.is_admin:
         raise forbidden("only an admin may do this")
     return user
 
 
-def _super_admin(user: CurrentUser) -> Principal:
+async def _super_admin(user: CurrentUser) -> Principal:
     if not user.is_super_admin:
         raise forbidden("only a super_admin may do this")
     return user

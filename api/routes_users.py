@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from api.deps import AppSettings, Connection, CurrentUser
@@ -66,7 +66,9 @@ def request_password_reset(body: u.ResetRequest, conn: Connection) -> dict[str, 
     return {"status": "accepted"}
 
 
-@router.post("/users/password-reset/confirm", status_code=204, summary="Set a new password")
+@router.post(
+    "/users/password-reset/confirm", status_code=204, response_class=Response, summary="Set a new password"
+)
 def confirm_password_reset(body: u.TokenPassword, conn: Connection) -> None:
     """Set a new password with a reset token; other sessions are signed out."""
     u.confirm_reset(conn, body)

@@ -53,6 +53,13 @@ class Settings(BaseSettings):
         default=10_000, ge=100, description="Events between balance snapshots (stock at a past position)."
     )
     projector_poll_interval: float = Field(default=1.0, gt=0, description="Seconds between polls when idle.")
+    projector_min_interval: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Least seconds between two batches of a projection while the log keeps growing: "
+        "appends within it share one batch (the first after a quiet spell is applied at once).",
+    )
     ready_max_lag_seconds: float = Field(default=30.0, gt=0, description="/ready fails beyond this lag.")
     log_json: bool = Field(default=True, description="Log one JSON object per line (else plain text).")
     read_wait_timeout: float = Field(

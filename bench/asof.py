@@ -12,19 +12,21 @@ one connection asks, one request at a time (latency, not throughput):
     position, all   GET /inventory/as-of?position=P (every warehouse: up to 20,000 balances)
     at, 1 wh        GET /inventory/as-of?at=T&warehouse_id=W (T a random moment of the log's two years)
 
-P and T are uniform over the log. `?position=` starts from the nearest balance
-snapshot (projections/snapshots.py); `?at=` folds the log prefix in Python
-(ledger.postgres.history.stock_at). Two states of the same log:
+P is uniform over the log; T over the first --at-events events in A, over the
+whole log in B. Both start from the nearest balance snapshot, by position or
+by recorded_at (projections/snapshots.py), and sum the events after it in SQL.
+Two states of the same log:
 
     A. as loaded: the projector takes its first snapshot at the head, so every past
        position folds from position 0 (a log imported or grown before snapshots existed)
     B. with a snapshot every 10,000 events below the head (as a log grown live under the
-       projector has), backfilled here with the projector's own TAKE statement
+       projector has), backfilled here with the projector's own statements (snapshots.take)
 
 Each kind stops after --samples requests or its time budget. Where the time
 goes: EXPLAIN ANALYZE of the snapshot query at the middle of the log (A and B),
-and the Python fold of `?at=` split into reading + decoding rows, parsing
-events and folding them.
+and the Python fold (ledger.postgres.history.stock_at, which `abparts stock
+--as-of` still uses and `?at=` used to) split into reading + decoding rows,
+parsing events and folding them.
 
 Target: p99 <= 50 ms at 1,000,000 events.
 """
@@ -126,7 +128,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             setup["backfilled_snapshots"] = backfill(database, head)
             setup["backfill_seconds"] = time.monotonic() - t0
             say("  B: with snapshots every 10,000 events")
-            kinds_b = measure(service, args, rng, head, ("baseline", "position_1wh", "position_all"))
+            kinds_b = measure(
+                service,
+                args,
+                rng,
+                head,
+                ("baseline", "position_1wh", "position_all", "at_1wh"),
+                at_events=head,
+            )
             where_b = explain_position(database, head // 2)
             where_at = profile_at(database, min(head // 2, args.at_events))
         finally:
@@ -179,9 +188,18 @@ def _wait_first_snapshot(database: str, timeout: float = 300.0) -> None:
 
 
 def measure(
-    service: Service, args: argparse.Namespace, rng: random.Random, head: int, kinds: Sequence[str]
+    service: Service,
+    args: argparse.Namespace,
+    rng: random.Random,
+    head: int,
+    kinds: Sequence[str],
+    at_events: int | None = None,
 ) -> dict[str, Any]:
-    """Each kind of request, sequentially on one connection, until its sample count or budget."""
+    """Each kind of request, sequentially on one connection, until its sample count or budget.
+
+    `?at=` moments fall in the first `at_events` events (default: --at-events).
+    """
+    at_share = min(1.0, (at_events or args.at_events) / max(head, 1))
     warehouses = [dataset_warehouse(w) for w in range(dataset.WAREHOUSES)]
     conn = service.connection()
     results: dict[str, Any] = {}
@@ -199,8 +217,7 @@ def measure(
             elif kind == "position_all":
                 path = f"/inventory/as-of?position={max(1, int(fraction * head))}"
             else:
-                share = min(1.0, args.at_events / max(head, 1))
-                moment = EPOCH + timedelta(seconds=fraction * share * dataset.SPAN_SECONDS)
+                moment = EPOCH + timedelta(seconds=fraction * at_share * dataset.SPAN_SECONDS)
                 path = f"/inventory/as-of?at={moment.strftime('%Y-%m-%dT%H:%M:%SZ')}&warehouse_id={warehouse}"
             t0 = time.monotonic()
             status, answer = service.request("GET", path, conn=conn)
@@ -223,8 +240,11 @@ def dataset_warehouse(index: int) -> str:
 
 
 def backfill(database: str, head: int) -> int:
-    """A balance snapshot every INTERVAL events below the first one, with the projector's own statement."""
-    from projections.snapshots import TAKE
+    """A balance snapshot every INTERVAL events below the first one, with the projector's own statements.
+
+    The first one is then retaken from the last of those, as a log grown under the projector has it.
+    """
+    from projections.snapshots import take
 
     taken = 0
     with psycopg.connect(database, autocommit=True) as conn:
@@ -232,26 +252,29 @@ def backfill(database: str, head: int) -> int:
         last = 0
         for position in range(INTERVAL, min(first, head), INTERVAL):
             with conn.transaction():
-                conn.execute("INSERT INTO stock_snapshots (position) VALUES (%s)", [position])
-                conn.execute(TAKE, {"lo": last, "hi": position})
+                take(conn, last, position)
             last, taken = position, taken + 1
+        if 0 < last < first:
+            with conn.transaction():
+                conn.execute("DELETE FROM stock_snapshots WHERE position = %s", [first])
+                take(conn, last, first)
         conn.execute("ANALYZE stock_snapshots, stock_snapshot_balances")
     return taken
 
 
 def explain_position(database: str, position: int) -> dict[str, Any]:
     """EXPLAIN (ANALYZE, BUFFERS) of the snapshot as-of query at `position`: time, and the plan."""
-    from projections.snapshots import AS_OF
+    from projections.snapshots import AS_OF, stock_at_position
 
-    params = {"hi": position, "warehouse_id": None, "part_id": None}
     with psycopg.connect(database, autocommit=True) as conn:
         t0 = time.monotonic()
-        rows = conn.execute(AS_OF, params).fetchall()
+        rows = stock_at_position(conn, position)
         seconds = time.monotonic() - t0
-        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + AS_OF, params).fetchall())
         base = _scalar(
             conn, f"SELECT coalesce(max(position), 0) FROM stock_snapshots WHERE position <= {position}"
         )
+        params = {"base": base, "hi": position, "warehouse_id": None, "part_id": None}
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + AS_OF, params).fetchall())
     return {
         "position": position,
         "from_snapshot": base,
@@ -337,7 +360,14 @@ def judge(states: dict[str, Any], events: int) -> list[dict[str, Any]]:
     """The p99 target for each way of asking, in each state."""
     note = "" if events >= DEFAULT_EVENTS else f" (at {events:,} events; the target is stated for 1,000,000)"
     targets = []
-    for state, kind in (("A", "position_1wh"), ("B", "position_1wh"), ("B", "position_all"), ("A", "at_1wh")):
+    kinds = (
+        ("A", "position_1wh"),
+        ("B", "position_1wh"),
+        ("B", "position_all"),
+        ("A", "at_1wh"),
+        ("B", "at_1wh"),
+    )
+    for state, kind in kinds:
         p99 = states[state][kind]["p99_ms"]
         targets.append(
             {

@@ -155,6 +155,11 @@ def measure(service: Service, database: str, ref: Reference, args: argparse.Name
             None if server0 is None or server1 is None else (server1 - server0) / elapsed
         )
         result["postgres_cpu_share"] = None if pg0 is None or pg1 is None else (pg1 - pg0) / elapsed
+        # Server CPU (projectors included) per request answered, warm-up and probe included.
+        served = max(1, result["requests_total"])
+        result["server_cpu_ms_per_request"] = (
+            None if server0 is None or server1 is None else 1000 * (server1 - server0) / served
+        )
         result["loadgen_cpu_share"] = result["loadgen_cpu_seconds"] / elapsed
         phases[name] = result
     phases["idle_lag"] = idle.summary()
@@ -250,6 +255,10 @@ def _share(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 def render(variants: list[dict[str, Any]], targets: list[dict[str, Any]], args: argparse.Namespace) -> str:
     """The human-readable report."""
     head = (
@@ -261,6 +270,7 @@ def render(variants: list[dict[str, Any]], targets: list[dict[str, Any]], args: 
         "p99 x /health",
         "non-2xx",
         "CPU srv/pg/gen",
+        "srv CPU ms/req",
     )
     rows = []
     lag_head = ("server / lag", "probes", "p50 ms", "p99 ms", "max ms", "p99 x idle")
@@ -282,6 +292,7 @@ def render(variants: list[dict[str, Any]], targets: list[dict[str, Any]], args: 
                     "/".join(
                         _share(p[k]) for k in ("server_cpu_share", "postgres_cpu_share", "loadgen_cpu_share")
                     ),
+                    _ms(p.get("server_cpu_ms_per_request")),
                 )
             )
         idle = v["phases"]["idle_lag"]
@@ -305,7 +316,8 @@ def render(variants: list[dict[str, Any]], targets: list[dict[str, Any]], args: 
         table(head, rows),
         "",
         f"{args.connections} connections, {args.seconds:g} s measured after {args.warmup:g} s of warm-up;"
-        " CPU: share of one core used by the server (all workers), PostgreSQL and the load generator",
+        " CPU: share of one core used by the server (all workers), PostgreSQL and the load generator;"
+        " srv CPU ms/req: server CPU (projectors included) per request, warm-up included",
         "",
         table(lag_head, lag_rows),
     ]

@@ -89,6 +89,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         "connections": connections,
         "seconds": spec["seconds"],
         "requests": len(inside),
+        "requests_total": len(done),  # warm-up included
         "ok": len(ok),
         "requests_per_second": len(ok) / spec["seconds"],
         "statuses": statuses,

@@ -1,8 +1,15 @@
-"""The `part_usage` projection: a row per consumption on a machine, once the consumption takes effect."""
+"""The `part_usage` projection: a row per consumption on a machine while it stands.
+
+A row appears once the consumption takes effect (recorded approved, or approved
+later) and goes when the consumption is reversed: the parts went back to the
+warehouse, so the machine did not use them (the reversal itself stays in
+`transactions` and `stock_adjustments`). The batch's statements run in this
+order, so a consumption and its reversal in one batch leave no row.
+"""
 
 from __future__ import annotations
 
-from projections.projection import EFFECTIVE, Projection, Table
+from projections.projection import BATCH, EFFECTIVE, Projection, Table
 
 INSERT_USAGE = f"""
 WITH {EFFECTIVE}
@@ -16,8 +23,15 @@ FROM effective
 WHERE event_type = 'StockConsumed' AND payload->>'machine_id' IS NOT NULL
 """
 
+DELETE_REVERSED = f"""
+WITH {BATCH}
+DELETE FROM part_usage u
+USING batch b
+WHERE b.event_type = 'MovementReversed' AND u.id = (b.payload->>'transaction_id')::uuid
+"""
+
 PROJECTION = Projection(
     name="part_usage",
     tables=(Table("part_usage"),),
-    statements=(INSERT_USAGE,),
+    statements=(INSERT_USAGE, DELETE_REVERSED),
 )

@@ -39,6 +39,8 @@ FROM next ORDER BY transaction_id DESC, position DESC LIMIT 1
 """
 # A batch's payloads are sorted and hashed in memory rather than spilled to disk (this transaction only).
 WORK_MEM = "SET LOCAL work_mem = '64MB'"
+# Below this many events (about 1 KiB each) the default work_mem holds a batch: no round trip to raise it.
+WORK_MEM_FROM = 2_000
 BOUND = "AND (transaction_id, position) <= (%(b_xid)s::text::xid8, %(b_pos)s)"
 
 
@@ -82,7 +84,8 @@ def apply_batch(
         return 0
     hi_xid, hi_pos, count = row
     params |= {"hi_xid": hi_xid, "hi_pos": hi_pos}
-    conn.execute(WORK_MEM)
+    if count >= WORK_MEM_FROM:
+        conn.execute(WORK_MEM)
     for statement in projection.statements:
         conn.execute(statement, params)
     conn.execute(ADVANCE, {"name": projection.name, "xid": hi_xid, "position": hi_pos, "count": count})

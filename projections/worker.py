@@ -6,6 +6,13 @@ when the lock is released, for instance because its process died. Each batch
 is its own transaction (see runner). A lost database connection is retried
 with backoff (tenacity) until the database is back; the checkpoint makes the
 restart exact.
+
+Wake-ups are coalesced: a worker steps at most once per `min_interval` while
+the log keeps growing (unless a batch came back full, i.e. it is catching up),
+so under load each step folds the appends of the whole interval instead of
+every append waking every worker; the first append after a quiet spell is
+applied at once. A worker that applied events wakes the projections that
+depend on it, whose batches are bounded by its checkpoint.
 """
 
 from __future__ import annotations
@@ -37,14 +44,17 @@ class ProjectionWorker:
         *,
         batch_size: int = 50_000,
         poll_interval: float = 1.0,
+        min_interval: float = 0.0,
     ) -> None:
         self.url = url
         self.projection = projection
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self.min_interval = min_interval
         self.wake = threading.Event()
         self.active = threading.Event()
         self.after_step: Callable[[Connection], object] | None = None  # runs while this worker is active
+        self.after_applied: Callable[[], object] | None = None  # runs after a step that applied events
         self._stop = stop
 
     def run(self) -> None:
@@ -72,12 +82,21 @@ class ProjectionWorker:
             self.active.set()
             log.info("projection %s: active", self.projection.name)
             while not self._stop.is_set():
+                started = time.monotonic()
+                self.wake.clear()  # a wake-up from now on may announce events this step misses
                 applied = self.step(conn)
                 if self.after_step is not None:
                     self.after_step(conn)
+                if applied and self.after_applied is not None:
+                    self.after_applied()
+                if applied >= self.batch_size:
+                    continue  # catching up: no pause
                 if applied == 0:
                     self.wake.wait(self.poll_interval)
-                    self.wake.clear()
+                # Coalesce: appends until the end of the interval join the next batch.
+                rest = started + self.min_interval - time.monotonic()
+                if rest > 0:
+                    self._stop.wait(rest)
         self.active.clear()
 
     def _take_lock(self, conn: Connection) -> bool:
@@ -113,14 +132,25 @@ class ProjectorHub:
         *,
         batch_size: int = 50_000,
         poll_interval: float = 1.0,
+        min_interval: float = 0.0,
         snapshot_interval: int = 10_000,
     ) -> None:
         self.stop_event = threading.Event()
         self.workers = [
-            ProjectionWorker(url, p, self.stop_event, batch_size=batch_size, poll_interval=poll_interval)
+            ProjectionWorker(
+                url,
+                p,
+                self.stop_event,
+                batch_size=batch_size,
+                poll_interval=poll_interval,
+                min_interval=min_interval,
+            )
             for p in projections
         ]
         for worker in self.workers:
+            dependents = [w for w in self.workers if worker.projection.name in w.projection.depends_on]
+            if dependents:
+                worker.after_applied = _waker(dependents)
             if worker.projection.name == "inventory":  # its active worker also keeps the balance snapshots
                 worker.after_step = _every_second(lambda conn: snapshots.advance(conn, snapshot_interval))
         self._threads: list[threading.Thread] = []
@@ -145,6 +175,16 @@ class ProjectorHub:
         self.wake()
         for thread in self._threads:
             thread.join(timeout)
+
+
+def _waker(workers: list[ProjectionWorker]) -> Callable[[], None]:
+    """Wake `workers` (the dependents of a projection that just advanced)."""
+
+    def wake() -> None:
+        for worker in workers:
+            worker.wake.set()
+
+    return wake
 
 
 def _every_second(action: Callable[[Connection], object]) -> Callable[[Connection], None]:

@@ -22,12 +22,7 @@ def ensure_fresh(conn: Connection, settings: Settings, names: tuple[str, ...], p
     """Return once `names` include `position`; a 503 `stale_read` after the configured wait."""
     if position is None:
         return
-    row = conn.execute(HEAD).fetchone()
-    if row is None or row[0] is None or position > row[0]:
-        # No append has been given this position: waiting could not end well.
-        raise ApiError(
-            422, "unknown_position", f"no event has position {position} yet", min_position=position
-        )
+    ensure_given(conn, position)
     if not wait_until_projected(conn, names, position, settings.read_wait_timeout):
         raise ApiError(
             503,
@@ -36,3 +31,12 @@ def ensure_fresh(conn: Connection, settings: Settings, names: tuple[str, ...], p
             {"Retry-After": "1"},
             min_position=position,
         )
+
+
+def ensure_given(conn: Connection, position: int, field: str = "min_position") -> None:
+    """A 422 `unknown_position` unless an append has been given `position` (waiting could not end well)."""
+    row = conn.execute(HEAD).fetchone()
+    if row is None or row[0] is None or position > row[0]:
+        refusal = ApiError(422, "unknown_position", f"no event has position {position} yet")
+        refusal.extra = {field: position}
+        raise refusal

@@ -7,7 +7,9 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
+
+STOCK_SCALE = Decimal("0.001")  # inventory.current_stock is DECIMAL(10,3)
 
 
 class InventoryOut(BaseModel):
@@ -32,6 +34,12 @@ class StockLevel(BaseModel):
     warehouse_id: UUID
     part_id: UUID
     current_stock: Decimal
+
+    @field_validator("current_stock")
+    @classmethod
+    def _as_stored(cls, value: Decimal) -> Decimal:
+        """Written as `inventory` writes it (3 places), whatever scale the sum came out with."""
+        return value.quantize(STOCK_SCALE)
 
 
 class AsOf(BaseModel):

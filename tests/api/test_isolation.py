@@ -35,14 +35,15 @@ PUBLIC = {
 }
 
 
-def victim_ids(client: TestClient, shop: Shop, db: Conn) -> dict[str, str]:
-    """Resources of the victim organization, by the path parameter names that would address them."""
+def victim_ids(client: TestClient, shop: Shop, db: Conn) -> tuple[dict[str, str], int]:
+    """Resources of the victim organization, by the path parameter names that would address them,
+    and the log position of the movement among them (for reads that must see it)."""
     moved = stock_in(client, shop, "3")
     order = post(
         client, shop.user, "/customer-orders", {"items": [{"part_id": str(shop.part), "quantity": "1"}]}
     )
     assert order.status_code == 201
-    return {
+    ids = {
         "organization_id": str(shop.org),
         "user_id": str(shop.user.user_id),
         "warehouse_id": str(shop.a),
@@ -51,6 +52,7 @@ def victim_ids(client: TestClient, shop: Shop, db: Conn) -> dict[str, str]:
         "order_id": order.json()["id"],
         "part_id": str(shop.part),  # parts are a shared catalog: readable by all
     }
+    return ids, int(moved["position"])
 
 
 def routes(app: FastAPI) -> list[tuple[str, str]]:
@@ -69,7 +71,7 @@ def test_every_endpoint_hides_another_organization(
     app: FastAPI, client: TestClient, tenants: Tenants, db: Conn
 ) -> None:
     victim, intruder = Shop(tenants, db), Shop(tenants, db)
-    ids = victim_ids(client, victim, db)
+    ids, _ = victim_ids(client, victim, db)
     secrets = {v for k, v in ids.items() if k != "part_id"}
     before = db.execute("SELECT count(*) FROM ledger_events").fetchone()
     leaks: list[str] = []
@@ -116,8 +118,13 @@ def probe(
 def test_the_probe_would_see_a_leak(client: TestClient, tenants: Tenants, db: Conn) -> None:
     # The same organization's own user must be served: otherwise the test above proves nothing.
     shop = Shop(tenants, db)
-    ids = victim_ids(client, shop, db)
-    own = client.get(f"/transactions/{ids['transaction_id']}", headers=shop.user.headers)
+    ids, position = victim_ids(client, shop, db)
+    # The transactions projection may not have the movement yet: wait for it (read-your-writes).
+    own = client.get(
+        f"/transactions/{ids['transaction_id']}",
+        headers=shop.user.headers,
+        params={"min_position": position},
+    )
     assert own.status_code == 200
     assert (
         probe(

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.logs import JsonFormatter
+from tests.fixtures.ledger import Conn
 from tests.fixtures.shop import Shop, stock_in
 
 pytestmark = pytest.mark.db
@@ -56,3 +57,12 @@ def test_request_id_is_echoed_and_in_every_log_line(
     assert all(line["request_id"] == "req-42" for line in lines), lines
     made_up = client.get("/health")
     assert len(made_up.headers["x-request-id"]) == 32
+
+
+def test_an_event_carries_the_request_id_of_its_log_lines(client: TestClient, shop: Shop, db: Conn) -> None:
+    body = {"transaction_type": "creation", "part_id": str(shop.part), "to_warehouse_id": str(shop.a)}
+    response = client.post("/transactions", json=body | {"quantity": "1"}, headers=shop.admin.headers)
+    stored = db.execute(
+        "SELECT request_id FROM ledger_events WHERE position = %s", [response.json()["position"]]
+    ).fetchone()
+    assert stored == (response.headers["x-request-id"],)

@@ -264,7 +264,9 @@ def test_stock_as_of_a_past_position(client: TestClient, shop: Shop) -> None:
         headers=shop.admin.headers,
     )
     assert then.status_code == 200
-    assert [i["current_stock"] for i in then.json()["items"]] == ["4"]
+    assert [i["current_stock"] for i in then.json()["items"]] == ["4.000"]  # as /inventory writes it
+    ahead = client.get("/inventory/as-of", params={"position": 10**12}, headers=shop.admin.headers)
+    assert ahead.status_code == 422 and ahead.json()["code"] == "unknown_position"
     both = client.get("/inventory/as-of", params={"at": "2020-01-01T00:00:00Z"}, headers=shop.admin.headers)
     assert both.json()["items"] == []
     neither = client.get("/inventory/as-of", headers=shop.admin.headers)
@@ -286,6 +288,21 @@ def test_the_raw_log_pages_in_commit_order(client: TestClient, shop: Shop) -> No
         seen += [e["position"] for e in page["items"]]
     assert [p for p in seen if p in positions] == positions
     assert all(len(e["hash"]) == 64 for e in page["items"])
+
+
+def test_the_raw_log_pages_by_cursor_like_every_list(client: TestClient, shop: Shop) -> None:
+    positions = [stock_in(client, shop, str(n))["position"] for n in (1, 2, 3)]
+    first = client.get(
+        "/ledger/events", params={"after": positions[0] - 1, "limit": 1}, headers=shop.admin.headers
+    ).json()
+    second = client.get(
+        "/ledger/events", params={"cursor": first["next_cursor"], "limit": 1}, headers=shop.admin.headers
+    ).json()
+    assert [e["position"] for e in first["items"] + second["items"]] == positions[:2]
+    for bad in ({"cursor": "zzz"}, {"cursor": "3", "after": "2"}):
+        answer = client.get("/ledger/events", params=bad, headers=shop.admin.headers)
+        assert answer.status_code == 422, bad
+        assert answer.json()["code"] in {"invalid_cursor", "invalid_request"}
 
 
 def test_projection_status_for_admins(client: TestClient, shop: Shop) -> None:

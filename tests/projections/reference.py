@@ -16,6 +16,7 @@ from ledger.events import (
     Movement,
     MovementApproved,
     MovementRejected,
+    MovementReversed,
     StockAdjusted,
     StockConsumed,
 )
@@ -46,6 +47,8 @@ def expected_rows(events: Iterable[RecordedEvent]) -> Rows:
             status[event.transaction_id] = decision
             approvals.add((event.transaction_id, user, decision))
             effective = movements[event.transaction_id] if decision == "approved" else None
+        elif isinstance(event, MovementReversed):
+            usage = {u for u in usage if u[0] != event.transaction_id}
         if effective is None:
             continue
         m, by = effective

@@ -112,6 +112,28 @@ def test_consumption_on_a_machine_is_part_usage(conn: Conn, site: Site) -> None:
     assert summary == (D(3),)
 
 
+def test_a_reversed_consumption_is_no_longer_part_usage(conn: Conn, site: Site) -> None:
+    machine = site.world.machine(site.org)
+    run(conn, CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(10)), site)
+    kept, undone = (
+        run(
+            conn,
+            ConsumeStock(part_id=site.part, from_warehouse_id=site.a, quantity=D(q), machine_id=machine),
+            site,
+        ).transaction_ids[0]
+        for q in (2, 3)
+    )
+    run(conn, ReverseMovement(transaction_id=undone), site)
+    catch_up(conn)
+    rows = conn.execute("SELECT id FROM part_usage WHERE machine_id = %s", [machine]).fetchall()
+    assert rows == [(kept,)]
+    summary = conn.execute(
+        "SELECT total_parts_consumed FROM machine_usage_summary WHERE machine_id = %s", [machine]
+    ).fetchone()
+    assert summary == (D(2),)
+    assert inventory(conn, [site.a]) == {(site.a, site.part): D(8)}
+
+
 def test_adjustments_and_stocktakes_are_signed_stock_adjustments(conn: Conn, site: Site) -> None:
     run(conn, CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(10)), site)
     run(

@@ -85,8 +85,13 @@ class Harness:
 
 
 def to_command(
-    op: tuple[Any, ...], whs: list[uuid.UUID], parts: list[uuid.UUID], ids: list[uuid.UUID]
+    op: tuple[Any, ...],
+    whs: list[uuid.UUID],
+    parts: list[uuid.UUID],
+    ids: list[uuid.UUID],
+    machine: uuid.UUID | None = None,
 ) -> StockCommand | None:
+    """The command an operation stands for; a consumption is on `machine` half the time, if given."""
     kind, wh, other, part, quantity, sign, pick = op
     w, p = whs[wh], parts[part]
     if kind == "create":
@@ -94,7 +99,8 @@ def to_command(
     if kind == "transfer":
         return TransferStock(part_id=p, from_warehouse_id=w, to_warehouse_id=whs[other], quantity=quantity)
     if kind == "consume":
-        return ConsumeStock(part_id=p, from_warehouse_id=w, quantity=quantity)
+        on = machine if sign > 0 else None
+        return ConsumeStock(part_id=p, from_warehouse_id=w, quantity=quantity, machine_id=on)
     if kind == "adjust":
         return AdjustStock(warehouse_id=w, part_id=p, quantity_adjusted=sign * quantity, reason_code="check")
     if kind == "count":

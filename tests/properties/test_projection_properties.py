@@ -53,7 +53,7 @@ def test_projections_equal_the_fold_and_a_rebuild(
 ) -> None:
     conn = log_db
     site = make_site(World(conn))
-    site.world.machine(site.org)
+    machine = site.world.machine(site.org)
     policy = Policy(
         negative_stock=NegativeStockPolicy.REJECT if reject else NegativeStockPolicy.WARN,
         approval_quantity_threshold=Decimal(15),
@@ -61,7 +61,7 @@ def test_projections_equal_the_fold_and_a_rebuild(
     ledger = PostgresLedger(policy)
     ids: list[uuid.UUID] = []
     for op in ops:
-        command = to_command(op, [site.a, site.b], [site.part, site.bulk], ids)
+        command = to_command(op, [site.a, site.b], [site.part, site.bulk], ids, machine)
         if command is None:
             continue
         try:
