@@ -144,6 +144,12 @@ def change(conn: Connection, caller: Principal, part_id: UUID, body: PartChange)
         k for k in ("unit_of_measure", "part_type") if k in changes and changes[k] != getattr(current, k)
     }
     with conn.transaction(), refusals(UNIQUE):
+        if moving:
+            # A command reads the part in the statement that locks its stock levels (ROW EXCLUSIVE
+            # on ledger_stock_levels) and appends in that transaction. SHARE waits for every such
+            # command to commit, so IN_USE sees its events, and holds back new ones until this
+            # change commits, so they read the new unit. Appends pause briefly; this is rare.
+            conn.execute("LOCK TABLE ledger_stock_levels IN SHARE MODE")
         if moving and conn.execute(IN_USE, [part_id]).fetchone() == (True,):
             raise conflict(
                 "part_in_use", f"stock of this part has moved; {', '.join(sorted(moving))} cannot change"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -10,8 +13,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from ledger.commands import CreateStock
+from ledger.policy import Policy
+from ledger.postgres.service import PostgresLedger
+from ledger.recorded import CommandMetadata
 from tests.fixtures.api import Caller, Tenants, api_settings
+from tests.fixtures.ledger import make_site
 from tests.fixtures.shop import Shop, post, stock_in
+from tests.fixtures.world import World
 
 pytestmark = pytest.mark.db
 Conn = psycopg.Connection[tuple[Any, ...]]
@@ -67,6 +76,25 @@ def test_pages_walk_every_row_once(client: TestClient, tenants: Tenants, db: Con
     assert len(seen) == len(set(seen)) == 7  # the shop's two and the five new ones
     bad = client.get("/warehouses", params={"cursor": "nonsense"}, headers=shop.admin.headers)
     assert (bad.status_code, bad.json()["code"]) == (422, "invalid_cursor")
+
+
+def test_a_unit_change_waits_for_a_command_in_flight_and_then_refuses(
+    client: TestClient, api_db_url: str, root: Caller, db: Conn
+) -> None:
+    site = make_site(World(db))
+    with psycopg.connect(api_db_url) as writer, ThreadPoolExecutor(1) as pool:
+        writer.execute("SELECT 1")  # opens the transaction the command then runs in, uncommitted
+        command = CreateStock(part_id=site.bulk, to_warehouse_id=site.a, quantity=Decimal(1))
+        PostgresLedger(Policy()).execute(writer, command, CommandMetadata(site.user))
+        change = pool.submit(patch, client, root, f"/parts/{site.bulk}", {"unit_of_measure": "kg"})
+        time.sleep(0.5)
+        waited = not change.done()
+        writer.commit()  # the command commits; the change goes on
+        answer = change.result(timeout=30)
+    assert waited, "the change did not wait for the command in flight"
+    assert (answer.status_code, answer.json()["code"]) == (409, "part_in_use")
+    unit = db.execute("SELECT unit_of_measure FROM parts WHERE id = %s", [site.bulk]).fetchone()
+    assert unit == ("litres",)
 
 
 def test_the_parts_catalog(client: TestClient, tenants: Tenants, db: Conn, root: Caller) -> None:
