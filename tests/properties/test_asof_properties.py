@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -27,6 +26,7 @@ from ledger.postgres.history import stock_at
 from ledger.postgres.service import PostgresLedger
 from ledger.recorded import CommandMetadata
 from projections.snapshots import advance, stock_at_moment, stock_at_position
+from tests.fixtures.database import own_database
 from tests.fixtures.ledger import Conn, make_site
 from tests.fixtures.world import World
 from tests.properties.test_ledger_properties import operations, to_command
@@ -48,12 +48,8 @@ steps = st.lists(
 @pytest.fixture(scope="module")
 def log_db(server_url: str, template_db: str) -> Iterator[Conn]:
     """One database for the module: its log and its snapshots grow from example to example."""
-    from tests.fixtures.database import _clone, _drop, _with_dbname
-
-    name = _clone(server_url, template_db, "abparts_asof")
-    with psycopg.connect(_with_dbname(server_url, name), autocommit=True) as conn:
+    with own_database(server_url, template_db, "abparts_asof") as conn:
         yield conn
-    _drop(server_url, name)
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,6 +20,7 @@ from ledger.recorded import CommandMetadata
 from projections.rebuild import rebuild
 from projections.registry import ALL
 from projections.verify import verify
+from tests.fixtures.database import own_database
 from tests.fixtures.ledger import Conn, make_site
 from tests.fixtures.world import World
 from tests.projections.conftest import catch_up, inventory, log_fold
@@ -34,12 +34,8 @@ TABLES = ("inventory", "transactions", "part_usage", "stock_adjustments", "trans
 @pytest.fixture(scope="module")
 def log_db(server_url: str, template_db: str) -> Iterator[Conn]:
     """One database for the module: its log grows from example to example, as a real one would."""
-    from tests.fixtures.database import _clone, _drop, _with_dbname
-
-    name = _clone(server_url, template_db, "abparts_props")
-    with psycopg.connect(_with_dbname(server_url, name), autocommit=True) as conn:
+    with own_database(server_url, template_db, "abparts_props") as conn:
         yield conn
-    _drop(server_url, name)
 
 
 def snapshot(conn: Conn) -> dict[str, list[tuple[Any, ...]]]:
