@@ -10,6 +10,11 @@ was taken, so the order above holds. Stock levels are locked one row per
 (warehouse, part), in key order so that concurrent commands cannot deadlock;
 a missing row is created (and locked) at zero; a row locked after waiting for
 another writer returns that writer's committed value. Nothing takes a global lock.
+
+The statement also takes the transaction's xid when it locks nothing (the `x`
+row): then every command has its xid before its write draws log positions, so
+a balance snapshot's mark (the head position, then the next xid) always
+counts a transaction that holds a position at or below the head as running.
 """
 
 from __future__ import annotations
@@ -68,6 +73,8 @@ SELECT 'i', NULL, NULL, encode(request_hash, 'hex'), result::text, NULL, NULL
 FROM ledger_idempotency WHERE key = %(key)s
 UNION ALL
 SELECT 'l', warehouse_id, part_id, NULL, NULL, on_hand, NULL FROM locked
+UNION ALL
+SELECT 'x', NULL, NULL, NULL, NULL, NULL, pg_current_xact_id() IS NOT NULL
 """
 
 

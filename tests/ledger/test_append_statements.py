@@ -12,7 +12,7 @@ import pytest
 from ledger import errors
 from ledger.commands import CountedItem, CountStock, CreateStock, ReverseMovement, StockCommand
 from ledger.policy import Policy
-from ledger.postgres.context import text_array, uuid_array
+from ledger.postgres.context import load_and_lock, text_array, uuid_array
 from ledger.postgres.seals import audit
 from ledger.postgres.service import PostgresLedger
 from ledger.recorded import (
@@ -141,3 +141,13 @@ def test_a_failed_write_or_refusal_leaves_the_connection_idle_and_usable(fresh_d
         after = run(conn, CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(2)), site)
         assert after.position is not None
         assert conn.execute(level, [site.a, site.part]).fetchone() == (D(3),)
+
+
+@pytest.mark.db
+def test_the_read_statement_takes_the_xid_even_when_it_locks_nothing(conn: Conn) -> None:
+    # A balance snapshot's mark is sound only if no command draws a log position before it has
+    # an xid; the write draws positions, so the read must already have taken one.
+    site = make_site(World(conn))
+    with conn.transaction():
+        load_and_lock(conn, user_id=site.user, year=datetime.now(UTC).year)
+        assert conn.execute("SELECT pg_current_xact_id_if_assigned()").fetchone() != (None,)
