@@ -31,17 +31,24 @@ def run_command(
     idempotency_key: str | None,
     request_id: str | None,
 ) -> CommandResult:
-    """Execute `command` as `caller`; on a new append, wake the projectors and count it."""
+    """Execute `command` as `caller`; wake the projectors; count a new append.
+
+    The wake-up follows every attempt, refused or replayed too: each took an xid, and while it
+    ran the workers' commit-safe horizon held back later commits, which nothing else would
+    announce once it ended (they would wait for the poll).
+    """
     metadata = CommandMetadata(
         performed_by_user_id=caller.user_id,
         request_id=current_request_id.get() or request_id,
         idempotency_key=f"{caller.user_id}:{idempotency_key}" if idempotency_key else None,
     )
-    result = ledger.execute(conn, command, metadata)
-    if not result.replayed:
-        projectors, metrics = request.app.state.projectors, request.app.state.metrics
+    projectors, metrics = request.app.state.projectors, request.app.state.metrics
+    try:
+        result = ledger.execute(conn, command, metadata)
+    finally:
         if projectors is not None:
             projectors.appended()
+    if not result.replayed:
         metrics.commands.labels(type(command).__name__).inc()
         for event in result.events:
             metrics.events.labels(event.event_type).inc()

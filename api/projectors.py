@@ -50,7 +50,7 @@ class InProcessProjectors:
             thread.start()
 
     def appended(self) -> None:
-        """Called after a command committed: wake local workers now, and others through NOTIFY."""
+        """Called after a command ended: wake local workers now, and others through NOTIFY."""
         if self.hub is not None:
             self.hub.wake()
         self.notifier.poke()

@@ -238,7 +238,7 @@ def ledger_events(
     if cursor is not None:
         if after:
             raise ApiError(422, "invalid_request", "give `after` or `cursor`, not both", field="cursor")
-        if not cursor.isdigit():
+        if not (cursor.isascii() and cursor.isdigit()):
             raise ApiError(422, "invalid_cursor", "the cursor is not one this API issued", field="cursor")
         after = int(cursor)
     start = START

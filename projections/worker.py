@@ -10,8 +10,8 @@ restart exact.
 Wake-ups are coalesced: a worker steps at most once per `min_interval` while
 the log keeps growing (unless a batch came back full, i.e. it is catching up),
 so under load each step folds the appends of the whole interval instead of
-every append waking every worker; the first append after a quiet spell is
-applied at once. A worker that applied events wakes the projections that
+every append waking every worker; the first append after a quiet spell (no
+step within `min_interval`) is applied at once. A worker that applied events wakes the projections that
 depend on it, whose batches are bounded by its checkpoint.
 """
 
