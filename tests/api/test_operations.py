@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+import uuid
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from api.app import create_app
 from api.logs import JsonFormatter
 from tests.fixtures.ledger import Conn
 from tests.fixtures.shop import Shop, stock_in
@@ -66,3 +70,32 @@ def test_an_event_carries_the_request_id_of_its_log_lines(client: TestClient, sh
         "SELECT request_id FROM ledger_events WHERE position = %s", [response.json()["position"]]
     ).fetchone()
     assert stored == (response.headers["x-request-id"],)
+
+
+def test_a_refused_command_wakes_the_projectors_it_held_back(fresh_db_url: str) -> None:
+    # Polling is slow here, so only a wake-up can make the read below succeed in time.
+    from api.bootstrap import bootstrap
+    from tests.fixtures.api import PASSWORD, Caller, api_settings
+    from tests.fixtures.shop import post
+
+    with psycopg.connect(fresh_db_url, autocommit=True) as conn:
+        done = bootstrap(conn, "waker", "waker@example.com", PASSWORD)
+    settings = api_settings(projector_poll_interval=30, read_wait_timeout=3)
+    with TestClient(create_app(settings, fresh_db_url)) as client, psycopg.connect(fresh_db_url) as other:
+        token = client.post("/token", data={"username": "waker", "password": PASSWORD}).json()["access_token"]
+        root = Caller(done.admin_id, done.oraseas_id, "waker", {"Authorization": f"Bearer {token}"})
+        warehouse = post(client, root, "/warehouses", {"name": "depot"}).json()["id"]
+        part = post(client, root, "/parts", {"part_number": "W1", "name": "wheel"}).json()["id"]
+        creation = {"transaction_type": "creation", "to_warehouse_id": warehouse, "quantity": "2"}
+        other.execute("SELECT pg_current_xact_id()")  # an older transaction: it holds the horizon back
+        created = post(client, root, "/transactions", creation | {"part_id": part})
+        assert created.status_code == 201, created.text
+        time.sleep(0.5)  # the woken workers step, and leave the event behind the horizon
+        other.rollback()  # it ends with no wake-up of its own
+        refused = post(client, root, "/transactions", creation | {"part_id": str(uuid.uuid4())})
+        assert refused.status_code == 422, refused.text
+        read = client.get(
+            "/inventory", params={"min_position": created.json()["position"]}, headers=root.headers
+        )
+        assert read.status_code == 200, read.text
+        assert [i["current_stock"] for i in read.json()["items"]] == ["2.000"]
