@@ -82,8 +82,7 @@ def inventory_as_of(
         raise ApiError(422, "invalid_request", "give exactly one of `at` and `position`")
     # From the nearest balance snapshot by position or by recorded_at, plus the events after it.
     if position is not None:
-        if position:
-            ensure_given(conn, position, "position")
+        ensure_given(conn, position, "position")
         levels = stock_at_position(conn, position, warehouse_id, part_id)
     else:
         assert at is not None

@@ -262,6 +262,6 @@ def _levels(conn: Connection, query: str, params: dict[str, Any]) -> dict[StockK
     return {(r[0], r[1]): r[2] for r in conn.execute(query, params, prepare=False).fetchall()}
 
 
-def _scalar(conn: Connection, query: str, params: dict[str, Any] | None = None) -> int:
-    row = conn.execute(query, params).fetchone()
+def _scalar(conn: Connection, query: str) -> int:
+    row = conn.execute(query).fetchone()
     return int(row[0] or 0) if row is not None else 0

@@ -72,7 +72,7 @@ class Listener:
             self.on_notify()  # anything appended while we were not listening
             while not self._stop.is_set():
                 for notify in conn.notifies(timeout=0.5, stop_after=1):
-                    if self.ignore is None or notify.payload != self.ignore:
+                    if notify.payload != self.ignore:  # a payload is a str, never None
                         self.on_notify()
 
 

@@ -34,7 +34,9 @@ def ensure_fresh(conn: Connection, settings: Settings, names: tuple[str, ...], p
 
 
 def ensure_given(conn: Connection, position: int, field: str = "min_position") -> None:
-    """A 422 `unknown_position` unless an append has been given `position` (waiting could not end well)."""
+    """A 422 `unknown_position` unless an append has been given `position` (0, before any, always is)."""
+    if position == 0:
+        return
     row = conn.execute(HEAD).fetchone()
     if row is None or row[0] is None or position > row[0]:
         refusal = ApiError(422, "unknown_position", f"no event has position {position} yet")

@@ -18,7 +18,7 @@ import psycopg
 from ledger import decide as rules
 from ledger.errors import ConcurrencyConflict
 from ledger.fold import StockKey, stock_changes
-from ledger.postgres.context import text_array, uuid_array
+from ledger.postgres.context import number_array, text_array, uuid_array
 from ledger.postgres.eventstore import STREAM_VERSION_CONSTRAINT, Connection, chain
 from ledger.recorded import CommandMetadata, RecordedEvent
 from ledger.results import AppendedEvent, CommandResult
@@ -102,13 +102,13 @@ def commit(
         "previous": b"".join(e.previous_hash for e in new),
         "hashes": b"".join(e.hash for e in new),
         "streams": text_array(e.stream_id for e in new),
-        "versions": "{" + ",".join(str(e.stream_version) for e in new) + "}",
+        "versions": number_array(e.stream_version for e in new),
         "types": text_array(e.event_type for e in new),
-        "schemas": "{" + ",".join(str(e.schema_version) for e in new) + "}",
+        "schemas": number_array(e.schema_version for e in new),
         "payloads": "[" + ",".join(e.payload_json for e in new) + "]",
         "level_w": uuid_array(k[0] for k, _ in changes),
         "level_p": uuid_array(k[1] for k, _ in changes),
-        "deltas": "{" + ",".join(str(delta) for _, delta in changes) + "}",
+        "deltas": number_array(delta for _, delta in changes),
         "year": now.year,
         "movements": decision.new_movements,
         "digest": request_hash,

@@ -165,6 +165,11 @@ def load_movements(
     return states, streams
 
 
+def number_array(values: Iterable[int | Decimal]) -> str:
+    """A PostgreSQL array literal of numbers (their decimal text)."""
+    return "{" + ",".join(str(v) for v in values) + "}"
+
+
 def text_array(values: Iterable[str]) -> str:
     """A PostgreSQL array literal of strings, each quoted."""
     return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
