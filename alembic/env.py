@@ -23,8 +23,8 @@ def database_url() -> str:
     url = config.attributes.get("database_url")
     if url:
         return str(url)
-    from api.database import start_embedded
-    from api.settings import Settings
+    from api.runtime.database import start_embedded
+    from api.runtime.settings import Settings
 
     settings = Settings()
     if settings.database_url:

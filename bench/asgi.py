@@ -1,7 +1,7 @@
 """An app factory for `uvicorn --factory bench.asgi:create --workers N` (settings from the environment).
 
 `abparts serve` runs one process with no --workers option; this runs the same
-app (api.app.create_app) in N worker processes. The database must already be
+app (api.http.app.create_app) in N worker processes. The database must already be
 migrated (bench/service.py bootstraps it, which migrates).
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api.app import create_app
-from api.logs import configure
-from api.settings import Settings
+from api.http.app import create_app
+from api.runtime.logs import configure
+from api.runtime.settings import Settings
 
 
 def create() -> FastAPI:

@@ -11,7 +11,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from api.database import migrate, start_embedded, wait_for_database
+from api.runtime.database import migrate, start_embedded, wait_for_database
 
 
 def server_url() -> str:

@@ -28,7 +28,7 @@ from typing import Any
 import psycopg
 from psycopg.abc import Params
 
-from api.settings import Settings
+from api.runtime.settings import Settings
 from bench import dataset, fold
 from projections.rebuild import rebuild
 from projections.registry import ALL

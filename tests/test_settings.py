@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from api.settings import Settings
+from api.runtime.settings import Settings
 from ledger.policy import NegativeStockPolicy
 
 

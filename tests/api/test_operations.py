@@ -11,8 +11,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.logs import JsonFormatter
+from api.http.app import create_app
+from api.runtime.logs import JsonFormatter
 from tests.fixtures.ledger import Conn
 from tests.fixtures.shop import Shop, stock_in
 
@@ -74,7 +74,7 @@ def test_an_event_carries_the_request_id_of_its_log_lines(client: TestClient, sh
 
 def test_a_refused_command_wakes_the_projectors_it_held_back(fresh_db_url: str) -> None:
     # Polling is slow here, so only a wake-up can make the read below succeed in time.
-    from api.bootstrap import bootstrap
+    from api.runtime.seed import bootstrap
     from tests.fixtures.api import PASSWORD, Caller, api_settings
     from tests.fixtures.shop import post
 

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.http.app import create_app
 from ledger.commands import CreateStock
 from ledger.policy import Policy
 from ledger.postgres.service import PostgresLedger
@@ -164,7 +164,7 @@ def test_machines(client: TestClient, tenants: Tenants, db: Conn, root: Caller) 
 
 
 def test_caps_are_enforced(fresh_db_url: str) -> None:
-    from api.bootstrap import bootstrap
+    from api.runtime.seed import bootstrap
     from tests.fixtures.api import PASSWORD
 
     with psycopg.connect(fresh_db_url, autocommit=True) as conn:

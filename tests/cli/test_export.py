@@ -16,8 +16,8 @@ from uuid import UUID
 import psycopg
 import pytest
 
-from api.cli_export import FIELDS, export, register
-from api.settings import Settings
+from api.cli.export import FIELDS, export, register
+from api.runtime.settings import Settings
 from ledger.commands import ApproveMovement, ConsumeStock, CreateStock, TransferStock
 from ledger.policy import Policy
 from ledger.recorded import GENESIS, CommandMetadata, RecordedEvent

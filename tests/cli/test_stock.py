@@ -13,8 +13,8 @@ from uuid import UUID
 import psycopg
 import pytest
 
-from api.cli_stock import register, stock_rows, write_stock
-from api.settings import Settings
+from api.cli.stock import register, stock_rows, write_stock
+from api.runtime.settings import Settings
 from ledger.commands import (
     AdjustStock,
     ApproveMovement,

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from api.cli import build_parser
-from api.settings import Settings
+from api.runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = Path(__file__).with_name("compose_spec.json")

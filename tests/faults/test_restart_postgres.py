@@ -22,7 +22,7 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from api.database import start_embedded, wait_for_database
+from api.runtime.database import start_embedded, wait_for_database
 from tests.faults.harness import (
     Load,
     Processes,

@@ -217,7 +217,7 @@ def test_a_removed_snapshot_leaves_the_answers_right(own: tuple[Conn, Site]) -> 
 def test_the_migration_describes_existing_snapshots_as_the_snapshotter_does(
     own: tuple[Conn, Site], fresh_db_url: str
 ) -> None:
-    from api.database import downgrade, migrate
+    from api.runtime.database import downgrade, migrate
 
     conn, site = own
     for hour in (3, 1, 4, 1, 5, 9, 2, 6):

@@ -24,7 +24,7 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
-from api.database import downgrade, migrate
+from api.runtime.database import downgrade, migrate
 
 pytestmark = pytest.mark.db
 

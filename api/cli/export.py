@@ -1,0 +1,181 @@
+"""`abparts export`: stream the ledger to auditors as JSON Lines or CSV, in commit-safe order.
+
+Only finished transactions are exported: the horizon (the snapshot's xmin) is
+taken once at the start and every batch is read below it, in the reader's
+(transaction xid8, position) order, so the export is one consistent prefix of
+the log however long it runs and whatever is written meanwhile. Batches are
+resumed from a (xid8, position) checkpoint and written as they arrive: memory
+stays constant however long the log is.
+
+Each record carries everything an event's hash covers, in the form the hash
+was computed over (payload as stored, recorded_at in UTC ISO 8601, hashes in
+hex), so an auditor can recompute every stream's chain from the export alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+from api.runtime.settings import Settings
+from ledger.postgres.eventstore import Connection
+from ledger.postgres.history import MAX_POSITION, iter_events
+from ledger.recorded import RecordedEvent, canonical
+from ledger.types import utc
+
+Format = Literal["jsonl", "csv"]
+FORMATS: tuple[Format, ...] = ("jsonl", "csv")
+
+FIELDS = (
+    "position",
+    "transaction_id",
+    "stream_id",
+    "stream_version",
+    "event_type",
+    "schema_version",
+    "payload",
+    "performed_by_user_id",
+    "request_id",
+    "idempotency_key",
+    "correlation_id",
+    "causation_id",
+    "recorded_at",
+    "previous_hash",
+    "hash",
+)
+
+
+def record(event: RecordedEvent) -> dict[str, Any]:
+    """One exported record: every column, JSON-ready, in the form the event's hash covers."""
+    meta = event.metadata
+    return {
+        "position": event.position,
+        "transaction_id": event.transaction_id,
+        "stream_id": event.stream_id,
+        "stream_version": event.stream_version,
+        "event_type": event.event_type,
+        "schema_version": event.schema_version,
+        "payload": event.payload,
+        "performed_by_user_id": _text(meta.performed_by_user_id),
+        "request_id": meta.request_id,
+        "idempotency_key": meta.idempotency_key,
+        "correlation_id": _text(meta.correlation_id),
+        "causation_id": _text(meta.causation_id),
+        "recorded_at": utc(event.recorded_at).isoformat(),
+        "previous_hash": event.previous_hash.hex(),
+        "hash": event.hash.hex(),
+    }
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def jsonl_line(event: RecordedEvent) -> str:
+    """The event as one line of JSON (ASCII-only, so any terminal or file encoding keeps it intact)."""
+    return json.dumps(record(event), separators=(",", ":")) + "\n"
+
+
+def csv_row(event: RecordedEvent) -> list[str]:
+    """The event as CSV cells in FIELDS order: payload as canonical JSON text, null as empty."""
+    cells = record(event)
+    cells["payload"] = canonical(event.payload).decode()
+    return ["" if cells[name] is None else str(cells[name]) for name in FIELDS]
+
+
+def export(
+    conn: Connection,
+    out: TextIO,
+    fmt: Format = "jsonl",
+    *,
+    first_position: int = 0,
+    last_position: int = MAX_POSITION,
+    batch: int = 1000,
+) -> int:
+    """Write the finished events with first <= position <= last to `out`; return how many."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}")
+    writer = csv.writer(out) if fmt == "csv" else None
+    if writer is not None:
+        writer.writerow(FIELDS)
+    count = 0
+    for event in iter_events(conn, first_position=first_position, last_position=last_position, batch=batch):
+        if writer is not None:
+            writer.writerow(csv_row(event))
+        else:
+            out.write(jsonl_line(event))
+        count += 1
+    return count
+
+
+@contextlib.contextmanager
+def _destination(output: Path | None) -> Iterator[TextIO]:
+    """stdout, or FILE written beside itself and renamed into place only once complete."""
+    if output is None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    partial = output.with_name(output.name + ".partial")
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as stream:
+            yield stream
+        os.replace(partial, output)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+    return value
+
+
+def register(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    resolve_database: Callable[[Settings], str],
+) -> None:
+    """Add `abparts export` to `sub`; its handler connects to resolve_database(settings)."""
+
+    def handler(settings: Settings, args: argparse.Namespace) -> int:
+        import psycopg
+
+        first = 0 if args.from_position is None else args.from_position
+        last = MAX_POSITION if args.to_position is None else args.to_position
+        if first > last:
+            print(f"abparts export: error: --from {first} is after --to {last}", file=sys.stderr)
+            return 2
+        url = resolve_database(settings)
+        with psycopg.connect(url, autocommit=True) as conn, _destination(args.output) as out:
+            count = export(conn, out, args.format, first_position=first, last_position=last)
+        if args.output is not None:
+            print(f"exported {count} events to {args.output}", file=sys.stderr)
+        return 0
+
+    parser = sub.add_parser(
+        "export",
+        help="stream the ledger's finished events as JSON Lines or CSV, in commit-safe order",
+        description=(
+            "Write every event of finished transactions, in commit-safe (transaction, position) order,"
+            " with its metadata and hash chain, for auditors."
+        ),
+    )
+    parser.add_argument("--format", choices=FORMATS, required=True, help="jsonl: one JSON object a line")
+    parser.add_argument(
+        "--from", dest="from_position", type=_non_negative, metavar="N", help="first position (inclusive)"
+    )
+    parser.add_argument(
+        "--to", dest="to_position", type=_non_negative, metavar="M", help="last position (inclusive)"
+    )
+    parser.add_argument("--output", type=Path, metavar="FILE", help="write here instead of stdout")
+    parser.set_defaults(func=handler)

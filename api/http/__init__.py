@@ -1,0 +1,2 @@
+"""The HTTP API: the app factory, dependencies, problems, OpenAPI, pagination,
+and one folder per feature."""

@@ -1,0 +1,95 @@
+"""The FastAPI application factory: wiring of settings, the connection pool, the ledger and the routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from psycopg_pool import ConnectionPool
+
+from api.http import openapi, problems
+from api.http.auth import routes as routes_auth
+from api.http.middleware.idempotency import IdempotencyMiddleware
+from api.http.middleware.metrics import LatencyMiddleware, Metrics
+from api.http.ops import routes as routes_health
+from api.http.orders import customer_routes as routes_customer_orders
+from api.http.orders import supplier_routes as routes_supplier_orders
+from api.http.reference.machines import routes as routes_machines
+from api.http.reference.organizations import routes as routes_organizations
+from api.http.reference.parts import routes as routes_parts
+from api.http.reference.users import routes as routes_users
+from api.http.reference.warehouses import routes as routes_warehouses
+from api.http.stock import reads as routes_queries
+from api.http.stock import routes as routes_stock
+from api.runtime.logs import RequestIdMiddleware, stamp_request_ids
+from api.runtime.projectors import InProcessProjectors
+from api.runtime.settings import Settings
+from ledger.postgres.service import PostgresLedger
+
+
+def create_app(settings: Settings, database_url: str) -> FastAPI:
+    """Build the HTTP app for an already migrated database at `database_url`."""
+    # Autocommit: a request's writes are explicit transactions, committed before the response is sent.
+    pool = ConnectionPool(
+        database_url,
+        min_size=2,
+        max_size=settings.pool_size,
+        kwargs={"autocommit": True},
+        timeout=settings.pool_timeout,
+        open=False,
+    )
+    running = 0  # lifespans entered and not yet left: an app served by two clients starts once
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        nonlocal running
+        if running == 0:
+            pool.open(wait=True, timeout=30)
+            app.state.projectors = InProcessProjectors(settings, database_url)
+            app.state.projectors.start()
+        running += 1
+        try:
+            yield
+        finally:
+            running -= 1
+            if running == 0:
+                if app.state.projectors is not None:
+                    app.state.projectors.stop()
+                    app.state.projectors = None
+                pool.close()
+
+    app = FastAPI(
+        title="ABParts Ledger",
+        version="0.1.0",
+        description="Event-sourced inventory ledger for the AutoBoss parts business.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.pool = pool
+    app.state.projectors = None  # set while the app runs
+    app.state.ledger = PostgresLedger(settings.policy())
+    app.state.metrics = metrics = Metrics(pool)
+    stamp_request_ids()
+    problems.install(app)
+    openapi.install(app)
+    # Added last is outermost: the request id is set before anything else runs.
+    app.add_middleware(IdempotencyMiddleware, pool=pool)
+    app.add_middleware(LatencyMiddleware, metrics=metrics)
+    app.add_middleware(RequestIdMiddleware)
+    # routes_auth first: its /users/me must win over /users/{user_id}.
+    for module in (
+        routes_health,
+        routes_auth,
+        routes_organizations,
+        routes_users,
+        routes_warehouses,
+        routes_parts,
+        routes_machines,
+        routes_stock,
+        routes_queries,
+        routes_customer_orders,
+        routes_supplier_orders,
+    ):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,1 @@
+"""Who is calling: sign-in, sessions, password hashes, and the principal of each request."""

@@ -1,0 +1,89 @@
+"""Typed FastAPI dependencies shared by the routes: connection, settings, the caller, the ledger.
+
+Dependencies that do no I/O are `async def`, so FastAPI calls them on the event loop rather than
+sending each through the threadpool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+import psycopg
+from fastapi import Depends, Header, Request
+from fastapi.security import OAuth2PasswordBearer
+from psycopg_pool import ConnectionPool
+
+from api.http.auth.principal import Principal, load_principal
+from api.http.auth.security import token_digest
+from api.http.problems import ApiError, forbidden
+from api.runtime.settings import Settings
+from ledger.postgres.service import PostgresLedger
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="token", auto_error=False)
+
+
+def _connection(request: Request) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    pool: ConnectionPool = request.app.state.pool
+    with pool.connection() as conn:
+        yield conn
+
+
+Connection = Annotated[psycopg.Connection[tuple[object, ...]], Depends(_connection)]
+
+
+async def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+AppSettings = Annotated[Settings, Depends(_settings)]
+
+
+async def _ledger(request: Request) -> PostgresLedger:
+    ledger: PostgresLedger = request.app.state.ledger
+    return ledger
+
+
+Ledger = Annotated[PostgresLedger, Depends(_ledger)]
+
+
+def _principal(conn: Connection, token: Annotated[str | None, Depends(oauth2)]) -> Principal:
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if not token:
+        raise ApiError(
+            401, "not_authenticated", "sign in first: POST /token, then send the bearer token", challenge
+        )
+    principal = load_principal(conn, token_digest(token))
+    if principal is None:
+        raise ApiError(401, "invalid_token", "the token is unknown, expired or revoked", challenge)
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(_principal)]
+
+
+async def _admin(user: CurrentUser) -> Principal:
+    if not user.is_admin:
+        raise forbidden("only an admin may do this")
+    return user
+
+
+async def _super_admin(user: CurrentUser) -> Principal:
+    if not user.is_super_admin:
+        raise forbidden("only a super_admin may do this")
+    return user
+
+
+CurrentAdmin = Annotated[Principal, Depends(_admin)]
+CurrentSuperAdmin = Annotated[Principal, Depends(_super_admin)]
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Same key and request: the first answer again, nothing done twice.",
+    ),
+]
+RequestId = Annotated[str | None, Header(alias="X-Request-ID", max_length=200)]

@@ -1,0 +1,1 @@
+"""ASGI middleware: Idempotency-Key answers and request metrics."""

@@ -1,0 +1,1 @@
+"""Orders over HTTP: customer and supplier order routes, access rules, schemas, queries."""

@@ -1,0 +1,69 @@
+"""Who may act on which order.
+
+Customer orders are visible to the customer's members and to Oraseas EE;
+supplier orders to Oraseas EE only. Customers order for themselves (a
+super_admin may order for any customer); Oraseas EE admins confirm, Oraseas EE
+members ship; the customer's members receive; a customer admin or an Oraseas
+EE admin cancels. An order a caller may not see answers 404.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from api.http.auth.principal import Principal
+from api.http.problems import ApiError, forbidden
+from ledger.postgres.eventstore import Connection
+
+HEAD = "SELECT payload FROM ledger_events WHERE stream_id = %s AND stream_version = 1"
+
+
+def is_oraseas(caller: Principal) -> bool:
+    """Whether the caller belongs to Oraseas EE (super_admins always do)."""
+    return caller.is_super_admin or caller.organization_type == "oraseas_ee"
+
+
+def customer_for_new_order(caller: Principal, requested: UUID | None) -> UUID:
+    """The customer a new order is for: the caller's own organization, or any for a super_admin."""
+    if caller.is_super_admin:
+        if requested is None:
+            raise ApiError(
+                422, "invalid_request", "name the customer_organization_id", field="customer_organization_id"
+            )
+        return requested
+    if caller.organization_type != "customer":
+        raise forbidden("only customers order parts from Oraseas EE")
+    if requested is not None and requested != caller.organization_id:
+        raise forbidden("a customer orders for its own organization only")
+    return caller.organization_id
+
+
+def customer_order(conn: Connection, caller: Principal, order_id: UUID, action: str) -> UUID:
+    """The order's customer, once the caller may see the order and do `action` on it."""
+    row = conn.execute(HEAD, [f"customer-order-{order_id}"]).fetchone()
+    customer = UUID(row[0]["customer_organization_id"]) if row else None
+    own = customer is not None and customer == caller.organization_id
+    if customer is None or not (own or is_oraseas(caller)):
+        raise ApiError(404, "unknown_order", f"order {order_id} does not exist", order_id=str(order_id))
+    allowed = {
+        "read": True,
+        "confirm": is_oraseas(caller) and caller.is_admin,
+        "ship": is_oraseas(caller),
+        "receive": own or caller.is_super_admin,
+        "cancel": caller.is_admin,
+    }[action]
+    if not allowed:
+        raise forbidden(f"this role or organization may not {action} this order")
+    return customer
+
+
+def supplier_order(conn: Connection, caller: Principal, order_id: UUID | None, action: str) -> None:
+    """Raise unless the caller may do `action` on Oraseas EE's supplier order `order_id`."""
+    if not is_oraseas(caller):
+        if order_id is None:
+            raise forbidden("only Oraseas EE orders from suppliers")
+        raise ApiError(404, "unknown_order", f"order {order_id} does not exist", order_id=str(order_id))
+    if order_id is not None and conn.execute(HEAD, [f"supplier-order-{order_id}"]).fetchone() is None:
+        raise ApiError(404, "unknown_order", f"order {order_id} does not exist", order_id=str(order_id))
+    if action in ("request", "place", "cancel") and not caller.is_admin:
+        raise forbidden(f"only an admin may {action} a supplier order")

@@ -1,0 +1,144 @@
+"""Order reads: from the order projections, or from the order's own stream right after a command."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from api.http.orders.schemas import OrderLineOut, OrderOut
+from ledger.orders.events import (
+    CustomerOrderRequested,
+    SupplierOrderRequested,
+    customer_order_stream,
+    supplier_order_stream,
+)
+from ledger.orders.state import order_state
+from ledger.postgres.eventstore import Connection, load_streams
+
+CUSTOMER_ORDERS = """
+SELECT o.id, o.status, o.customer_organization_id, o.oraseas_organization_id, o.order_date,
+    o.expected_delivery_date, o.actual_delivery_date, o.ordered_by_user_id, o.notes
+FROM customer_orders o
+WHERE (%(customer)s::uuid IS NULL OR o.customer_organization_id = %(customer)s)
+  AND (%(status)s::text IS NULL OR o.status = %(status)s)
+  AND (%(id)s::uuid IS NULL OR o.id = %(id)s)
+  AND (%(after_date)s::timestamptz IS NULL OR (o.order_date, o.id) < (%(after_date)s, %(after_id)s::uuid))
+ORDER BY o.order_date DESC, o.id DESC
+LIMIT %(limit)s
+"""
+CUSTOMER_ITEMS = """
+SELECT customer_order_id, part_id, quantity, unit_price, shipped_quantity, received_quantity
+FROM customer_order_items WHERE customer_order_id = ANY(%s) ORDER BY part_id
+"""
+SUPPLIER_ORDERS = """
+SELECT o.id, o.status, o.ordering_organization_id, o.supplier_organization_id, o.supplier_name, o.order_date,
+    o.expected_delivery_date, o.actual_delivery_date, o.notes
+FROM supplier_orders o
+WHERE (%(status)s::text IS NULL OR o.status = %(status)s)
+  AND (%(id)s::uuid IS NULL OR o.id = %(id)s)
+  AND (%(after_date)s::timestamptz IS NULL OR (o.order_date, o.id) < (%(after_date)s, %(after_id)s::uuid))
+ORDER BY o.order_date DESC, o.id DESC
+LIMIT %(limit)s
+"""
+SUPPLIER_ITEMS = """
+SELECT supplier_order_id, part_id, quantity, unit_price, received_quantity
+FROM supplier_order_items WHERE supplier_order_id = ANY(%s) ORDER BY part_id
+"""
+IN_TRANSIT = """
+SELECT i.customer_order_id, o.customer_organization_id, i.part_id, i.shipped_quantity, i.received_quantity,
+    i.shipped_quantity - i.received_quantity AS in_transit_quantity
+FROM customer_order_items i JOIN customer_orders o ON o.id = i.customer_order_id
+WHERE i.shipped_quantity > i.received_quantity
+  AND (%(customer)s::uuid IS NULL OR o.customer_organization_id = %(customer)s)
+ORDER BY o.order_date, i.customer_order_id, i.part_id
+"""
+ON_HAND = "SELECT part_id, on_hand FROM ledger_stock_levels WHERE warehouse_id = %s AND part_id = ANY(%s)"
+
+
+def _rows(conn: Connection, query: str, params: Any) -> list[dict[str, Any]]:
+    cursor = conn.execute(query, params)
+    names = [c.name for c in cursor.description or ()]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def customer_orders(conn: Connection, params: dict[str, Any]) -> list[OrderOut]:
+    """Customer orders from the projection, with their lines."""
+    heads = _rows(conn, CUSTOMER_ORDERS, params)
+    lines: dict[UUID, list[OrderLineOut]] = {}
+    for r in _rows(conn, CUSTOMER_ITEMS, [[h["id"] for h in heads]]):
+        lines.setdefault(r.pop("customer_order_id"), []).append(
+            OrderLineOut(**r, in_transit_quantity=r["shipped_quantity"] - r["received_quantity"])
+        )
+    return [OrderOut(**h, items=lines.get(h["id"], [])) for h in heads]
+
+
+def supplier_orders(conn: Connection, params: dict[str, Any]) -> list[OrderOut]:
+    """Supplier orders from the projection, with their lines."""
+    heads = _rows(conn, SUPPLIER_ORDERS, params)
+    lines: dict[UUID, list[OrderLineOut]] = {}
+    for r in _rows(conn, SUPPLIER_ITEMS, [[h["id"] for h in heads]]):
+        lines.setdefault(r.pop("supplier_order_id"), []).append(OrderLineOut(**r))
+    return [OrderOut(**h, items=lines.get(h["id"], [])) for h in heads]
+
+
+def in_transit(conn: Connection, customer: UUID | None) -> list[dict[str, Any]]:
+    """Customer order lines shipped and not yet received."""
+    return _rows(conn, IN_TRANSIT, {"customer": customer})
+
+
+def on_hand(conn: Connection, warehouse_id: UUID, part_ids: list[UUID]) -> dict[UUID, Decimal]:
+    """Stock now (the ledger's own levels, exact at this instant) of some parts in one warehouse."""
+    return {r[0]: r[1] for r in conn.execute(ON_HAND, [warehouse_id, part_ids]).fetchall()}
+
+
+def from_stream(
+    conn: Connection, kind: str, order_id: UUID, position: int | None, warnings: list[str]
+) -> OrderOut:
+    """The order exactly as its stream tells it now (right after a command, before projections catch up)."""
+    stream = customer_order_stream(order_id) if kind == "customer" else supplier_order_stream(order_id)
+    events = load_streams(conn, [stream])[stream]
+    state = order_state((e.stream_version, e.event()) for e in events)
+    assert state is not None
+    head = events[0].event()
+    items = [
+        OrderLineOut(
+            part_id=line.part_id,
+            quantity=line.ordered,
+            unit_price=line.unit_price,
+            shipped_quantity=line.shipped if kind == "customer" else None,
+            received_quantity=line.received,
+            in_transit_quantity=line.in_transit if kind == "customer" else None,
+        )
+        for line in state.lines.values()
+    ]
+    common: dict[str, Any] = {
+        "id": order_id,
+        "status": state.status,
+        "items": items,
+        "position": position,
+        "warnings": warnings,
+        "ordered_by_user_id": events[0].metadata.performed_by_user_id,
+    }
+    if isinstance(head, CustomerOrderRequested):
+        common |= head.model_dump(
+            include={
+                "customer_organization_id",
+                "oraseas_organization_id",
+                "order_date",
+                "expected_delivery_date",
+                "notes",
+            }
+        )
+    elif isinstance(head, SupplierOrderRequested):
+        common |= head.model_dump(
+            include={
+                "ordering_organization_id",
+                "supplier_organization_id",
+                "supplier_name",
+                "order_date",
+                "expected_delivery_date",
+                "notes",
+            }
+        )
+    return OrderOut(**common)

@@ -1,0 +1,1 @@
+"""Machines: routes and rules."""

@@ -1,0 +1,1 @@
+"""Organizations: routes and rules."""

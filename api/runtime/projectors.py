@@ -1,0 +1,65 @@
+"""The API process's side of the projections: a NOTIFY after each append, and the workers when it runs them.
+
+The notifier always runs, so that workers in other processes (`abparts
+project`) wake at once rather than at their next poll. With
+`ABPARTS_RUN_PROJECTORS` (the default) the process also runs a worker per
+projection and a LISTEN connection that wakes them on other processes' appends
+(its own wake them directly, without the round trip through PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from api.runtime.settings import Settings
+from projections.registry import ALL
+from projections.wakeup import Listener, Notifier, new_origin
+from projections.worker import ProjectorHub
+
+
+class InProcessProjectors:
+    """The notifier, plus the workers and their listener when `run_projectors` is set."""
+
+    def __init__(self, settings: Settings, url: str) -> None:
+        self.stop_event = threading.Event()
+        self.hub: ProjectorHub | None = None
+        origin = new_origin()
+        # At most one NOTIFY per projector interval: a worker elsewhere would not step sooner anyway.
+        self.notifier = Notifier(
+            url, self.stop_event, min_interval=settings.projector_min_interval, origin=origin
+        )
+        self._threads = [threading.Thread(target=self.notifier.run, name="notifier", daemon=True)]
+        if settings.run_projectors:
+            self.hub = ProjectorHub(
+                url,
+                ALL,
+                batch_size=settings.projector_batch_size,
+                poll_interval=settings.projector_poll_interval,
+                min_interval=settings.projector_min_interval,
+                snapshot_interval=settings.snapshot_interval,
+            )
+            # Our own appends wake the workers directly (appended()); only other processes' NOTIFY count.
+            listener = Listener(url, self.hub.wake, self.hub.stop_event, ignore=origin)
+            self._threads.append(threading.Thread(target=listener.run, name="listener", daemon=True))
+
+    def start(self) -> None:
+        """Start the notifier, and the workers and listener if any."""
+        if self.hub is not None:
+            self.hub.start()
+        for thread in self._threads:
+            thread.start()
+
+    def appended(self) -> None:
+        """Called after a command ended: wake local workers now, and others through NOTIFY."""
+        if self.hub is not None:
+            self.hub.wake()
+        self.notifier.poke()
+
+    def stop(self) -> None:
+        """Stop everything, letting a batch in progress finish."""
+        if self.hub is not None:
+            self.hub.stop()
+        self.stop_event.set()
+        self.notifier.stop()
+        for thread in self._threads:
+            thread.join(5)

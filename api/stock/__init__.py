@@ -1,1 +1,0 @@
-"""Stock over HTTP: who may do what where (access), the commands (commands) and the reads (queries)."""
