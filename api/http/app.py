@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 from psycopg_pool import ConnectionPool
@@ -12,6 +12,7 @@ from api.http import openapi, problems
 from api.http.auth import routes as routes_auth
 from api.http.middleware.idempotency import IdempotencyMiddleware
 from api.http.middleware.metrics import LatencyMiddleware, Metrics
+from api.http.ops import log_routes as routes_log
 from api.http.ops import routes as routes_health
 from api.http.orders import customer_routes as routes_customer_orders
 from api.http.orders import supplier_routes as routes_supplier_orders
@@ -21,11 +22,29 @@ from api.http.reference.parts import routes as routes_parts
 from api.http.reference.users import routes as routes_users
 from api.http.reference.warehouses import routes as routes_warehouses
 from api.http.stock import reads as routes_queries
+from api.http.stock import report_routes as routes_reports
 from api.http.stock import routes as routes_stock
 from api.runtime.logs import RequestIdMiddleware, stamp_request_ids
 from api.runtime.projectors import InProcessProjectors
 from api.runtime.settings import Settings
 from ledger.postgres.service import PostgresLedger
+
+# routes_auth first: its /users/me must win over /users/{user_id}.
+ROUTERS = (
+    routes_health,
+    routes_auth,
+    routes_organizations,
+    routes_users,
+    routes_warehouses,
+    routes_parts,
+    routes_machines,
+    routes_stock,
+    routes_queries,
+    routes_log,
+    routes_reports,
+    routes_customer_orders,
+    routes_supplier_orders,
+)
 
 
 def create_app(settings: Settings, database_url: str) -> FastAPI:
@@ -39,6 +58,33 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
         timeout=settings.pool_timeout,
         open=False,
     )
+    app = FastAPI(
+        title="ABParts Ledger",
+        version="0.1.0",
+        description="Event-sourced inventory ledger for the AutoBoss parts business.",
+        lifespan=_lifespan(pool, settings, database_url),
+    )
+    app.state.settings = settings
+    app.state.pool = pool
+    app.state.projectors = None  # set while the app runs
+    app.state.ledger = PostgresLedger(settings.policy())
+    app.state.metrics = metrics = Metrics(pool)
+    stamp_request_ids()
+    problems.install(app)
+    openapi.install(app)
+    # Added last is outermost: the request id is set before anything else runs.
+    app.add_middleware(IdempotencyMiddleware, pool=pool)
+    app.add_middleware(LatencyMiddleware, metrics=metrics)
+    app.add_middleware(RequestIdMiddleware)
+    for module in ROUTERS:
+        app.include_router(module.router)
+    return app
+
+
+def _lifespan(
+    pool: ConnectionPool, settings: Settings, database_url: str
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Open the pool and start the projectors on the first start; stop both when the last one ends."""
     running = 0  # lifespans entered and not yet left: an app served by two clients starts once
 
     @asynccontextmanager
@@ -59,37 +105,4 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
                     app.state.projectors = None
                 pool.close()
 
-    app = FastAPI(
-        title="ABParts Ledger",
-        version="0.1.0",
-        description="Event-sourced inventory ledger for the AutoBoss parts business.",
-        lifespan=lifespan,
-    )
-    app.state.settings = settings
-    app.state.pool = pool
-    app.state.projectors = None  # set while the app runs
-    app.state.ledger = PostgresLedger(settings.policy())
-    app.state.metrics = metrics = Metrics(pool)
-    stamp_request_ids()
-    problems.install(app)
-    openapi.install(app)
-    # Added last is outermost: the request id is set before anything else runs.
-    app.add_middleware(IdempotencyMiddleware, pool=pool)
-    app.add_middleware(LatencyMiddleware, metrics=metrics)
-    app.add_middleware(RequestIdMiddleware)
-    # routes_auth first: its /users/me must win over /users/{user_id}.
-    for module in (
-        routes_health,
-        routes_auth,
-        routes_organizations,
-        routes_users,
-        routes_warehouses,
-        routes_parts,
-        routes_machines,
-        routes_stock,
-        routes_queries,
-        routes_customer_orders,
-        routes_supplier_orders,
-    ):
-        app.include_router(module.router)
-    return app
+    return lifespan

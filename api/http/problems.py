@@ -117,6 +117,12 @@ def install(app: FastAPI) -> None:
         headers = dict(error.headers) if error.headers else None
         return problem(error.status_code, code, str(error.detail), headers=headers)
 
+    _install_database(app)
+
+
+def _install_database(app: FastAPI) -> None:
+    """Register the handlers for the database's errors, and the last resort for every other one."""
+
     @app.exception_handler(psycopg.OperationalError)
     @app.exception_handler(PoolTimeout)
     async def _unavailable(request: Request, error: Exception) -> JSONResponse:

@@ -1,1 +1,15 @@
-"""The PostgreSQL adapter of the ledger: the event store, its reader, seals and the command executor."""
+"""The PostgreSQL adapter of the ledger: the event store, its reader, seals and the command executor.
+
+Public, for the entry points (api/, the CLI) and the projections:
+
+- `service`: `PostgresLedger`, which executes every command (one pipeline, retries, idempotency).
+- `queries`: what may be read of the write side: a movement's or an order's stream, stock on hand,
+  whether a part has moved, the log's head, the scoped log, and the lock a part's unit change takes.
+- `reader`: the commit-safe reader of the log (exports, GET /ledger/events, the projectors).
+- `history`: stock as of a past position, replayed from the log (as-of reads, the CLI, verify).
+- `seals`: sealing the log's hash chain and auditing it.
+
+Everything else (`eventstore`, `commit`, `context`, `orders`, `idempotency`) is private: the tables
+they read and write (`ledger_events`, `ledger_stock_levels`, `ledger_idempotency`) may change with
+the pipeline. Only `eventstore.Connection`, the connection type, is named outside for now.
+"""

@@ -13,9 +13,9 @@ from uuid import UUID
 
 from api.http.auth.principal import Principal
 from api.http.problems import ApiError, forbidden
+from ledger.orders.events import customer_order_stream, supplier_order_stream
+from ledger.postgres import queries
 from ledger.postgres.eventstore import Connection
-
-HEAD = "SELECT payload FROM ledger_events WHERE stream_id = %s AND stream_version = 1"
 
 
 def is_oraseas(caller: Principal) -> bool:
@@ -40,8 +40,8 @@ def customer_for_new_order(caller: Principal, requested: UUID | None) -> UUID:
 
 def customer_order(conn: Connection, caller: Principal, order_id: UUID, action: str) -> UUID:
     """The order's customer, once the caller may see the order and do `action` on it."""
-    row = conn.execute(HEAD, [f"customer-order-{order_id}"]).fetchone()
-    customer = UUID(row[0]["customer_organization_id"]) if row else None
+    opening = queries.stream_opening(conn, customer_order_stream(order_id))
+    customer = UUID(opening["customer_organization_id"]) if opening else None
     own = customer is not None and customer == caller.organization_id
     if customer is None or not (own or is_oraseas(caller)):
         raise ApiError(404, "unknown_order", f"order {order_id} does not exist", order_id=str(order_id))
@@ -63,7 +63,7 @@ def supplier_order(conn: Connection, caller: Principal, order_id: UUID | None, a
         if order_id is None:
             raise forbidden("only Oraseas EE orders from suppliers")
         raise ApiError(404, "unknown_order", f"order {order_id} does not exist", order_id=str(order_id))
-    if order_id is not None and conn.execute(HEAD, [f"supplier-order-{order_id}"]).fetchone() is None:
+    if order_id is not None and queries.stream_opening(conn, supplier_order_stream(order_id)) is None:
         raise ApiError(404, "unknown_order", f"order {order_id} does not exist", order_id=str(order_id))
     if action in ("request", "place", "cancel") and not caller.is_admin:
         raise forbidden(f"only an admin may {action} a supplier order")

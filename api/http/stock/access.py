@@ -23,7 +23,7 @@ from ledger.commands import (
     StockCommand,
     TransferStock,
 )
-from ledger.events import movement_stream
+from ledger.postgres import queries
 from ledger.postgres.eventstore import Connection
 
 # Users record transfers and consumption (part usage); everything else is an admin's.
@@ -31,7 +31,6 @@ USER_COMMANDS = (TransferStock, ConsumeStock)
 
 WAREHOUSE_ORGS = "SELECT id, organization_id FROM warehouses WHERE id = ANY(%s)"
 MACHINE_ORG = "SELECT customer_organization_id FROM machines WHERE id = %s"
-MOVEMENT = "SELECT payload FROM ledger_events WHERE stream_id = %s AND stream_version = 1"
 
 
 def check(conn: Connection, caller: Principal, command: StockCommand) -> None:
@@ -45,11 +44,10 @@ def check(conn: Connection, caller: Principal, command: StockCommand) -> None:
 
 def _warehouses_of(conn: Connection, command: StockCommand) -> set[UUID]:
     if isinstance(command, ApproveMovement | RejectMovement | ReverseMovement):
-        row = conn.execute(MOVEMENT, [movement_stream(command.transaction_id)]).fetchone()
-        if row is None:
+        touched = queries.movement_warehouses(conn, command.transaction_id)
+        if touched is None:
             raise _unknown_transaction(command.transaction_id)
-        payload = row[0]
-        return {UUID(payload[k]) for k in ("from_warehouse_id", "to_warehouse_id") if payload.get(k)}
+        return touched
     if isinstance(command, CountStock | AdjustStock):
         return {command.warehouse_id}
     if isinstance(command, CreateStock):

@@ -26,8 +26,7 @@ from ledger.commands import (
     StockCommand,
     TransferStock,
 )
-from ledger.decide import Needs
-from ledger.postgres import context
+from ledger.postgres import queries
 from ledger.postgres.eventstore import Connection
 from ledger.results import CommandResult
 
@@ -44,11 +43,10 @@ def recorded(conn: Connection, result: CommandResult) -> Recorded:
 
 def describe(conn: Connection, transaction_ids: tuple[UUID, ...]) -> list[TransactionOut]:
     """The movements as their streams tell them now, in the order given."""
-    states, streams = context.load_movements(conn, Needs(transaction_ids=frozenset(transaction_ids)))
+    found = queries.movements(conn, transaction_ids)
     out = []
     for tid in transaction_ids:
-        state = states[tid]
-        first = streams[f"movement-{tid}"][0]
+        state, first = found[tid].state, found[tid].recorded
         m = state.movement
         out.append(
             TransactionOut(

@@ -8,10 +8,10 @@ from fastapi import Query
 
 from api.http.problems import ApiError
 from api.runtime.settings import Settings
+from ledger.postgres import queries
 from ledger.postgres.eventstore import Connection
 from projections.freshness import wait_until_projected
 
-HEAD = "SELECT pg_sequence_last_value(pg_get_serial_sequence('ledger_events', 'position'))"
 MinPosition = Annotated[
     int | None,
     Query(ge=1, description="Wait until the projections include the event at this log position."),
@@ -37,8 +37,8 @@ def ensure_given(conn: Connection, position: int, field: str = "min_position") -
     """A 422 `unknown_position` unless an append has been given `position` (0, before any, always is)."""
     if position == 0:
         return
-    row = conn.execute(HEAD).fetchone()
-    if row is None or row[0] is None or position > row[0]:
+    head = queries.head_position(conn)
+    if head is None or position > head:
         refusal = ApiError(422, "unknown_position", f"no event has position {position} yet")
         refusal.extra = {field: position}
         raise refusal

@@ -1,39 +1,33 @@
-"""Read routes: the projections (and, for as-of and the raw log, the ledger), scoped to the caller."""
+"""Stock read routes: inventory now and as of a past point, movements, usage, adjustments and approvals.
+
+They read the projections, scoped to the caller; the reports are in report_routes, the raw log in
+api/http/ops/log_routes.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from api.cli.export import record
-from api.http.deps import AppSettings, Connection, CurrentAdmin, CurrentUser
+from api.http.deps import AppSettings, Connection, CurrentUser
 from api.http.pagination import Cursor, Limit, Page, dated_after, decode_cursor, page
 from api.http.problems import ApiError, not_found
 from api.http.stock import queries as q
 from api.http.stock.freshness import MinPosition, ensure_fresh, ensure_given
-from api.http.stock.schemas import TransactionOut, TransactionType
-from api.http.stock.views import (
+from api.http.stock.schemas import (
     AsOf,
     InventoryOut,
-    InventorySummaryOut,
-    LedgerEventOut,
-    MachineUsageOut,
     PartUsageOut,
-    ProjectionStatusOut,
-    ReorderSuggestion,
     StockAdjustmentOut,
     StockLevel,
     TransactionApprovalOut,
+    TransactionOut,
+    TransactionType,
 )
-from ledger.postgres.eventstore import row_to_event
-from ledger.postgres.reader import read_events
-from ledger.recorded import START, LogCheckpoint
-from projections.registry import ALL
 from projections.snapshots import stock_at_moment, stock_at_position
-from projections.status import status
 
 router = APIRouter(tags=["stock queries"])
 DateFrom = Annotated[datetime | None, Query(description="On or after this moment.")]
@@ -220,99 +214,3 @@ def transaction_approvals(
     } | dated_after(cursor)
     found = [TransactionApprovalOut(**r) for r in q.rows(conn, q.TRANSACTION_APPROVALS, params)]
     return page(found, limit, lambda r: [r.created_at.isoformat(), str(r.id)])
-
-
-@router.get("/ledger/events", response_model=Page[LedgerEventOut], summary="The raw log")
-def ledger_events(
-    conn: Connection,
-    caller: CurrentAdmin,
-    after: Annotated[int, Query(ge=0, description="Position of the last event already read.")] = 0,
-    limit: Limit = 50,
-    cursor: Cursor = None,
-) -> Page[LedgerEventOut]:
-    """Events in commit-safe order after `after` or `cursor`, hashes included (admins: their own streams).
-
-    `next_cursor` is the position of the page's last event, so it pages as `cursor` or as `after`.
-    """
-    if cursor is not None:
-        if after:
-            raise ApiError(422, "invalid_request", "give `after` or `cursor`, not both", field="cursor")
-        if not (cursor.isascii() and cursor.isdigit()):
-            raise ApiError(422, "invalid_cursor", "the cursor is not one this API issued", field="cursor")
-        after = int(cursor)
-    start = START
-    if after:
-        row = conn.execute(q.EVENT_PLACE, [after]).fetchone()
-        if row is None:
-            raise ApiError(422, "invalid_request", f"no event at position {after}", field="after")
-        start = LogCheckpoint(int(str(row[0])), after)
-    found = [
-        LedgerEventOut(**record(e)) for e in _visible_events(conn, caller.scope_list(), start, limit + 1)
-    ]
-    result = page(found, limit, lambda r: r.position)
-    if result.next_cursor is not None:
-        result.next_cursor = str(found[limit - 1].position)
-    return result
-
-
-def _visible_events(
-    conn: Connection, scope: list[UUID] | None, start: LogCheckpoint, limit: int
-) -> list[Any]:
-    if scope is None:
-        return read_events(conn, start, limit)
-    params = {"xid": start.transaction_id, "position": start.position, "scope": scope, "limit": limit}
-    return [row_to_event(r) for r in conn.execute(q.SCOPED_EVENTS, params).fetchall()]
-
-
-@router.get("/projections/status", response_model=list[ProjectionStatusOut], summary="Projection lag")
-def projections_status(conn: Connection, caller: CurrentAdmin) -> list[ProjectionStatusOut]:
-    """Each projection's position, lag, and whether a worker is on it (admins)."""
-    return [ProjectionStatusOut(**vars(s)) for s in status(conn, ALL)]
-
-
-@router.get(
-    "/reports/inventory-summary", response_model=list[InventorySummaryOut], summary="Inventory summary"
-)
-def inventory_summary(
-    conn: Connection,
-    settings: AppSettings,
-    caller: CurrentUser,
-    organization_id: UUID | None = None,
-    min_position: MinPosition = None,
-) -> list[InventorySummaryOut]:
-    """The spec's inventory_summary view for the caller's active warehouses."""
-    ensure_fresh(conn, settings, ("inventory",), min_position)
-    params = {"scope": caller.scope_list(), "organization_id": organization_id}
-    return [InventorySummaryOut(**r) for r in q.rows(conn, q.INVENTORY_SUMMARY, params)]
-
-
-@router.get("/reports/machine-usage", response_model=list[MachineUsageOut], summary="Machine usage")
-def machine_usage(
-    conn: Connection,
-    settings: AppSettings,
-    caller: CurrentUser,
-    organization_id: UUID | None = None,
-    min_position: MinPosition = None,
-) -> list[MachineUsageOut]:
-    """The spec's machine_usage_summary view for the caller's machines."""
-    ensure_fresh(conn, settings, ("part_usage",), min_position)
-    params = {"scope": caller.scope_list(), "organization_id": organization_id}
-    return [MachineUsageOut(**r) for r in q.rows(conn, q.MACHINE_USAGE, params)]
-
-
-@router.get("/reports/reorder-suggestions", response_model=list[ReorderSuggestion], summary="What to reorder")
-def reorder_suggestions(
-    conn: Connection,
-    settings: AppSettings,
-    caller: CurrentUser,
-    warehouse_id: UUID | None = None,
-    min_position: MinPosition = None,
-) -> list[ReorderSuggestion]:
-    """Parts at or below their minimum stock recommendation, per warehouse, with a quantity to order.
-
-    The suggestion tops the stock up to twice the recommendation (which covers the lead time and a
-    safety margin), in whole units for consumables.
-    """
-    ensure_fresh(conn, settings, ("inventory",), min_position)
-    params = {"scope": caller.scope_list(), "warehouse_id": warehouse_id}
-    return [ReorderSuggestion(**r) for r in q.rows(conn, q.REORDER_SUGGESTIONS, params)]

@@ -1,0 +1,118 @@
+"""What the entry points may read of the write side: movements, orders, stock on hand, the log's head.
+
+The ledger's own tables (`ledger_events`, `ledger_stock_levels`) are private to this package: their
+shape may change with the pipeline. The HTTP layer and the CLI read them only through the functions
+here (and the commit-safe `reader`, `history` and `seals`), so a change of storage stays in one place.
+Every function reads with the caller's connection and transaction; none writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from ledger.decide import Needs
+from ledger.events import movement_stream
+from ledger.postgres.context import load_movements
+from ledger.postgres.eventstore import COLUMNS, Connection, load_streams, row_to_event
+from ledger.recorded import LogCheckpoint, RecordedEvent
+from ledger.state import MovementState
+
+STREAM_HEAD = "SELECT payload FROM ledger_events WHERE stream_id = %s AND stream_version = 1"
+ON_HAND = "SELECT part_id, on_hand FROM ledger_stock_levels WHERE warehouse_id = %s AND part_id = ANY(%s)"
+PART_HAS_MOVED = "SELECT EXISTS (SELECT FROM ledger_events WHERE payload->>'part_id' = %s::text)"
+HEAD_POSITION = "SELECT pg_sequence_last_value(pg_get_serial_sequence('ledger_events', 'position'))"
+EVENT_XID = "SELECT transaction_id::text::bigint FROM ledger_events WHERE position = %s"
+
+# A stream is visible when its first event (the movement) touches one of the given organizations'
+# warehouses. The horizon and the order are the commit-safe reader's (see reader.py).
+SCOPED_EVENTS = f"""
+SELECT {COLUMNS} FROM ledger_events
+WHERE (transaction_id, position) > (%(xid)s::text::xid8, %(position)s)
+  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+  AND EXISTS (
+    SELECT FROM ledger_events m JOIN warehouses w
+      ON w.id IN ((m.payload->>'from_warehouse_id')::uuid, (m.payload->>'to_warehouse_id')::uuid)
+    WHERE m.stream_id = ledger_events.stream_id AND m.stream_version = 1
+      AND w.organization_id = ANY(%(scope)s))
+ORDER BY ledger_events.transaction_id, ledger_events.position
+LIMIT %(limit)s
+"""
+
+
+@dataclass(frozen=True)
+class Movement:
+    """A movement as its stream tells it now, with the event that recorded it."""
+
+    state: MovementState
+    recorded: RecordedEvent
+
+
+def movements(conn: Connection, transaction_ids: tuple[UUID, ...]) -> dict[UUID, Movement]:
+    """The recorded movements among `transaction_ids` (an unknown id is left out)."""
+    states, streams = load_movements(conn, Needs(transaction_ids=frozenset(transaction_ids)))
+    return {tid: Movement(state, streams[movement_stream(tid)][0]) for tid, state in states.items()}
+
+
+def movement_warehouses(conn: Connection, transaction_id: UUID) -> set[UUID] | None:
+    """The warehouses a recorded movement touches; None when there is no such movement."""
+    row = conn.execute(STREAM_HEAD, [movement_stream(transaction_id)]).fetchone()
+    if row is None:
+        return None
+    payload = row[0]
+    return {UUID(payload[k]) for k in ("from_warehouse_id", "to_warehouse_id") if payload.get(k)}
+
+
+def stream_opening(conn: Connection, stream_id: str) -> dict[str, Any] | None:
+    """The payload of a stream's first event (an order's request, a movement); None when it has none."""
+    row = conn.execute(STREAM_HEAD, [stream_id]).fetchone()
+    return None if row is None else dict(row[0])
+
+
+def stream(conn: Connection, stream_id: str) -> list[RecordedEvent]:
+    """Every event of one stream, in version order (empty when there is none)."""
+    return load_streams(conn, [stream_id])[stream_id]
+
+
+def on_hand(conn: Connection, warehouse_id: UUID, part_ids: list[UUID]) -> dict[UUID, Decimal]:
+    """Stock on hand now, exact at this instant (the ledger's own levels), of some parts in a warehouse."""
+    return {r[0]: r[1] for r in conn.execute(ON_HAND, [warehouse_id, part_ids]).fetchall()}
+
+
+def hold_part_movements(conn: Connection) -> None:
+    """Wait for every command moving stock to commit, and hold new ones back until this transaction ends.
+
+    A part's unit or type may change only while no stock of it has moved. A command reads the part
+    in the statement that locks its stock levels (ROW EXCLUSIVE on ledger_stock_levels) and appends
+    in that transaction. SHARE waits for every such command to commit, so `part_has_moved` then sees
+    its events, and holds back new ones until the change commits, so they read the new unit.
+    Appends pause briefly; this is rare. Call it inside the changing transaction.
+    """
+    conn.execute("LOCK TABLE ledger_stock_levels IN SHARE MODE")
+
+
+def part_has_moved(conn: Connection, part_id: UUID) -> bool:
+    """Whether any movement of the part has been recorded (an event whose payload names it)."""
+    return conn.execute(PART_HAS_MOVED, [part_id]).fetchone() == (True,)
+
+
+def head_position(conn: Connection) -> int | None:
+    """The last log position an append has been given (committed or not); None before any append."""
+    row = conn.execute(HEAD_POSITION).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def checkpoint_at(conn: Connection, position: int) -> LogCheckpoint | None:
+    """The reader's checkpoint just after the event at `position`; None when no event has it."""
+    row = conn.execute(EVENT_XID, [position]).fetchone()
+    return None if row is None else LogCheckpoint(int(str(row[0])), position)
+
+
+def events_in_scope(
+    conn: Connection, organizations: list[UUID], after: LogCheckpoint, limit: int
+) -> list[RecordedEvent]:
+    """Like `reader.read_events`, restricted to streams whose movement touches `organizations`."""
+    params = {"xid": after.transaction_id, "position": after.position, "scope": organizations, "limit": limit}
+    return [row_to_event(r) for r in conn.execute(SCOPED_EVENTS, params).fetchall()]
