@@ -1,4 +1,4 @@
-"""Run a ledger command for an HTTP request: metadata from the caller, then wake-ups, metrics and a log line.
+"""A request's context, and running a ledger command for it: metadata, then wake-ups, metrics, a log line.
 
 Idempotency keys are scoped to the caller, so two users' keys never collide. The events carry
 the request id the logs carry: the client's X-Request-ID when sane, else the one made up for it.
@@ -7,11 +7,13 @@ the request id the logs carry: the client's X-Request-ID when sane, else the one
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from fastapi import Request
 
 from api.http.auth.principal import Principal
 from api.runtime.logs import request_id as current_request_id
+from api.runtime.settings import Settings
 from ledger.commands import StockCommand
 from ledger.orders.commands import OrderCommand
 from ledger.postgres.eventstore import Connection
@@ -22,29 +24,39 @@ from ledger.results import CommandResult
 log = logging.getLogger(__name__)
 
 
-def run_command(
-    request: Request,
-    conn: Connection,
-    ledger: PostgresLedger,
-    caller: Principal,
-    command: StockCommand | OrderCommand,
-    idempotency_key: str | None,
-    request_id: str | None,
-) -> CommandResult:
-    """Execute `command` as `caller`; wake the projectors; count a new append.
+@dataclass(frozen=True)
+class RequestContext:
+    """What a command route works with: the request's connection, the ledger, the caller and headers."""
+
+    request: Request  # for the app's projectors (wake-ups) and metrics
+    conn: Connection
+    ledger: PostgresLedger
+    caller: Principal
+    settings: Settings
+    idempotency_key: str | None
+    request_id: str | None
+
+    def run(self, command: StockCommand | OrderCommand) -> CommandResult:
+        """Execute `command` as the caller (see `run_command`)."""
+        return run_command(self, command)
+
+
+def run_command(ctx: RequestContext, command: StockCommand | OrderCommand) -> CommandResult:
+    """Execute `command` as `ctx.caller`; wake the projectors; count a new append.
 
     The wake-up follows every attempt, refused or replayed too: each took an xid, and while it
     ran the workers' commit-safe horizon held back later commits, which nothing else would
     announce once it ended (they would wait for the poll).
     """
+    caller, key = ctx.caller, ctx.idempotency_key
     metadata = CommandMetadata(
         performed_by_user_id=caller.user_id,
-        request_id=current_request_id.get() or request_id,
-        idempotency_key=f"{caller.user_id}:{idempotency_key}" if idempotency_key else None,
+        request_id=current_request_id.get() or ctx.request_id,
+        idempotency_key=f"{caller.user_id}:{key}" if key else None,
     )
-    projectors, metrics = request.app.state.projectors, request.app.state.metrics
+    projectors, metrics = ctx.request.app.state.projectors, ctx.request.app.state.metrics
     try:
-        result = ledger.execute(conn, command, metadata)
+        result = ctx.ledger.execute(ctx.conn, command, metadata)
     finally:
         if projectors is not None:
             projectors.appended()

@@ -1,4 +1,4 @@
-"""Typed FastAPI dependencies shared by the routes: connection, settings, the caller, the ledger.
+"""Typed FastAPI dependencies shared by the routes: connection, settings, the caller, the ledger, `Ctx`.
 
 Dependencies that do no I/O are `async def`, so FastAPI calls them on the event loop rather than
 sending each through the threadpool.
@@ -16,6 +16,7 @@ from psycopg_pool import ConnectionPool
 
 from api.http.auth.principal import Principal, load_principal
 from api.http.auth.security import token_digest
+from api.http.commanding import RequestContext
 from api.http.problems import ApiError, forbidden
 from api.runtime.settings import Settings
 from ledger.postgres.service import PostgresLedger
@@ -87,3 +88,19 @@ IdempotencyKey = Annotated[
     ),
 ]
 RequestId = Annotated[str | None, Header(alias="X-Request-ID", max_length=200)]
+
+
+async def _context(
+    request: Request,
+    conn: Connection,
+    ledger: Ledger,
+    caller: CurrentUser,
+    settings: AppSettings,
+    key: IdempotencyKey = None,
+    request_id: RequestId = None,
+) -> RequestContext:
+    return RequestContext(request, conn, ledger, caller, settings, key, request_id)
+
+
+# A command route's one dependency: it declares the Idempotency-Key and X-Request-ID headers too.
+Ctx = Annotated[RequestContext, Depends(_context)]

@@ -6,16 +6,16 @@ stream) and the ledger position; the lists read the order projections.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from api.http.auth.principal import Principal
-from api.http.deps import AppSettings, Connection, CurrentUser, IdempotencyKey, Ledger, RequestId
+from api.http.deps import AppSettings, Connection, Ctx, CurrentUser
 from api.http.orders import access
 from api.http.orders import queries as q
-from api.http.orders.commands import answer, items, moves
+from api.http.orders.commands import Action, add_actions, answer, items, movement, plain
 from api.http.orders.schemas import (
     ActionIn,
     Availability,
@@ -28,6 +28,7 @@ from api.http.orders.schemas import (
 from api.http.pagination import Cursor, Limit, Page, dated_after, page
 from api.http.stock.freshness import MinPosition, ensure_fresh
 from ledger.orders import commands as c
+from ledger.postgres import queries
 
 router = APIRouter(tags=["customer orders"])
 Status = Annotated[str | None, Query(max_length=50)]
@@ -36,111 +37,49 @@ Status = Annotated[str | None, Query(max_length=50)]
 @router.post(
     "/customer-orders", status_code=201, response_model=OrderOut, summary="Order parts from Oraseas EE"
 )
-def request_customer_order(
-    body: CustomerOrderIn,
-    request: Request,
-    conn: Connection,
-    ledger: Ledger,
-    caller: CurrentUser,
-    key: IdempotencyKey = None,
-    request_id: RequestId = None,
-) -> OrderOut:
+def request_customer_order(body: CustomerOrderIn, ctx: Ctx) -> OrderOut:
     """A customer orders parts (status `requested`); ordered_by_user_id is the signed-in user."""
-    customer = access.customer_for_new_order(caller, body.customer_organization_id)
+    customer = access.customer_for_new_order(ctx.caller, body.customer_organization_id)
     command = c.RequestCustomerOrder(
         customer_organization_id=customer,
         items=items(body),
         expected_delivery_date=body.expected_delivery_date,
         notes=body.notes,
     )
-    return answer(request, conn, ledger, caller, command, "customer", key, request_id)
+    return answer(ctx, command, "customer")
 
 
-def _customer(
-    request: Request,
-    conn: Connection,
-    ledger: Ledger,
-    caller: Principal,
-    order_id: UUID,
-    action: str,
-    command: Any,
-    key: str | None,
-    request_id: str | None,
-) -> OrderOut:
-    access.customer_order(conn, caller, order_id, action)
-    return answer(request, conn, ledger, caller, command, "customer", key, request_id)
-
-
-@router.post(
-    "/customer-orders/{order_id}/confirm", status_code=201, response_model=OrderOut, summary="Confirm"
+ACTIONS = (
+    Action(
+        "confirm",
+        ActionIn,
+        plain(c.ConfirmCustomerOrder),
+        "Confirm",
+        "Confirm a requested order (Oraseas EE admins).",
+    ),
+    Action(
+        "ship",
+        MovementIn,
+        movement(c.ShipCustomerOrder),
+        "Ship",
+        "Ship from an Oraseas EE warehouse: the stock leaves it and is in transit until received.",
+    ),
+    Action(
+        "receive",
+        MovementIn,
+        movement(c.ReceiveCustomerOrder),
+        "Receive",
+        "Receive shipped stock into one of the customer's warehouses.",
+    ),
+    Action(
+        "cancel",
+        ActionIn,
+        plain(c.CancelCustomerOrder),
+        "Cancel",
+        "Cancel an order that has shipped nothing (admins).",
+    ),
 )
-def confirm_customer_order(
-    order_id: UUID,
-    body: ActionIn,
-    request: Request,
-    conn: Connection,
-    ledger: Ledger,
-    caller: CurrentUser,
-    key: IdempotencyKey = None,
-    request_id: RequestId = None,
-) -> OrderOut:
-    """Confirm a requested order (Oraseas EE admins)."""
-    command = c.ConfirmCustomerOrder(order_id=order_id, notes=body.notes)
-    return _customer(request, conn, ledger, caller, order_id, "confirm", command, key, request_id)
-
-
-@router.post("/customer-orders/{order_id}/ship", status_code=201, response_model=OrderOut, summary="Ship")
-def ship_customer_order(
-    order_id: UUID,
-    body: MovementIn,
-    request: Request,
-    conn: Connection,
-    ledger: Ledger,
-    caller: CurrentUser,
-    key: IdempotencyKey = None,
-    request_id: RequestId = None,
-) -> OrderOut:
-    """Ship from an Oraseas EE warehouse: the stock leaves it and is in transit until received."""
-    command = c.ShipCustomerOrder(
-        order_id=order_id, warehouse_id=body.warehouse_id, items=moves(body), notes=body.notes
-    )
-    return _customer(request, conn, ledger, caller, order_id, "ship", command, key, request_id)
-
-
-@router.post(
-    "/customer-orders/{order_id}/receive", status_code=201, response_model=OrderOut, summary="Receive"
-)
-def receive_customer_order(
-    order_id: UUID,
-    body: MovementIn,
-    request: Request,
-    conn: Connection,
-    ledger: Ledger,
-    caller: CurrentUser,
-    key: IdempotencyKey = None,
-    request_id: RequestId = None,
-) -> OrderOut:
-    """Receive shipped stock into one of the customer's warehouses."""
-    command = c.ReceiveCustomerOrder(
-        order_id=order_id, warehouse_id=body.warehouse_id, items=moves(body), notes=body.notes
-    )
-    return _customer(request, conn, ledger, caller, order_id, "receive", command, key, request_id)
-
-
-@router.post("/customer-orders/{order_id}/cancel", status_code=201, response_model=OrderOut, summary="Cancel")
-def cancel_customer_order(
-    order_id: UUID,
-    body: ActionIn,
-    request: Request,
-    conn: Connection,
-    ledger: Ledger,
-    caller: CurrentUser,
-    key: IdempotencyKey = None,
-    request_id: RequestId = None,
-) -> OrderOut:
-    """Cancel an order that has shipped nothing (admins)."""
-    command = c.CancelCustomerOrder(order_id=order_id, notes=body.notes)
-    return _customer(request, conn, ledger, caller, order_id, "cancel", command, key, request_id)
+add_actions(router, "customer", access.customer_order, ACTIONS)
 
 
 def _customer_scope(caller: Principal) -> UUID | None:
@@ -195,7 +134,7 @@ def availability(order_id: UUID, warehouse_id: UUID, conn: Connection, caller: C
     """Whether the chosen Oraseas EE warehouse holds, now, what is left to ship of each line."""
     access.customer_order(conn, caller, order_id, "ship")
     order = q.from_stream(conn, "customer", order_id, None, [])
-    stock = q.on_hand(conn, warehouse_id, [line.part_id for line in order.items])
+    stock = queries.on_hand(conn, warehouse_id, [line.part_id for line in order.items])
     lines = []
     for line in order.items:
         left = line.quantity - (line.shipped_quantity or 0)

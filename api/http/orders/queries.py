@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -14,7 +13,8 @@ from ledger.orders.events import (
     supplier_order_stream,
 )
 from ledger.orders.state import order_state
-from ledger.postgres.eventstore import Connection, load_streams
+from ledger.postgres import queries
+from ledger.postgres.eventstore import Connection
 
 CUSTOMER_ORDERS = """
 SELECT o.id, o.status, o.customer_organization_id, o.oraseas_organization_id, o.order_date,
@@ -53,7 +53,6 @@ WHERE i.shipped_quantity > i.received_quantity
   AND (%(customer)s::uuid IS NULL OR o.customer_organization_id = %(customer)s)
 ORDER BY o.order_date, i.customer_order_id, i.part_id
 """
-ON_HAND = "SELECT part_id, on_hand FROM ledger_stock_levels WHERE warehouse_id = %s AND part_id = ANY(%s)"
 
 
 def _rows(conn: Connection, query: str, params: Any) -> list[dict[str, Any]]:
@@ -87,20 +86,15 @@ def in_transit(conn: Connection, customer: UUID | None) -> list[dict[str, Any]]:
     return _rows(conn, IN_TRANSIT, {"customer": customer})
 
 
-def on_hand(conn: Connection, warehouse_id: UUID, part_ids: list[UUID]) -> dict[UUID, Decimal]:
-    """Stock now (the ledger's own levels, exact at this instant) of some parts in one warehouse."""
-    return {r[0]: r[1] for r in conn.execute(ON_HAND, [warehouse_id, part_ids]).fetchall()}
-
-
 def from_stream(
     conn: Connection, kind: str, order_id: UUID, position: int | None, warnings: list[str]
 ) -> OrderOut:
     """The order exactly as its stream tells it now (right after a command, before projections catch up)."""
-    stream = customer_order_stream(order_id) if kind == "customer" else supplier_order_stream(order_id)
-    events = load_streams(conn, [stream])[stream]
+    events = queries.stream(
+        conn, customer_order_stream(order_id) if kind == "customer" else supplier_order_stream(order_id)
+    )
     state = order_state((e.stream_version, e.event()) for e in events)
     assert state is not None
-    head = events[0].event()
     items = [
         OrderLineOut(
             part_id=line.part_id,
@@ -120,25 +114,30 @@ def from_stream(
         "warnings": warnings,
         "ordered_by_user_id": events[0].metadata.performed_by_user_id,
     }
+    return OrderOut(**common | _request_fields(events[0].event()))
+
+
+# What an order's opening event says of it, by kind: the fields OrderOut shows.
+CUSTOMER_FIELDS = {
+    "customer_organization_id",
+    "oraseas_organization_id",
+    "order_date",
+    "expected_delivery_date",
+    "notes",
+}
+SUPPLIER_FIELDS = {
+    "ordering_organization_id",
+    "supplier_organization_id",
+    "supplier_name",
+    "order_date",
+    "expected_delivery_date",
+    "notes",
+}
+
+
+def _request_fields(head: object) -> dict[str, Any]:
     if isinstance(head, CustomerOrderRequested):
-        common |= head.model_dump(
-            include={
-                "customer_organization_id",
-                "oraseas_organization_id",
-                "order_date",
-                "expected_delivery_date",
-                "notes",
-            }
-        )
-    elif isinstance(head, SupplierOrderRequested):
-        common |= head.model_dump(
-            include={
-                "ordering_organization_id",
-                "supplier_organization_id",
-                "supplier_name",
-                "order_date",
-                "expected_delivery_date",
-                "notes",
-            }
-        )
-    return OrderOut(**common)
+        return head.model_dump(include=CUSTOMER_FIELDS)
+    if isinstance(head, SupplierOrderRequested):
+        return head.model_dump(include=SUPPLIER_FIELDS)
+    return {}

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
-from api.http.auth.principal import Principal
-from api.http.deps import AppSettings, Connection, CurrentUser, IdempotencyKey, Ledger, RequestId
+from api.http.deps import AppSettings, Connection, Ctx, CurrentUser
 from api.http.orders import access
 from api.http.orders import queries as q
-from api.http.orders.commands import answer, items, moves
+from api.http.orders.commands import Action, add_actions, answer, items, movement, plain
 from api.http.orders.customer_routes import Status
 from api.http.orders.schemas import (
     ActionIn,
@@ -28,18 +26,12 @@ router = APIRouter(tags=["supplier orders"])
 
 
 @router.post("/supplier-orders", status_code=201, response_model=OrderOut, summary="Order from a supplier")
-def request_supplier_order(
-    body: SupplierOrderIn,
-    request: Request,
-    conn: Connection,
-    ledger: Ledger,
-    caller: CurrentUser,
-    key: IdempotencyKey = None,
-    request_id: RequestId = None,
-) -> OrderOut:
+def request_supplier_order(body: SupplierOrderIn, ctx: Ctx) -> OrderOut:
     """Oraseas EE drafts an order to a supplier (status `requested`)."""
-    access.supplier_order(conn, caller, None, "request")
-    oraseas = conn.execute("SELECT id FROM organizations WHERE organization_type = 'oraseas_ee'").fetchone()
+    access.supplier_order(ctx.conn, ctx.caller, None, "request")
+    oraseas = ctx.conn.execute(
+        "SELECT id FROM organizations WHERE organization_type = 'oraseas_ee'"
+    ).fetchone()
     if oraseas is None:
         raise ApiError(
             409, "invalid_organization", "there is no Oraseas EE organization; run abparts bootstrap"
@@ -52,74 +44,33 @@ def request_supplier_order(
         expected_delivery_date=body.expected_delivery_date,
         notes=body.notes,
     )
-    return answer(request, conn, ledger, caller, command, "supplier", key, request_id)
+    return answer(ctx, command, "supplier")
 
 
-def _supplier(
-    request: Request,
-    conn: Connection,
-    ledger: Ledger,
-    caller: Principal,
-    order_id: UUID,
-    action: str,
-    command: Any,
-    key: str | None,
-    request_id: str | None,
-) -> OrderOut:
-    access.supplier_order(conn, caller, order_id, action)
-    return answer(request, conn, ledger, caller, command, "supplier", key, request_id)
-
-
-@router.post("/supplier-orders/{order_id}/place", status_code=201, response_model=OrderOut, summary="Place")
-def place_supplier_order(
-    order_id: UUID,
-    body: ActionIn,
-    request: Request,
-    conn: Connection,
-    ledger: Ledger,
-    caller: CurrentUser,
-    key: IdempotencyKey = None,
-    request_id: RequestId = None,
-) -> OrderOut:
-    """Send a requested order to the supplier (requested to ordered; admins)."""
-    command = c.PlaceSupplierOrder(order_id=order_id, notes=body.notes)
-    return _supplier(request, conn, ledger, caller, order_id, "place", command, key, request_id)
-
-
-@router.post(
-    "/supplier-orders/{order_id}/receive", status_code=201, response_model=OrderOut, summary="Receive"
+ACTIONS = (
+    Action(
+        "place",
+        ActionIn,
+        plain(c.PlaceSupplierOrder),
+        "Place",
+        "Send a requested order to the supplier (requested to ordered; admins).",
+    ),
+    Action(
+        "receive",
+        MovementIn,
+        movement(c.ReceiveSupplierOrder),
+        "Receive",
+        "Receive ordered stock into an Oraseas EE warehouse: one creation movement per line.",
+    ),
+    Action(
+        "cancel",
+        ActionIn,
+        plain(c.CancelSupplierOrder),
+        "Cancel",
+        "Cancel an order that has received nothing (admins).",
+    ),
 )
-def receive_supplier_order(
-    order_id: UUID,
-    body: MovementIn,
-    request: Request,
-    conn: Connection,
-    ledger: Ledger,
-    caller: CurrentUser,
-    key: IdempotencyKey = None,
-    request_id: RequestId = None,
-) -> OrderOut:
-    """Receive ordered stock into an Oraseas EE warehouse: one creation movement per line."""
-    command = c.ReceiveSupplierOrder(
-        order_id=order_id, warehouse_id=body.warehouse_id, items=moves(body), notes=body.notes
-    )
-    return _supplier(request, conn, ledger, caller, order_id, "receive", command, key, request_id)
-
-
-@router.post("/supplier-orders/{order_id}/cancel", status_code=201, response_model=OrderOut, summary="Cancel")
-def cancel_supplier_order(
-    order_id: UUID,
-    body: ActionIn,
-    request: Request,
-    conn: Connection,
-    ledger: Ledger,
-    caller: CurrentUser,
-    key: IdempotencyKey = None,
-    request_id: RequestId = None,
-) -> OrderOut:
-    """Cancel an order that has received nothing (admins)."""
-    command = c.CancelSupplierOrder(order_id=order_id, notes=body.notes)
-    return _supplier(request, conn, ledger, caller, order_id, "cancel", command, key, request_id)
+add_actions(router, "supplier", access.supplier_order, ACTIONS)
 
 
 @router.get("/supplier-orders", response_model=Page[OrderOut], summary="Supplier orders")

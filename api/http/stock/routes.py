@@ -6,10 +6,9 @@ from collections.abc import Callable
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body
 
-from api.http.commanding import run_command
-from api.http.deps import Connection, CurrentUser, IdempotencyKey, Ledger, RequestId
+from api.http.deps import Ctx
 from api.http.stock import access, commands
 from api.http.stock.schemas import (
     DecisionIn,
@@ -24,53 +23,27 @@ from ledger.commands import ApproveMovement, RejectMovement, ReverseMovement, St
 router = APIRouter(tags=["stock commands"])
 
 
-def _run(
-    request: Request,
-    conn: Connection,
-    ledger: Ledger,
-    caller: CurrentUser,
-    command: StockCommand,
-    key: str | None,
-    request_id: str | None,
-) -> Recorded:
-    access.check(conn, caller, command)
-    result = run_command(request, conn, ledger, caller, command, key, request_id)
-    return commands.recorded(conn, result)
+def _run(ctx: Ctx, command: StockCommand) -> Recorded:
+    # Who may ask comes before the ledger decides whether it may be done.
+    access.check(ctx.conn, ctx.caller, command)
+    return commands.recorded(ctx.conn, ctx.run(command))
 
 
 @router.post("/transactions", status_code=201, response_model=Recorded, summary="Record a movement")
-def post_transaction(
-    body: TransactionIn,
-    request: Request,
-    conn: Connection,
-    ledger: Ledger,
-    caller: CurrentUser,
-    key: IdempotencyKey = None,
-    request_id: RequestId = None,
-) -> Recorded:
+def post_transaction(body: TransactionIn, ctx: Ctx) -> Recorded:
     """Record a creation, transfer, consumption or adjustment."""
-    command = commands.transaction_command(body)
-    return _run(request, conn, ledger, caller, command, key, request_id)
+    return _run(ctx, commands.transaction_command(body))
 
 
 def _decision(
     kind: type[ApproveMovement | RejectMovement | ReverseMovement], summary: str
 ) -> Callable[..., Recorded]:
-    def route(
-        transaction_id: UUID,
-        request: Request,
-        conn: Connection,
-        ledger: Ledger,
-        caller: CurrentUser,
-        body: Annotated[DecisionIn | None, Body()] = None,
-        key: IdempotencyKey = None,
-        request_id: RequestId = None,
-    ) -> Recorded:
+    def route(transaction_id: UUID, ctx: Ctx, body: Annotated[DecisionIn | None, Body()] = None) -> Recorded:
         decision = body or DecisionIn()
         command = kind(
             transaction_id=transaction_id, notes=decision.notes, expected_version=decision.expected_version
         )
-        return _run(request, conn, ledger, caller, command, key, request_id)
+        return _run(ctx, command)
 
     route.__doc__ = summary
     return route
@@ -93,42 +66,18 @@ for path, kind, summary in (
 
 
 @router.post("/stock-adjustments", status_code=201, response_model=Recorded, summary="Adjust stock")
-def post_stock_adjustment(
-    body: StockAdjustmentIn,
-    request: Request,
-    conn: Connection,
-    ledger: Ledger,
-    caller: CurrentUser,
-    key: IdempotencyKey = None,
-    request_id: RequestId = None,
-) -> Recorded:
+def post_stock_adjustment(body: StockAdjustmentIn, ctx: Ctx) -> Recorded:
     """Correct one part's stock in one warehouse by a signed quantity, with a reason (admins)."""
-    return _run(request, conn, ledger, caller, commands.adjustment_command(body), key, request_id)
+    return _run(ctx, commands.adjustment_command(body))
 
 
 @router.post("/stocktakes", status_code=201, response_model=Recorded, summary="Record a stocktake")
-def post_stocktake(
-    body: StocktakeIn,
-    request: Request,
-    conn: Connection,
-    ledger: Ledger,
-    caller: CurrentUser,
-    key: IdempotencyKey = None,
-    request_id: RequestId = None,
-) -> Recorded:
+def post_stocktake(body: StocktakeIn, ctx: Ctx) -> Recorded:
     """Counted quantities of one warehouse; each difference becomes an adjustment, atomically (admins)."""
-    return _run(request, conn, ledger, caller, commands.stocktake_command(body), key, request_id)
+    return _run(ctx, commands.stocktake_command(body))
 
 
 @router.post("/part-usage", status_code=201, response_model=Recorded, summary="Record part usage")
-def post_part_usage(
-    body: PartUsageIn,
-    request: Request,
-    conn: Connection,
-    ledger: Ledger,
-    caller: CurrentUser,
-    key: IdempotencyKey = None,
-    request_id: RequestId = None,
-) -> Recorded:
+def post_part_usage(body: PartUsageIn, ctx: Ctx) -> Recorded:
     """Parts used on a machine: a consumption out of one of the owner's warehouses."""
-    return _run(request, conn, ledger, caller, commands.part_usage_command(body), key, request_id)
+    return _run(ctx, commands.part_usage_command(body))
