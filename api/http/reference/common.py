@@ -1,16 +1,33 @@
-"""What the reference data modules share: caps, database errors as clear refusals, partial updates."""
+"""What the reference data modules share: rows as models, caps, refusals, inserts, updates, list pages."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
+from pydantic import BaseModel
 
+from api.http.pagination import decode_cursor
 from api.http.problems import ApiError, conflict
 from ledger.postgres.eventstore import Connection
+
+Row = TypeVar("Row", bound=BaseModel)
+
+
+def rows(conn: Connection, model: type[Row], query: Any, params: Any) -> list[Row]:
+    """Run `query`; each row as a `model`, its fields named by the query's columns."""
+    cursor = conn.execute(query, params)
+    names = [c.name for c in cursor.description or ()]
+    return [model(**dict(zip(names, r, strict=True))) for r in cursor.fetchall()]
+
+
+def by_name(cursor: str | None, limit: int, after: str = "after_name") -> dict[str, Any]:
+    """A list page's parameters, ordered by (name, id): one row more than `limit`, after the cursor's key."""
+    key = decode_cursor(cursor, 2)
+    return {"limit": limit + 1, after: key[0] if key else None, "after_id": key[1] if key else None}
 
 
 def check_cap(conn: Connection, table: str, cap: int, what: str, where: str = "true") -> None:
@@ -51,3 +68,26 @@ def update_statement(table: str, changes: Mapping[str, Any], columns: str) -> sq
     return sql.SQL("UPDATE {} SET {}, updated_at = now() WHERE id = %(id)s RETURNING " + columns).format(
         sql.Identifier(table), sets
     )
+
+
+def insert_statement(table: str, columns: Iterable[str], returning: str) -> sql.Composed:
+    """INSERT INTO table (<columns>) VALUES (%(<column>)s, ...) RETURNING <returning>."""
+    names = list(columns)
+    return sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING " + returning).format(
+        sql.Identifier(table),
+        sql.SQL(", ").join(sql.Identifier(n) for n in names),
+        sql.SQL(", ").join(sql.Placeholder(n) for n in names),
+    )
+
+
+def insert_capped(
+    conn: Connection, model: type[Row], table: str, cap: int, values: Mapping[str, Any], returning: str
+) -> Row:
+    """Insert one row into `table` unless it holds `cap` rows already (409 limit_reached).
+
+    Call it inside the transaction (and `refusals`) of the change: the lock, which conflicts with
+    itself, makes two concurrent inserts count one after the other, so the cap holds.
+    """
+    conn.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(sql.Identifier(table)))
+    check_cap(conn, table, cap, table)
+    return rows(conn, model, insert_statement(table, values, returning), values)[0]

@@ -8,7 +8,8 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from api.http.deps import AppSettings, Connection, CurrentUser
-from api.http.pagination import Cursor, Limit, Page, decode_cursor, page
+from api.http.pagination import Cursor, Limit, Page, page
+from api.http.reference.common import by_name
 from api.http.reference.machines import service as m
 
 router = APIRouter(tags=["machines"])
@@ -24,14 +25,10 @@ def list_machines(
     cursor: Cursor = None,
 ) -> Page[m.MachineOut]:
     """Machines of the caller's organizations, by name."""
-    key = decode_cursor(cursor, 2)
     filters = {
         "customer_organization_id": customer_organization_id,
         "status": status,
-        "limit": limit + 1,
-        "after_name": key[0] if key else None,
-        "after_id": key[1] if key else None,
-    }
+    } | by_name(cursor, limit)
     return page(m.listing(conn, caller, filters), limit, lambda r: [r.name, str(r.id)])
 
 

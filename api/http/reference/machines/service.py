@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.http.auth.principal import Principal
 from api.http.problems import ApiError, forbidden, not_found
-from api.http.reference.common import check_cap, refusals, update_statement
+from api.http.reference.common import insert_capped, refusals, rows, update_statement
 from ledger.postgres.eventstore import Connection
 
 COLUMNS = """id, customer_organization_id, model_type, name, serial_number, purchase_date,
@@ -87,15 +87,9 @@ LIMIT %(limit)s
 OWNER_ADMIN_FIELDS = {"name", "status", "location", "notes", "last_maintenance_date", "next_maintenance_date"}
 
 
-def _rows(conn: Connection, query: Any, params: Any) -> list[MachineOut]:
-    cursor = conn.execute(query, params)
-    names = [c.name for c in cursor.description or ()]
-    return [MachineOut(**dict(zip(names, r, strict=True))) for r in cursor.fetchall()]
-
-
 def find(conn: Connection, caller: Principal, machine_id: UUID) -> MachineOut:
     """The machine, if the caller may see it (404 otherwise)."""
-    found = _rows(conn, f"SELECT {COLUMNS} FROM machines WHERE id = %s", [machine_id])
+    found = rows(conn, MachineOut, f"SELECT {COLUMNS} FROM machines WHERE id = %s", [machine_id])
     if not found or not caller.sees(found[0].customer_organization_id):
         raise not_found("machine")
     return found[0]
@@ -103,7 +97,7 @@ def find(conn: Connection, caller: Principal, machine_id: UUID) -> MachineOut:
 
 def listing(conn: Connection, caller: Principal, filters: dict[str, Any]) -> list[MachineOut]:
     """Machines in the caller's reach, by name."""
-    return _rows(conn, LIST, {"scope": caller.scope_list()} | filters)
+    return rows(conn, MachineOut, LIST, {"scope": caller.scope_list()} | filters)
 
 
 def create(conn: Connection, caller: Principal, body: MachineIn, cap: int) -> MachineOut:
@@ -112,11 +106,7 @@ def create(conn: Connection, caller: Principal, body: MachineIn, cap: int) -> Ma
         raise forbidden("only a super_admin registers machines")
     values = body.model_dump()
     with conn.transaction(), refusals(UNIQUE, CHECKS):
-        conn.execute("LOCK TABLE machines IN SHARE ROW EXCLUSIVE MODE")
-        check_cap(conn, "machines", cap, "machines")
-        query = f"""INSERT INTO machines ({", ".join(values)})
-                    VALUES ({", ".join(f"%({k})s" for k in values)}) RETURNING {COLUMNS}"""
-        return _rows(conn, query, values)[0]
+        return insert_capped(conn, MachineOut, "machines", cap, values, COLUMNS)
 
 
 def change(conn: Connection, caller: Principal, machine_id: UUID, body: MachineChange) -> MachineOut:
@@ -136,4 +126,6 @@ def change(conn: Connection, caller: Principal, machine_id: UUID, body: MachineC
     if "customer_organization_id" in changes and changes["customer_organization_id"] is None:
         raise ApiError(422, "invalid_request", "customer_organization_id cannot be null")
     with conn.transaction(), refusals(UNIQUE, CHECKS):
-        return _rows(conn, update_statement("machines", changes, COLUMNS), changes | {"id": machine_id})[0]
+        return rows(
+            conn, MachineOut, update_statement("machines", changes, COLUMNS), changes | {"id": machine_id}
+        )[0]

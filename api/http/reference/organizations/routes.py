@@ -8,7 +8,8 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from api.http.deps import AppSettings, Connection, CurrentUser
-from api.http.pagination import Cursor, Limit, Page, decode_cursor, page
+from api.http.pagination import Cursor, Limit, Page, page
+from api.http.reference.common import by_name
 from api.http.reference.organizations import service as o
 
 router = APIRouter(tags=["organizations"])
@@ -28,16 +29,12 @@ def list_organizations(
     cursor: Cursor = None,
 ) -> Page[o.OrganizationOut]:
     """Organizations in the caller's reach, by name."""
-    key = decode_cursor(cursor, 2)
     filters = {
         "organization_type": organization_type,
         "is_active": is_active,
         "parent": parent_organization_id,
         "name": name,
-        "limit": limit + 1,
-        "after_name": key[0] if key else None,
-        "after_id": key[1] if key else None,
-    }
+    } | by_name(cursor, limit)
     return page(o.listing(conn, caller, filters), limit, lambda r: [r.name, str(r.id)])
 
 

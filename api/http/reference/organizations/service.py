@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.http.auth.principal import Principal
 from api.http.problems import ApiError, conflict, forbidden, not_found
-from api.http.reference.common import check_cap, refusals, update_statement
+from api.http.reference.common import check_cap, refusals, rows, update_statement
 from ledger.postgres.eventstore import Connection
 
 COLUMNS = """id, name, organization_type::text, parent_organization_id, address, contact_info, is_active,
@@ -95,15 +95,11 @@ ORDER BY level, name, id
 """
 
 
-def _rows(conn: Connection, query: Any, params: Any) -> list[OrganizationOut]:
-    cursor = conn.execute(query, params)
-    names = [c.name for c in cursor.description or ()]
-    return [OrganizationOut(**dict(zip(names, r, strict=True))) for r in cursor.fetchall()]
-
-
 def find(conn: Connection, caller: Principal, organization_id: UUID) -> OrganizationOut:
     """The organization, if the caller may see it (404 otherwise)."""
-    found = _rows(conn, f"SELECT {COLUMNS} FROM organizations WHERE id = %s", [organization_id])
+    found = rows(
+        conn, OrganizationOut, f"SELECT {COLUMNS} FROM organizations WHERE id = %s", [organization_id]
+    )
     if not found or not caller.sees(found[0].id):
         raise not_found("organization")
     return found[0]
@@ -111,14 +107,12 @@ def find(conn: Connection, caller: Principal, organization_id: UUID) -> Organiza
 
 def listing(conn: Connection, caller: Principal, filters: dict[str, Any]) -> list[OrganizationOut]:
     """Organizations in the caller's reach, by name."""
-    return _rows(conn, LIST, {"scope": caller.scope_list()} | filters)
+    return rows(conn, OrganizationOut, LIST, {"scope": caller.scope_list()} | filters)
 
 
 def hierarchy(conn: Connection, caller: Principal) -> list[HierarchyOut]:
     """The organization_hierarchy view, limited to the caller's reach."""
-    cursor = conn.execute(HIERARCHY, {"scope": caller.scope_list()})
-    names = [c.name for c in cursor.description or ()]
-    return [HierarchyOut(**dict(zip(names, r, strict=True))) for r in cursor.fetchall()]
+    return rows(conn, HierarchyOut, HIERARCHY, {"scope": caller.scope_list()})
 
 
 def create(conn: Connection, caller: Principal, body: OrganizationIn, max_customers: int) -> OrganizationOut:
@@ -145,7 +139,9 @@ def create(conn: Connection, caller: Principal, body: OrganizationIn, max_custom
         query = f"""INSERT INTO organizations
                         (name, organization_type, parent_organization_id, address, contact_info)
                     VALUES (%s, %s, %s, %s, %s) RETURNING {COLUMNS}"""
-        return _rows(conn, query, [body.name, kind, parent, body.address, body.contact_info])[0]
+        return rows(conn, OrganizationOut, query, [body.name, kind, parent, body.address, body.contact_info])[
+            0
+        ]
 
 
 def change(
@@ -171,6 +167,9 @@ def change(
     if not changes:
         return current
     with conn.transaction(), refusals(UNIQUE, CHECKS):
-        return _rows(
-            conn, update_statement("organizations", changes, COLUMNS), changes | {"id": organization_id}
+        return rows(
+            conn,
+            OrganizationOut,
+            update_statement("organizations", changes, COLUMNS),
+            changes | {"id": organization_id},
         )[0]

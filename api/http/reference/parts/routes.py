@@ -8,7 +8,8 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from api.http.deps import AppSettings, Connection, CurrentUser
-from api.http.pagination import Cursor, Limit, Page, decode_cursor, page
+from api.http.pagination import Cursor, Limit, Page, page
+from api.http.reference.common import by_name
 from api.http.reference.parts import service as p
 
 router = APIRouter(tags=["parts"])
@@ -25,15 +26,11 @@ def list_parts(
     cursor: Cursor = None,
 ) -> Page[p.PartOut]:
     """The catalog by part_number (`name` matches a part of it)."""
-    key = decode_cursor(cursor, 2)
     filters = {
         "part_type": part_type,
         "is_proprietary": is_proprietary,
         "name": name,
-        "limit": limit + 1,
-        "after_number": key[0] if key else None,
-        "after_id": key[1] if key else None,
-    }
+    } | by_name(cursor, limit, "after_number")
     return page(p.listing(conn, filters), limit, lambda r: [r.part_number, str(r.id)])
 
 

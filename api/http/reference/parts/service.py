@@ -15,14 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.http.auth.principal import Principal
 from api.http.problems import conflict, forbidden, not_found
-from api.http.reference.common import check_cap, refusals, update_statement
+from api.http.reference.common import insert_capped, refusals, rows, update_statement
+from ledger.postgres import queries
 from ledger.postgres.eventstore import Connection
 
 COLUMNS = """id, part_number, name, description, part_type::text, is_proprietary, unit_of_measure,
     manufacturer_part_number, manufacturer_delivery_time_days, local_supplier_delivery_time_days, image_urls,
     unit_price, created_at, updated_at"""
 UNIQUE = {"parts_part_number_key": ("part_number_taken", "a part with this part_number exists")}
-IN_USE = "SELECT EXISTS (SELECT FROM ledger_events WHERE payload->>'part_id' = %s::text)"
 Text255 = Annotated[str, Field(min_length=1, max_length=255)]
 Days = Annotated[int, Field(ge=0, le=3650)]
 Price = Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=2)]
@@ -93,12 +93,6 @@ LIMIT %(limit)s
 """
 
 
-def _rows(conn: Connection, query: Any, params: Any) -> list[PartOut]:
-    cursor = conn.execute(query, params)
-    names = [c.name for c in cursor.description or ()]
-    return [PartOut(**dict(zip(names, r, strict=True))) for r in cursor.fetchall()]
-
-
 def may_edit(caller: Principal) -> None:
     """Only Oraseas EE keeps the catalog."""
     if not (caller.is_super_admin or (caller.is_admin and caller.organization_type == "oraseas_ee")):
@@ -107,7 +101,7 @@ def may_edit(caller: Principal) -> None:
 
 def find(conn: Connection, part_id: UUID) -> PartOut:
     """One part (404 when unknown)."""
-    found = _rows(conn, f"SELECT {COLUMNS} FROM parts WHERE id = %s", [part_id])
+    found = rows(conn, PartOut, f"SELECT {COLUMNS} FROM parts WHERE id = %s", [part_id])
     if not found:
         raise not_found("part")
     return found[0]
@@ -115,7 +109,7 @@ def find(conn: Connection, part_id: UUID) -> PartOut:
 
 def listing(conn: Connection, filters: dict[str, Any]) -> list[PartOut]:
     """Parts by part_number."""
-    return _rows(conn, LIST, filters)
+    return rows(conn, PartOut, LIST, filters)
 
 
 def create(conn: Connection, caller: Principal, body: PartIn, cap: int) -> PartOut:
@@ -123,11 +117,7 @@ def create(conn: Connection, caller: Principal, body: PartIn, cap: int) -> PartO
     may_edit(caller)
     values = body.model_dump()
     with conn.transaction(), refusals(UNIQUE):
-        conn.execute("LOCK TABLE parts IN SHARE ROW EXCLUSIVE MODE")
-        check_cap(conn, "parts", cap, "parts")
-        query = f"""INSERT INTO parts ({", ".join(values)}) VALUES ({", ".join(f"%({k})s" for k in values)})
-                    RETURNING {COLUMNS}"""
-        return _rows(conn, query, values)[0]
+        return insert_capped(conn, PartOut, "parts", cap, values, COLUMNS)
 
 
 def change(conn: Connection, caller: Principal, part_id: UUID, body: PartChange) -> PartOut:
@@ -145,13 +135,9 @@ def change(conn: Connection, caller: Principal, part_id: UUID, body: PartChange)
     }
     with conn.transaction(), refusals(UNIQUE):
         if moving:
-            # A command reads the part in the statement that locks its stock levels (ROW EXCLUSIVE
-            # on ledger_stock_levels) and appends in that transaction. SHARE waits for every such
-            # command to commit, so IN_USE sees its events, and holds back new ones until this
-            # change commits, so they read the new unit. Appends pause briefly; this is rare.
-            conn.execute("LOCK TABLE ledger_stock_levels IN SHARE MODE")
-        if moving and conn.execute(IN_USE, [part_id]).fetchone() == (True,):
+            queries.hold_part_movements(conn)  # so no movement of it commits between check and change
+        if moving and queries.part_has_moved(conn, part_id):
             raise conflict(
                 "part_in_use", f"stock of this part has moved; {', '.join(sorted(moving))} cannot change"
             )
-        return _rows(conn, update_statement("parts", changes, COLUMNS), changes | {"id": part_id})[0]
+        return rows(conn, PartOut, update_statement("parts", changes, COLUMNS), changes | {"id": part_id})[0]

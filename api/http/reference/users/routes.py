@@ -10,8 +10,10 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from api.http.deps import AppSettings, Connection, CurrentUser
-from api.http.pagination import Cursor, Limit, Page, decode_cursor, page
+from api.http.pagination import Cursor, Limit, Page, page
+from api.http.reference.common import by_name
 from api.http.reference.users import service as u
+from api.http.reference.users import tokens
 
 router = APIRouter(tags=["users"])
 
@@ -34,15 +36,11 @@ def list_users(
     cursor: Cursor = None,
 ) -> Page[u.UserOut]:
     """Users of the caller's organizations, by username."""
-    key = decode_cursor(cursor, 2)
     filters = {
         "organization_id": organization_id,
         "role": role,
         "user_status": user_status,
-        "limit": limit + 1,
-        "after_name": key[0] if key else None,
-        "after_id": key[1] if key else None,
-    }
+    } | by_name(cursor, limit)
     return page(u.listing(conn, caller, filters), limit, lambda r: [r.username, str(r.id)])
 
 
@@ -53,25 +51,25 @@ def create_user(body: u.UserIn, conn: Connection, caller: CurrentUser, settings:
 
 
 @router.post("/users/accept-invitation", response_model=u.UserOut, summary="Accept an invitation")
-def accept_invitation(body: u.TokenPassword, conn: Connection) -> u.UserOut:
+def accept_invitation(body: tokens.TokenPassword, conn: Connection) -> u.UserOut:
     """Set a password with an invitation token: the account becomes active."""
-    return u.accept_invitation(conn, body)
+    return tokens.accept_invitation(conn, body)
 
 
 @router.post("/users/password-reset", status_code=202, summary="Ask for a password reset")
-def request_password_reset(body: u.ResetRequest, conn: Connection) -> dict[str, str]:
+def request_password_reset(body: tokens.ResetRequest, conn: Connection) -> dict[str, str]:
     """Always 202, whether or not the account exists. With no mail service here, an admin hands the token
     over (POST /users/{user_id}/password-reset)."""
-    u.request_reset(conn, body.username_or_email)
+    tokens.request_reset(conn, body.username_or_email)
     return {"status": "accepted"}
 
 
 @router.post(
     "/users/password-reset/confirm", status_code=204, response_class=Response, summary="Set a new password"
 )
-def confirm_password_reset(body: u.TokenPassword, conn: Connection) -> None:
+def confirm_password_reset(body: tokens.TokenPassword, conn: Connection) -> None:
     """Set a new password with a reset token; other sessions are signed out."""
-    u.confirm_reset(conn, body)
+    tokens.confirm_reset(conn, body)
 
 
 @router.get("/users/{user_id}", response_model=u.UserOut, summary="One user")
@@ -107,5 +105,5 @@ def unlock_user(user_id: UUID, conn: Connection, caller: CurrentUser) -> u.UserO
 @router.post("/users/{user_id}/password-reset", status_code=201, response_model=ResetIssued, summary="Reset")
 def issue_password_reset(user_id: UUID, conn: Connection, caller: CurrentUser) -> ResetIssued:
     """An admin issues a reset token for a user of its organizations (valid one hour)."""
-    token, expires = u.issue_reset_for(conn, caller, user_id)
+    token, expires = tokens.issue_reset_for(conn, caller, user_id)
     return ResetIssued(password_reset_token=token, expires_at=expires)

@@ -1,10 +1,11 @@
-"""Users: caps, unique usernames and emails, roles, invitations, password resets, and the last admin.
+"""Users: caps, unique usernames and emails, roles, invitations issued, and the last admin.
 
 Rules: super_admins belong to Oraseas EE and only a super_admin makes one;
 an admin manages the users of the organizations in its reach; every
 organization keeps at least one active admin (checked under a lock on that
 organization's admins, so two concurrent demotions cannot both pass).
-Invitation and reset tokens are random, stored only hashed, and expire.
+Invitation tokens are random, stored only hashed, and expire; accepting them,
+and password resets, are in tokens.py.
 Every action is written to user_management_audit_logs or invitation_audit_logs.
 """
 
@@ -19,11 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.http.auth.principal import Principal
 from api.http.auth.security import UNUSABLE_HASH, hash_password, new_token, token_digest
 from api.http.problems import ApiError, conflict, forbidden, not_found
-from api.http.reference.common import check_cap, refusals
+from api.http.reference.common import insert_capped, refusals, rows
 from ledger.postgres.eventstore import Connection
 
 INVITATION_LIFETIME = timedelta(days=7)
-RESET_LIFETIME = timedelta(hours=1)
 COLUMNS = """id, organization_id, username, email, name, role::text, user_status::text, is_active,
     failed_login_attempts, locked_until, last_login, invited_by_user_id, created_at, updated_at"""
 UNIQUE = {
@@ -55,22 +55,6 @@ class UserChange(BaseModel):
     name: Annotated[str, Field(max_length=255)] | None = None
     email: Email | None = None
     role: Role | None = None
-
-
-class TokenPassword(BaseModel):
-    """An invitation or reset token, and the password to set."""
-
-    model_config = ConfigDict(extra="forbid")
-    token: Annotated[str, Field(min_length=10, max_length=200)]
-    password: Password
-    name: Annotated[str, Field(max_length=255)] | None = None
-
-
-class ResetRequest(BaseModel):
-    """Who forgot their password."""
-
-    model_config = ConfigDict(extra="forbid")
-    username_or_email: Annotated[str, Field(min_length=1, max_length=255)]
 
 
 class UserOut(BaseModel):
@@ -123,15 +107,9 @@ VALUES (%s, %s, %s, %s, clock_timestamp())
 """
 
 
-def _rows(conn: Connection, query: Any, params: Any) -> list[UserOut]:
-    cursor = conn.execute(query, params)
-    names = [c.name for c in cursor.description or ()]
-    return [UserOut(**dict(zip(names, r, strict=True))) for r in cursor.fetchall()]
-
-
 def find(conn: Connection, caller: Principal, user_id: UUID) -> UserOut:
     """The user, if the caller may see them (404 otherwise)."""
-    found = _rows(conn, f"SELECT {COLUMNS} FROM users WHERE id = %s", [user_id])
+    found = rows(conn, UserOut, f"SELECT {COLUMNS} FROM users WHERE id = %s", [user_id])
     if not found or not caller.sees(found[0].organization_id):
         raise not_found("user")
     return found[0]
@@ -139,10 +117,10 @@ def find(conn: Connection, caller: Principal, user_id: UUID) -> UserOut:
 
 def listing(conn: Connection, caller: Principal, filters: dict[str, Any]) -> list[UserOut]:
     """Users in the caller's reach, by username."""
-    return _rows(conn, LIST, {"scope": caller.scope_list()} | filters)
+    return rows(conn, UserOut, LIST, {"scope": caller.scope_list()} | filters)
 
 
-def _may_manage(caller: Principal, organization_id: UUID, role: str) -> None:
+def may_manage(caller: Principal, organization_id: UUID, role: str) -> None:
     if not caller.is_admin:
         raise forbidden("only an admin manages users")
     if role == "super_admin" and not caller.is_super_admin:
@@ -161,96 +139,26 @@ def create(conn: Connection, caller: Principal, body: UserIn, max_users: int) ->
     organization = body.organization_id or caller.organization_id
     if not caller.sees(organization):
         raise ApiError(422, "unknown_organization", f"organization {organization} does not exist")
-    _may_manage(caller, organization, body.role)
+    may_manage(caller, organization, body.role)
     if body.role == "super_admin" and _org_type(conn, organization) != "oraseas_ee":
         raise conflict("super_admin_outside_oraseas", "super_admins belong to Oraseas EE")
     token = None if body.password else new_token()
     expires = datetime.now().astimezone() + INVITATION_LIFETIME if token else None
+    status = "active" if body.password else "pending_invitation"
+    values = body.model_dump(include={"username", "email", "name", "role"}) | {
+        "organization_id": organization,
+        "password_hash": hash_password(body.password) if body.password else UNUSABLE_HASH,
+        "user_status": status,
+        "invitation_token": token and token_digest(token),
+        "invitation_expires_at": expires,
+        "invited_by_user_id": None if body.password else caller.user_id,
+    }
     with conn.transaction(), refusals(UNIQUE):
-        conn.execute("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
-        check_cap(conn, "users", max_users, "users")
-        query = f"""INSERT INTO users (organization_id, username, email, name, role, password_hash,
-                        user_status,
-                        invitation_token, invitation_expires_at, invited_by_user_id)
-                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING {COLUMNS}"""
-        status = "active" if body.password else "pending_invitation"
-        password_hash = hash_password(body.password) if body.password else UNUSABLE_HASH
-        user = _rows(
-            conn,
-            query,
-            [
-                organization,
-                body.username,
-                body.email,
-                body.name,
-                body.role,
-                password_hash,
-                status,
-                token and token_digest(token),
-                expires,
-                None if body.password else caller.user_id,
-            ],
-        )[0]
+        user = insert_capped(conn, UserOut, "users", max_users, values, COLUMNS)
         conn.execute(AUDIT, [user.id, "created", caller.user_id, f"role {body.role}, {status}"])
         if token:
             conn.execute(INVITATION_AUDIT, [user.id, "invited", caller.user_id, f"expires {expires}"])
     return Created(**user.model_dump(), invitation_token=token, invitation_expires_at=expires)
-
-
-def accept_invitation(conn: Connection, body: TokenPassword) -> UserOut:
-    """Set the password of an invited user; the invitation is used up."""
-    with conn.transaction():
-        row = conn.execute(
-            "SELECT id, invitation_expires_at > now() FROM users WHERE invitation_token = %s"
-            " AND user_status = 'pending_invitation' FOR UPDATE",
-            [token_digest(body.token)],
-        ).fetchone()
-        if row is None:
-            raise ApiError(422, "invalid_token", "this invitation is unknown or already used")
-        expired = not row[1]
-        if not expired:
-            conn.execute(
-                "UPDATE users SET password_hash = %s, user_status = 'active', invitation_token = NULL,"
-                " invitation_expires_at = NULL, name = coalesce(%s, name), updated_at = now() WHERE id = %s",
-                [hash_password(body.password), body.name, row[0]],
-            )
-            conn.execute(INVITATION_AUDIT, [row[0], "accepted", row[0], None])
-            return _rows(conn, f"SELECT {COLUMNS} FROM users WHERE id = %s", [row[0]])[0]
-    # Outside the refused transaction, so the attempt stays on record.
-    conn.execute(INVITATION_AUDIT, [row[0], "expired_attempt", None, None])
-    raise ApiError(422, "invitation_expired", "this invitation has expired; ask for a new one")
-
-
-def request_reset(conn: Connection, who: str) -> str | None:
-    """A reset token for the account; None when there is no such active account (the caller says nothing)."""
-    token = new_token()
-    with conn.transaction():
-        row = conn.execute(
-            "UPDATE users SET password_reset_token = %s, password_reset_expires_at = now() + %s,"
-            " updated_at = now() WHERE (username = %s OR lower(email) = lower(%s)) AND is_active"
-            " AND user_status IN ('active', 'locked') RETURNING id",
-            [token_digest(token), RESET_LIFETIME, who, who],
-        ).fetchone()
-        if row is None:
-            return None
-        conn.execute(AUDIT, [row[0], "password_reset_requested", row[0], None])
-    return token
-
-
-def confirm_reset(conn: Connection, body: TokenPassword) -> None:
-    """Set a new password with a reset token; the token is used up and the account unlocked."""
-    with conn.transaction():
-        row = conn.execute(
-            "UPDATE users SET password_hash = %s, password_reset_token = NULL,"
-            " password_reset_expires_at = NULL,"
-            " failed_login_attempts = 0, locked_until = NULL, user_status = 'active', updated_at = now()"
-            " WHERE password_reset_token = %s AND password_reset_expires_at > now() RETURNING id",
-            [hash_password(body.password), token_digest(body.token)],
-        ).fetchone()
-        if row is None:
-            raise ApiError(422, "invalid_token", "this reset token is unknown, used or expired")
-        conn.execute("UPDATE user_sessions SET is_active = false WHERE user_id = %s", [row[0]])
-        conn.execute(AUDIT, [row[0], "password_reset", row[0], None])
 
 
 def _keep_an_admin(conn: Connection, user: UserOut) -> None:
@@ -264,7 +172,7 @@ def change(conn: Connection, caller: Principal, user_id: UUID, body: UserChange)
     user = find(conn, caller, user_id)
     changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
     if user.id != caller.user_id or "role" in changes:
-        _may_manage(caller, user.organization_id, changes.get("role", user.role))
+        may_manage(caller, user.organization_id, changes.get("role", user.role))
     if changes.get("role") == "super_admin" and _org_type(conn, user.organization_id) != "oraseas_ee":
         raise conflict("super_admin_outside_oraseas", "super_admins belong to Oraseas EE")
     if not changes:
@@ -273,8 +181,9 @@ def change(conn: Connection, caller: Principal, user_id: UUID, body: UserChange)
         if changes.get("role", user.role) == "user" and user.role != "user":
             _keep_an_admin(conn, user)
         sets = ", ".join(f"{k} = %({k})s" for k in changes)
-        updated = _rows(
+        updated = rows(
             conn,
+            UserOut,
             f"UPDATE users SET {sets}, updated_at = now() WHERE id = %(id)s RETURNING {COLUMNS}",
             changes | {"id": user_id},
         )[0]
@@ -293,14 +202,15 @@ def change(conn: Connection, caller: Principal, user_id: UUID, body: UserChange)
 def set_active(conn: Connection, caller: Principal, user_id: UUID, active: bool) -> UserOut:
     """Deactivate (revoking sessions; never the last admin) or reactivate a user."""
     user = find(conn, caller, user_id)
-    _may_manage(caller, user.organization_id, user.role)
+    may_manage(caller, user.organization_id, user.role)
     with conn.transaction():
         if not active:
             _keep_an_admin(conn, user)
             conn.execute("UPDATE user_sessions SET is_active = false WHERE user_id = %s", [user_id])
         status = "active" if active else "inactive"
-        updated = _rows(
+        updated = rows(
             conn,
+            UserOut,
             f"UPDATE users SET is_active = %s, user_status = %s, updated_at = now()"
             f" WHERE id = %s RETURNING {COLUMNS}",
             [active, status, user_id],
@@ -312,10 +222,11 @@ def set_active(conn: Connection, caller: Principal, user_id: UUID, active: bool)
 def unlock(conn: Connection, caller: Principal, user_id: UUID) -> UserOut:
     """Lift a lockout."""
     user = find(conn, caller, user_id)
-    _may_manage(caller, user.organization_id, user.role)
+    may_manage(caller, user.organization_id, user.role)
     with conn.transaction():
-        updated = _rows(
+        updated = rows(
             conn,
+            UserOut,
             "UPDATE users SET user_status = 'active', failed_login_attempts = 0, locked_until = NULL,"
             f" updated_at = now() WHERE id = %s AND user_status = 'locked' RETURNING {COLUMNS}",
             [user_id],
@@ -324,13 +235,3 @@ def unlock(conn: Connection, caller: Principal, user_id: UUID) -> UserOut:
             raise conflict("not_locked", "the account is not locked")
         conn.execute(AUDIT, [user_id, "unlocked", caller.user_id, None])
     return updated[0]
-
-
-def issue_reset_for(conn: Connection, caller: Principal, user_id: UUID) -> tuple[str, datetime]:
-    """An admin issues a reset token for a user in its reach (handed over out of band: there is no mail)."""
-    user = find(conn, caller, user_id)
-    _may_manage(caller, user.organization_id, user.role)
-    token = request_reset(conn, user.username)
-    if token is None:
-        raise conflict("account_inactive", "the account is not active")
-    return token, datetime.now().astimezone() + RESET_LIFETIME

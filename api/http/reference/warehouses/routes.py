@@ -8,7 +8,8 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from api.http.deps import AppSettings, Connection, CurrentUser
-from api.http.pagination import Cursor, Limit, Page, decode_cursor, page
+from api.http.pagination import Cursor, Limit, Page, page
+from api.http.reference.common import by_name
 from api.http.reference.warehouses import service as w
 
 router = APIRouter(tags=["warehouses"])
@@ -25,15 +26,11 @@ def list_warehouses(
     cursor: Cursor = None,
 ) -> Page[w.WarehouseOut]:
     """Warehouses of the caller's organizations, by name (`name` matches a part of it)."""
-    key = decode_cursor(cursor, 2)
     filters = {
         "organization_id": organization_id,
         "is_active": is_active,
         "name": name,
-        "limit": limit + 1,
-        "after_name": key[0] if key else None,
-        "after_id": key[1] if key else None,
-    }
+    } | by_name(cursor, limit)
     return page(w.listing(conn, caller, filters), limit, lambda r: [r.name, str(r.id)])
 
 

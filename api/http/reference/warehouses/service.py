@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.http.auth.principal import Principal
 from api.http.problems import ApiError, forbidden, not_found
-from api.http.reference.common import check_cap, refusals, update_statement
+from api.http.reference.common import insert_capped, refusals, rows, update_statement
 from ledger.postgres.eventstore import Connection
 
 COLUMNS = "id, organization_id, name, location, description, is_active, created_at, updated_at"
@@ -63,26 +63,17 @@ LIMIT %(limit)s
 """
 
 
-def _row(conn: Connection, query: Any, params: Any) -> WarehouseOut | None:
-    cursor = conn.execute(query, params)
-    row = cursor.fetchone()
-    names = [c.name for c in cursor.description or ()]
-    return None if row is None else WarehouseOut(**dict(zip(names, row, strict=True)))
-
-
 def find(conn: Connection, caller: Principal, warehouse_id: UUID) -> WarehouseOut:
     """The warehouse, if the caller may see it (404 otherwise)."""
-    found = _row(conn, f"SELECT {COLUMNS} FROM warehouses WHERE id = %s", [warehouse_id])
-    if found is None or not caller.sees(found.organization_id):
+    found = rows(conn, WarehouseOut, f"SELECT {COLUMNS} FROM warehouses WHERE id = %s", [warehouse_id])
+    if not found or not caller.sees(found[0].organization_id):
         raise not_found("warehouse")
-    return found
+    return found[0]
 
 
 def listing(conn: Connection, caller: Principal, filters: dict[str, Any]) -> list[WarehouseOut]:
     """Warehouses in the caller's reach, by name."""
-    cursor = conn.execute(LIST, {"scope": caller.scope_list()} | filters)
-    names = [c.name for c in cursor.description or ()]
-    return [WarehouseOut(**dict(zip(names, r, strict=True))) for r in cursor.fetchall()]
+    return rows(conn, WarehouseOut, LIST, {"scope": caller.scope_list()} | filters)
 
 
 def create(conn: Connection, caller: Principal, body: WarehouseIn, cap: int) -> WarehouseOut:
@@ -92,14 +83,9 @@ def create(conn: Connection, caller: Principal, body: WarehouseIn, cap: int) -> 
         raise ApiError(422, "unknown_organization", f"organization {organization} does not exist")
     if not caller.is_admin:
         raise forbidden("only an admin may create warehouses")
+    values = body.model_dump(include={"name", "location", "description"}) | {"organization_id": organization}
     with conn.transaction(), refusals(UNIQUE):
-        conn.execute("LOCK TABLE warehouses IN SHARE ROW EXCLUSIVE MODE")  # the cap holds under concurrency
-        check_cap(conn, "warehouses", cap, "warehouses")
-        query = f"""INSERT INTO warehouses (organization_id, name, location, description)
-                    VALUES (%s, %s, %s, %s) RETURNING {COLUMNS}"""
-        created = _row(conn, query, [organization, body.name, body.location, body.description])
-    assert created is not None
-    return created
+        return insert_capped(conn, WarehouseOut, "warehouses", cap, values, COLUMNS)
 
 
 def change(conn: Connection, caller: Principal, warehouse_id: UUID, body: WarehouseChange) -> WarehouseOut:
@@ -113,6 +99,5 @@ def change(conn: Connection, caller: Principal, warehouse_id: UUID, body: Wareho
     if changes.get("name", "") is None or changes.get("is_active", False) is None:
         raise ApiError(422, "invalid_request", "name and is_active cannot be null")
     with conn.transaction(), refusals(UNIQUE):
-        updated = _row(conn, update_statement("warehouses", changes, COLUMNS), changes | {"id": warehouse_id})
-    assert updated is not None
-    return updated
+        statement = update_statement("warehouses", changes, COLUMNS)
+        return rows(conn, WarehouseOut, statement, changes | {"id": warehouse_id})[0]
