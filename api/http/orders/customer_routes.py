@@ -15,17 +15,16 @@ from api.http.auth.principal import Principal
 from api.http.deps import AppSettings, Connection, Ctx, CurrentUser
 from api.http.orders import access
 from api.http.orders import queries as q
-from api.http.orders.commands import Action, add_actions, answer, items, movement, plain
+from api.http.orders.commands import answer, items
+from api.http.orders.routing import Action, add_actions, add_read
 from api.http.orders.schemas import (
-    ActionIn,
     Availability,
     AvailabilityLine,
     CustomerOrderIn,
     InTransitOut,
-    MovementIn,
     OrderOut,
 )
-from api.http.pagination import Cursor, Limit, Page, dated_after, page
+from api.http.pagination import Cursor, Limit, Page, dated_after
 from api.http.stock.freshness import MinPosition, ensure_fresh
 from ledger.orders import commands as c
 from ledger.postgres import queries
@@ -50,34 +49,16 @@ def request_customer_order(body: CustomerOrderIn, ctx: Ctx) -> OrderOut:
 
 
 ACTIONS = (
-    Action(
-        "confirm",
-        ActionIn,
-        plain(c.ConfirmCustomerOrder),
-        "Confirm",
-        "Confirm a requested order (Oraseas EE admins).",
-    ),
-    Action(
+    Action.plain("confirm", c.ConfirmCustomerOrder, "Confirm a requested order (Oraseas EE admins)."),
+    Action.movement(
         "ship",
-        MovementIn,
-        movement(c.ShipCustomerOrder),
-        "Ship",
+        c.ShipCustomerOrder,
         "Ship from an Oraseas EE warehouse: the stock leaves it and is in transit until received.",
     ),
-    Action(
-        "receive",
-        MovementIn,
-        movement(c.ReceiveCustomerOrder),
-        "Receive",
-        "Receive shipped stock into one of the customer's warehouses.",
+    Action.movement(
+        "receive", c.ReceiveCustomerOrder, "Receive shipped stock into one of the customer's warehouses."
     ),
-    Action(
-        "cancel",
-        ActionIn,
-        plain(c.CancelCustomerOrder),
-        "Cancel",
-        "Cancel an order that has shipped nothing (admins).",
-    ),
+    Action.plain("cancel", c.CancelCustomerOrder, "Cancel an order that has shipped nothing (admins)."),
 )
 add_actions(router, "customer", access.customer_order, ACTIONS)
 
@@ -103,28 +84,15 @@ def list_customer_orders(
     if customer_organization_id is not None and customer != customer_organization_id:
         return Page[OrderOut](items=[], next_cursor=None)
     params = {"customer": customer, "status": status, "id": None, "limit": limit + 1} | dated_after(cursor)
-    found = q.customer_orders(conn, params)
-    return page(found, limit, lambda o: [o.order_date.isoformat() if o.order_date else None, str(o.id)])
+    return q.order_page(q.customer_orders(conn, params), limit)
 
 
-@router.get("/customer-orders/{order_id}", response_model=OrderOut, summary="One customer order")
-def get_customer_order(
-    order_id: UUID,
-    conn: Connection,
-    settings: AppSettings,
-    caller: CurrentUser,
-    min_position: MinPosition = None,
-) -> OrderOut:
-    """The order with per-line ordered, shipped, received and in-transit quantities."""
-    access.customer_order(conn, caller, order_id, "read")
-    ensure_fresh(conn, settings, ("customer_orders",), min_position)
-    found = q.customer_orders(
-        conn,
-        {"customer": None, "status": None, "id": order_id, "limit": 1, "after_date": None, "after_id": None},
-    )
-    if not found:  # recorded, not projected yet: the stream knows
-        return q.from_stream(conn, "customer", order_id, None, [])
-    return found[0]
+add_read(
+    router,
+    "customer",
+    access.customer_order,
+    "The order with per-line ordered, shipped, received and in-transit quantities.",
+)
 
 
 @router.get(

@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from api.http.orders.schemas import OrderLineOut, OrderOut
+from api.http.pagination import Page, page
 from ledger.orders.events import (
     CustomerOrderRequested,
     SupplierOrderRequested,
@@ -84,6 +85,22 @@ def supplier_orders(conn: Connection, params: dict[str, Any]) -> list[OrderOut]:
 def in_transit(conn: Connection, customer: UUID | None) -> list[dict[str, Any]]:
     """Customer order lines shipped and not yet received."""
     return _rows(conn, IN_TRANSIT, {"customer": customer})
+
+
+def one_order(conn: Connection, kind: str, order_id: UUID) -> OrderOut:
+    """The order from its projection; from its stream when it is recorded but not projected yet."""
+    keys = {"status": None, "id": order_id, "limit": 1, "after_date": None, "after_id": None}
+    found = (
+        customer_orders(conn, keys | {"customer": None})
+        if kind == "customer"
+        else supplier_orders(conn, keys)
+    )
+    return found[0] if found else from_stream(conn, kind, order_id, None, [])
+
+
+def order_page(found: list[OrderOut], limit: int) -> Page[OrderOut]:
+    """A page of a newest-first order list (from `limit + 1` orders)."""
+    return page(found, limit, lambda o: [o.order_date.isoformat() if o.order_date else None, str(o.id)])
 
 
 def from_stream(

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from fastapi import APIRouter
 
 from api.http.deps import AppSettings, Connection, Ctx, CurrentUser
 from api.http.orders import access
 from api.http.orders import queries as q
-from api.http.orders.commands import Action, add_actions, answer, items, movement, plain
+from api.http.orders.commands import answer, items
 from api.http.orders.customer_routes import Status
+from api.http.orders.routing import Action, add_actions, add_read
 from api.http.orders.schemas import (
-    ActionIn,
-    MovementIn,
     OrderOut,
     SupplierOrderIn,
 )
-from api.http.pagination import Cursor, Limit, Page, dated_after, page
+from api.http.pagination import Cursor, Limit, Page, dated_after
 from api.http.problems import ApiError
 from api.http.stock.freshness import MinPosition, ensure_fresh
 from ledger.orders import commands as c
@@ -48,27 +45,17 @@ def request_supplier_order(body: SupplierOrderIn, ctx: Ctx) -> OrderOut:
 
 
 ACTIONS = (
-    Action(
+    Action.plain(
         "place",
-        ActionIn,
-        plain(c.PlaceSupplierOrder),
-        "Place",
+        c.PlaceSupplierOrder,
         "Send a requested order to the supplier (requested to ordered; admins).",
     ),
-    Action(
+    Action.movement(
         "receive",
-        MovementIn,
-        movement(c.ReceiveSupplierOrder),
-        "Receive",
+        c.ReceiveSupplierOrder,
         "Receive ordered stock into an Oraseas EE warehouse: one creation movement per line.",
     ),
-    Action(
-        "cancel",
-        ActionIn,
-        plain(c.CancelSupplierOrder),
-        "Cancel",
-        "Cancel an order that has received nothing (admins).",
-    ),
+    Action.plain("cancel", c.CancelSupplierOrder, "Cancel an order that has received nothing (admins)."),
 )
 add_actions(router, "supplier", access.supplier_order, ACTIONS)
 
@@ -87,22 +74,9 @@ def list_supplier_orders(
     access.supplier_order(conn, caller, None, "read")
     ensure_fresh(conn, settings, ("supplier_orders",), min_position)
     params = {"status": status, "id": None, "limit": limit + 1} | dated_after(cursor)
-    found = q.supplier_orders(conn, params)
-    return page(found, limit, lambda o: [o.order_date.isoformat() if o.order_date else None, str(o.id)])
+    return q.order_page(q.supplier_orders(conn, params), limit)
 
 
-@router.get("/supplier-orders/{order_id}", response_model=OrderOut, summary="One supplier order")
-def get_supplier_order(
-    order_id: UUID,
-    conn: Connection,
-    settings: AppSettings,
-    caller: CurrentUser,
-    min_position: MinPosition = None,
-) -> OrderOut:
-    """The order with per-line ordered and received quantities."""
-    access.supplier_order(conn, caller, order_id, "read")
-    ensure_fresh(conn, settings, ("supplier_orders",), min_position)
-    found = q.supplier_orders(
-        conn, {"status": None, "id": order_id, "limit": 1, "after_date": None, "after_id": None}
-    )
-    return found[0] if found else q.from_stream(conn, "supplier", order_id, None, [])
+add_read(
+    router, "supplier", access.supplier_order, "The order with per-line ordered and received quantities."
+)
