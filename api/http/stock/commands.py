@@ -26,7 +26,6 @@ from ledger.commands import (
     StockCommand,
     TransferStock,
 )
-from ledger.decide import Needs
 from ledger.postgres import context
 from ledger.postgres.eventstore import Connection
 from ledger.results import CommandResult
@@ -44,7 +43,7 @@ def recorded(conn: Connection, result: CommandResult) -> Recorded:
 
 def describe(conn: Connection, transaction_ids: tuple[UUID, ...]) -> list[TransactionOut]:
     """The movements as their streams tell them now, in the order given."""
-    states, streams = context.load_movements(conn, Needs(transaction_ids=frozenset(transaction_ids)))
+    states, streams = context.load_movements(conn, transaction_ids)
     out = []
     for tid in transaction_ids:
         state = states[tid]
