@@ -7,9 +7,8 @@ cancelled. Line ids derive from (order, part): a part appears once per order.
 
 from __future__ import annotations
 
+from projections.order_statements import ITEM_ID, insert_items, set_status
 from projections.projection import BATCH, Projection, Table
-
-ITEM_ID = "md5((b.payload->>'order_id') || '/' || (line->>'part_id'))::uuid"
 
 INSERT_ORDERS = f"""
 WITH {BATCH}
@@ -22,15 +21,7 @@ SELECT (payload->>'order_id')::uuid, (payload->>'customer_organization_id')::uui
 FROM batch WHERE event_type = 'CustomerOrderRequested'
 """
 
-INSERT_ITEMS = f"""
-WITH {BATCH}
-INSERT INTO customer_order_items (id, customer_order_id, part_id, quantity, unit_price, created_at,
-    updated_at)
-SELECT {ITEM_ID}, (b.payload->>'order_id')::uuid, (line->>'part_id')::uuid, (line->>'quantity')::numeric,
-    (line->>'unit_price')::numeric, b.recorded_at, b.recorded_at
-FROM batch b CROSS JOIN LATERAL jsonb_array_elements(b.payload->'lines') AS line
-WHERE b.event_type = 'CustomerOrderRequested'
-"""
+INSERT_ITEMS = insert_items("customer_order_items", "customer_order_id", "CustomerOrderRequested")
 
 ADD_PROGRESS = f"""
 WITH {BATCH},
@@ -52,10 +43,9 @@ FROM moved m WHERE i.id = m.id
 """
 
 # The last status-changing event of each order in the batch wins (events of one order come in order).
-SET_STATUS = f"""
-WITH {BATCH},
-changes AS (
-    SELECT DISTINCT ON ((payload->>'order_id')::uuid) (payload->>'order_id')::uuid AS id,
+SET_STATUS = set_status(
+    "customer_orders",
+    """
         CASE event_type
             WHEN 'CustomerOrderConfirmed' THEN 'confirmed'
             WHEN 'CustomerOrderShipped' THEN 'shipped'
@@ -68,13 +58,8 @@ changes AS (
     FROM batch
     WHERE event_type IN ('CustomerOrderConfirmed', 'CustomerOrderShipped', 'CustomerOrderCancelled')
        OR (event_type = 'CustomerOrderReceived' AND (payload->>'completed')::boolean)
-    ORDER BY (payload->>'order_id')::uuid, transaction_id DESC, position DESC
+""",
 )
-UPDATE customer_orders o
-SET status = c.status, actual_delivery_date = coalesce(c.delivered, o.actual_delivery_date),
-    updated_at = greatest(o.updated_at, c.recorded_at)
-FROM changes c WHERE o.id = c.id
-"""
 
 PROJECTION = Projection(
     name="customer_orders",

@@ -7,9 +7,8 @@ movements, which the inventory and transactions projections apply.
 
 from __future__ import annotations
 
+from projections.order_statements import ITEM_ID, insert_items, set_status
 from projections.projection import BATCH, Projection, Table
-
-ITEM_ID = "md5((b.payload->>'order_id') || '/' || (line->>'part_id'))::uuid"
 
 INSERT_ORDERS = f"""
 WITH {BATCH}
@@ -23,15 +22,7 @@ SELECT (payload->>'order_id')::uuid, (payload->>'ordering_organization_id')::uui
 FROM batch WHERE event_type = 'SupplierOrderRequested'
 """
 
-INSERT_ITEMS = f"""
-WITH {BATCH}
-INSERT INTO supplier_order_items (id, supplier_order_id, part_id, quantity, unit_price, created_at,
-    updated_at)
-SELECT {ITEM_ID}, (b.payload->>'order_id')::uuid, (line->>'part_id')::uuid, (line->>'quantity')::numeric,
-    (line->>'unit_price')::numeric, b.recorded_at, b.recorded_at
-FROM batch b CROSS JOIN LATERAL jsonb_array_elements(b.payload->'lines') AS line
-WHERE b.event_type = 'SupplierOrderRequested'
-"""
+INSERT_ITEMS = insert_items("supplier_order_items", "supplier_order_id", "SupplierOrderRequested")
 
 ADD_RECEIVED = f"""
 WITH {BATCH},
@@ -46,10 +37,9 @@ SET received_quantity = i.received_quantity + m.received, updated_at = greatest(
 FROM moved m WHERE i.id = m.id
 """
 
-SET_STATUS = f"""
-WITH {BATCH},
-changes AS (
-    SELECT DISTINCT ON ((payload->>'order_id')::uuid) (payload->>'order_id')::uuid AS id,
+SET_STATUS = set_status(
+    "supplier_orders",
+    """
         CASE event_type
             WHEN 'SupplierOrderPlaced' THEN 'ordered'
             WHEN 'SupplierOrderCancelled' THEN 'cancelled'
@@ -61,13 +51,8 @@ changes AS (
     FROM batch
     WHERE event_type IN ('SupplierOrderPlaced', 'SupplierOrderCancelled')
        OR (event_type = 'SupplierOrderReceived' AND (payload->>'completed')::boolean)
-    ORDER BY (payload->>'order_id')::uuid, transaction_id DESC, position DESC
+""",
 )
-UPDATE supplier_orders o
-SET status = c.status, actual_delivery_date = coalesce(c.delivered, o.actual_delivery_date),
-    updated_at = greatest(o.updated_at, c.recorded_at)
-FROM changes c WHERE o.id = c.id
-"""
 
 PROJECTION = Projection(
     name="supplier_orders",

@@ -1,25 +1,27 @@
-"""The order rules: decide(command, context, policy) returns the order's events and movements, or raises.
+"""The order handlers: each takes (command, context, policy) and returns the order's events and movements.
 
-Pure, like ledger.decide, whose quantity, unit, warehouse and stock checks it
-reuses: moving stock through an order obeys the same rules as any movement.
+Pure, and built from the shared rules of ledger.rules: moving stock through an
+order obeys the same quantity, unit, warehouse and stock checks as any movement.
 An order's movements are authorized by the order itself (an Oraseas EE admin
 confirms customer orders; supplier orders are Oraseas EE's own), so they are
-not held for approval again.
+not held for approval again. Orders are opened in ledger.orders.requests; what
+each command loads is in ledger.orders.needs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
 from decimal import Decimal
 from uuid import UUID
 
-from ledger import decide as rules
-from ledger import errors
-from ledger.decide import Decision, Needs
+from ledger import errors, rules
 from ledger.events import Event, StockCreated
 from ledger.orders import commands as c
 from ledger.orders import events as e
 from ledger.orders.state import OrderState
 from ledger.policy import Policy
+from ledger.rules import Decision
 from ledger.state import DecisionContext
 
 CUSTOMER_STATES = {
@@ -27,47 +29,43 @@ CUSTOMER_STATES = {
     "receive": ("shipped",),
     "cancel": ("requested", "confirmed"),
 }
-SUPPLIER_SOURCES = ("supplier", "bossaqua")
 
 
-def needs(command: c.OrderCommand) -> Needs:
-    """Reference data the command reads (orders themselves are loaded by id, see order_id)."""
-    parts = {item.part_id for item in getattr(command, "items", ())}
-    warehouses = {command.warehouse_id} if hasattr(command, "warehouse_id") else set()
-    return Needs(part_ids=frozenset(parts), warehouse_ids=frozenset(warehouses))
-
-
-def decide(command: c.OrderCommand, context: DecisionContext, policy: Policy) -> Decision:
-    """Check every rule for `command`; return the events to record."""
-    if context.actor is None or not context.actor.is_active:
-        raise errors.UnknownUser("the acting user does not exist or is not active")
-    if isinstance(command, c.RequestCustomerOrder):
-        return _done([_request_customer(command, context)], context, policy)
-    if isinstance(command, c.RequestSupplierOrder):
-        return _done([_request_supplier(command, context)], context, policy)
-    order = _order(context, command.order_id)
-    expected = {_stream(order): order.version}
-    if isinstance(command, c.ConfirmCustomerOrder | c.PlaceSupplierOrder):
-        return _done([_advance(command, order)], context, policy, expected)
-    if isinstance(command, c.CancelCustomerOrder | c.CancelSupplierOrder):
-        return _done([_cancel(command, order)], context, policy, expected)
-    if isinstance(command, c.ShipCustomerOrder):
-        return _done([_ship(command, order, context)], context, policy, expected)
-    if isinstance(command, c.ReceiveCustomerOrder):
-        return _done([_receive_customer(command, order, context)], context, policy, expected)
-    return _done(_receive_supplier(command, order, context), context, policy, expected)
-
-
-def _done(
-    events: list[Event], context: DecisionContext, policy: Policy, expected: dict[str, int] | None = None
+def advance(
+    command: c.ConfirmCustomerOrder | c.PlaceSupplierOrder, context: DecisionContext, policy: Policy
 ) -> Decision:
-    return rules._check_stock(events, expected or {}, context, policy)
+    """Confirm a requested customer order, or place a requested supplier order."""
+    order = _order(context, command.order_id)
+    return rules.settle([_advance(command, order)], context, policy, order.order_id)
 
 
-def _stream(order: OrderState) -> str:
-    if order.kind == "customer":
-        return e.customer_order_stream(order.order_id)
-    return e.supplier_order_stream(order.order_id)
+def cancel(
+    command: c.CancelCustomerOrder | c.CancelSupplierOrder, context: DecisionContext, policy: Policy
+) -> Decision:
+    """Cancel an order before anything was shipped (customer) or received (supplier)."""
+    order = _order(context, command.order_id)
+    return rules.settle([_cancel(command, order)], context, policy, order.order_id)
+
+
+def ship(command: c.ShipCustomerOrder, context: DecisionContext, policy: Policy) -> Decision:
+    """Ship (part of) a customer order: the stock leaves an Oraseas EE warehouse."""
+    order = _order(context, command.order_id)
+    return rules.settle([_ship(command, order, context)], context, policy, order.order_id)
+
+
+def receive_customer(command: c.ReceiveCustomerOrder, context: DecisionContext, policy: Policy) -> Decision:
+    """The customer receives shipped stock: each receipt line becomes a movement of its own."""
+    order = _order(context, command.order_id)
+    received = _receive_customer(command, order, context)
+    decision = rules.settle([received], context, policy, order.order_id)
+    lines = tuple(line.transaction_id for line in received.lines if line.transaction_id is not None)
+    return replace(decision, transaction_ids=lines)
+
+
+def receive_supplier(command: c.ReceiveSupplierOrder, context: DecisionContext, policy: Policy) -> Decision:
+    """Ordered stock arrives: one creation movement per line, with the receipt."""
+    order = _order(context, command.order_id)
+    return rules.settle(_receive_supplier(command, order, context), context, policy, order.order_id)
 
 
 def _order(context: DecisionContext, order_id: UUID) -> OrderState:
@@ -75,70 +73,6 @@ def _order(context: DecisionContext, order_id: UUID) -> OrderState:
     if order is None:
         raise errors.UnknownOrder(f"order {order_id} does not exist", order_id=str(order_id))
     return order
-
-
-def _lines(items: tuple[c.OrderItem, ...], context: DecisionContext) -> tuple[e.OrderLine, ...]:
-    seen: set[UUID] = set()
-    lines = []
-    for item in items:
-        if item.part_id in seen:
-            raise errors.DuplicateItem(f"part {item.part_id} is listed twice", part_id=str(item.part_id))
-        seen.add(item.part_id)
-        part = rules._part(context, item.part_id)
-        rules._check_quantity(item.quantity, part)
-        lines.append(
-            e.OrderLine(
-                part_id=part.id,
-                quantity=item.quantity,
-                unit_price=item.unit_price,
-                unit_of_measure=part.unit_of_measure,
-            )
-        )
-    return tuple(lines)
-
-
-def _organization(context: DecisionContext, organization_id: UUID, types: tuple[str, ...]) -> str:
-    organization = context.organizations.get(organization_id)
-    if organization is None or organization.organization_type not in types or not organization.is_active:
-        raise errors.InvalidOrganization(
-            f"organization {organization_id} is not an active {' or '.join(types)} organization",
-            organization_id=str(organization_id),
-        )
-    return organization.name
-
-
-def _request_customer(command: c.RequestCustomerOrder, context: DecisionContext) -> Event:
-    _organization(context, command.customer_organization_id, ("customer",))
-    if context.oraseas_id is None:
-        raise errors.InvalidOrganization("there is no Oraseas EE organization to order from")
-    return e.CustomerOrderRequested(
-        order_id=rules._new_id(context),
-        customer_organization_id=command.customer_organization_id,
-        oraseas_organization_id=context.oraseas_id,
-        order_date=context.now,
-        expected_delivery_date=command.expected_delivery_date,
-        notes=command.notes,
-        lines=_lines(command.items, context),
-    )
-
-
-def _request_supplier(command: c.RequestSupplierOrder, context: DecisionContext) -> Event:
-    _organization(context, command.ordering_organization_id, ("oraseas_ee",))
-    name = command.supplier_name
-    if command.supplier_organization_id is not None:
-        name = _organization(context, command.supplier_organization_id, SUPPLIER_SOURCES)
-    if not name:
-        raise errors.InvalidOrganization("name the supplier: supplier_organization_id or supplier_name")
-    return e.SupplierOrderRequested(
-        order_id=rules._new_id(context),
-        ordering_organization_id=command.ordering_organization_id,
-        supplier_organization_id=command.supplier_organization_id,
-        supplier_name=name,
-        order_date=context.now,
-        expected_delivery_date=command.expected_delivery_date,
-        notes=command.notes,
-        lines=_lines(command.items, context),
-    )
 
 
 def _require(order: OrderState, allowed: tuple[str, ...], action: str) -> None:
@@ -173,18 +107,10 @@ def _moves(
     items: tuple[c.MoveItem, ...], order: OrderState, context: DecisionContext, limit: str
 ) -> list[tuple[UUID, Decimal]]:
     """Check each item against its order line; `limit` says what it may not exceed."""
-    seen: set[UUID] = set()
     moves = []
-    for item in items:
-        line = order.lines.get(item.part_id)
-        if line is None:
-            raise errors.PartNotOnOrder(
-                f"part {item.part_id} is not on this order", part_id=str(item.part_id)
-            )
-        if item.part_id in seen:
-            raise errors.DuplicateItem(f"part {item.part_id} is listed twice", part_id=str(item.part_id))
-        seen.add(item.part_id)
-        rules._check_quantity(item.quantity, rules._part(context, item.part_id))
+    for item in rules.one_each(_on_order(items, order), "listed"):
+        line = order.lines[item.part_id]
+        rules.check_quantity(item.quantity, rules.part(context, item.part_id))
         room = {
             "unshipped": line.ordered - line.shipped,
             "in_transit": line.in_transit,
@@ -200,8 +126,18 @@ def _moves(
     return moves
 
 
+def _on_order(items: tuple[c.MoveItem, ...], order: OrderState) -> Iterator[c.MoveItem]:
+    """The items in order; one whose part is not on the order is refused when reached."""
+    for item in items:
+        if item.part_id not in order.lines:
+            raise errors.PartNotOnOrder(
+                f"part {item.part_id} is not on this order", part_id=str(item.part_id)
+            )
+        yield item
+
+
 def _warehouse_of(context: DecisionContext, warehouse_id: UUID, owner: UUID, *, receives: bool) -> None:
-    rules._check_warehouse(context, warehouse_id, receives=receives)
+    rules.check_warehouse(context, warehouse_id, receives=receives)
     if context.warehouses[warehouse_id].organization_id != owner:
         raise errors.WrongWarehouseOwner(
             f"warehouse {warehouse_id} does not belong to organization {owner}",
@@ -216,14 +152,16 @@ def _ship(command: c.ShipCustomerOrder, order: OrderState, context: DecisionCont
     moves = _moves(command.items, order, context, "unshipped")
     return e.CustomerOrderShipped(
         order_id=order.order_id,
-        shipment_id=rules._new_id(context),
+        shipment_id=rules.new_id(context),
         warehouse_id=command.warehouse_id,
         lines=tuple(e.MovedLine(part_id=p, quantity=q) for p, q in moves),
         shipped_at=context.now,
     )
 
 
-def _receive_customer(command: c.ReceiveCustomerOrder, order: OrderState, context: DecisionContext) -> Event:
+def _receive_customer(
+    command: c.ReceiveCustomerOrder, order: OrderState, context: DecisionContext
+) -> e.CustomerOrderReceived:
     _require(order, CUSTOMER_STATES["receive"], "received")
     _warehouse_of(context, command.warehouse_id, order.owner_id, receives=True)
     lines = []
@@ -239,7 +177,7 @@ def _receive_customer(command: c.ReceiveCustomerOrder, order: OrderState, contex
                     part_id=part_id,
                     quantity=taken,
                     from_warehouse_id=warehouse,
-                    transaction_id=rules._new_id(context),
+                    transaction_id=rules.new_id(context),
                 )
             )
     received = {p: ln.received for p, ln in order.lines.items()}
@@ -248,7 +186,7 @@ def _receive_customer(command: c.ReceiveCustomerOrder, order: OrderState, contex
     completed = all(received[p] >= ln.ordered for p, ln in order.lines.items())
     return e.CustomerOrderReceived(
         order_id=order.order_id,
-        receipt_id=rules._new_id(context),
+        receipt_id=rules.new_id(context),
         warehouse_id=command.warehouse_id,
         lines=tuple(lines),
         received_at=context.now,
@@ -266,7 +204,7 @@ def _receive_supplier(
     moves = _moves(command.items, order, context, "unreceived")
     created = [
         StockCreated(
-            transaction_id=rules._new_id(context),
+            transaction_id=rules.new_id(context),
             part_id=part_id,
             to_warehouse_id=command.warehouse_id,
             quantity=quantity,
@@ -282,7 +220,7 @@ def _receive_supplier(
         received[part_id] += quantity
     receipt = e.SupplierOrderReceived(
         order_id=order.order_id,
-        receipt_id=rules._new_id(context),
+        receipt_id=rules.new_id(context),
         warehouse_id=command.warehouse_id,
         lines=tuple(
             e.MovedLine(part_id=m.part_id, quantity=m.quantity, transaction_id=m.transaction_id)

@@ -50,6 +50,15 @@ class MovedLine(BaseModel):
     transaction_id: UUID | None = None  # the transactions row a receipt line becomes
 
 
+class _Request(Event):
+    """What every order request carries, customer or supplier: when, what, and notes."""
+
+    order_date: Timestamp
+    expected_delivery_date: Timestamp | None = None
+    notes: str | None = None
+    lines: tuple[OrderLine, ...]
+
+
 class _CustomerOrderEvent(Event):
     order_id: UUID
 
@@ -59,15 +68,11 @@ class _CustomerOrderEvent(Event):
         return customer_order_stream(self.order_id)
 
 
-class CustomerOrderRequested(_CustomerOrderEvent):
+class CustomerOrderRequested(_Request, _CustomerOrderEvent):
     """A customer ordered parts from Oraseas EE."""
 
     customer_organization_id: UUID
     oraseas_organization_id: UUID
-    order_date: Timestamp
-    expected_delivery_date: Timestamp | None = None
-    notes: str | None = None
-    lines: tuple[OrderLine, ...]
 
 
 class CustomerOrderConfirmed(_CustomerOrderEvent):
@@ -112,16 +117,12 @@ class _SupplierOrderEvent(Event):
         return supplier_order_stream(self.order_id)
 
 
-class SupplierOrderRequested(_SupplierOrderEvent):
+class SupplierOrderRequested(_Request, _SupplierOrderEvent):
     """Oraseas EE drafted an order to a supplier."""
 
     ordering_organization_id: UUID
     supplier_organization_id: UUID | None = None
     supplier_name: str
-    order_date: Timestamp
-    expected_delivery_date: Timestamp | None = None
-    notes: str | None = None
-    lines: tuple[OrderLine, ...]
 
 
 class SupplierOrderPlaced(_SupplierOrderEvent):

@@ -11,17 +11,17 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from decimal import Decimal
-from uuid import UUID
 
 import psycopg
+from psycopg.rows import TupleRow
 
-from ledger import decide as rules
 from ledger.errors import ConcurrencyConflict
 from ledger.fold import StockKey, stock_changes
 from ledger.postgres.context import number_array, text_array, uuid_array
-from ledger.postgres.eventstore import STREAM_VERSION_CONSTRAINT, Connection, chain
+from ledger.postgres.eventstore import STREAM_VERSION_CONSTRAINT, Connection, NewEvent, chain
 from ledger.recorded import CommandMetadata, RecordedEvent
 from ledger.results import AppendedEvent, CommandResult
+from ledger.rules import Decision
 
 # Per-event values travel as array literals, payloads as one JSON array of canonical texts and
 # hashes as one bytea of 32-byte slices; WITH ORDINALITY and ORDER BY keep the decision's order,
@@ -65,12 +65,10 @@ SELECT position, xid, stream_id, stream_version FROM appended
 
 def commit(
     conn: Connection,
-    decision: rules.Decision,
+    decision: Decision,
     streams: dict[str, list[RecordedEvent]],
     metadata: CommandMetadata,
     now: datetime,
-    transaction_ids: tuple[UUID, ...],
-    order_id: UUID | None = None,
     request_hash: bytes = b"",
 ) -> CommandResult:
     """Append a decision after the heads of the streams it read, update the stock levels, describe it.
@@ -84,18 +82,32 @@ def commit(
         position=None,
         log_transaction_id=None,
         events=(),
-        transaction_ids=transaction_ids,
+        transaction_ids=decision.transaction_ids,
         warnings=decision.warnings,
-        order_id=order_id,
+        order_id=decision.order_id,
     )
-    key = metadata.idempotency_key
-    if not new and key is None:
+    if not new and metadata.idempotency_key is None:
         return described
+    params = _parameters(decision, new, metadata, now)
+    params.update(digest=request_hash, result=json.dumps(described.model_dump(mode="json")))
+    try:
+        rows = conn.execute(WRITE, params).fetchall()
+    except psycopg.errors.UniqueViolation as error:
+        if error.diag.constraint_name == STREAM_VERSION_CONSTRAINT:
+            raise ConcurrencyConflict("another writer appended to the same stream first") from error
+        raise
+    return _placed(described, new, rows)
+
+
+def _parameters(
+    decision: Decision, new: list[NewEvent], metadata: CommandMetadata, now: datetime
+) -> dict[str, object]:
+    """WRITE's parameters for the events and level changes (the caller adds the idempotency ones)."""
     changes = [(k, delta) for k, delta in _net_changes(decision).items() if delta != 0]
-    params = {
+    return {
         "user": metadata.performed_by_user_id,
         "request": metadata.request_id,
-        "key": key,
+        "key": metadata.idempotency_key,
         "correlation": metadata.correlation_id,
         "causation": metadata.causation_id,
         "at": now,
@@ -111,15 +123,11 @@ def commit(
         "deltas": number_array(delta for _, delta in changes),
         "year": now.year,
         "movements": decision.new_movements,
-        "digest": request_hash,
-        "result": json.dumps(described.model_dump(mode="json")),
     }
-    try:
-        rows = conn.execute(WRITE, params).fetchall()
-    except psycopg.errors.UniqueViolation as error:
-        if error.diag.constraint_name == STREAM_VERSION_CONSTRAINT:
-            raise ConcurrencyConflict("another writer appended to the same stream first") from error
-        raise
+
+
+def _placed(described: CommandResult, new: list[NewEvent], rows: list[TupleRow]) -> CommandResult:
+    """The result with the positions and xid the inserted rows got."""
     positions = {(r[2], r[3]): int(r[0]) for r in rows}
     return described.model_copy(
         update={
@@ -138,7 +146,7 @@ def commit(
     )
 
 
-def _net_changes(decision: rules.Decision) -> dict[StockKey, Decimal]:
+def _net_changes(decision: Decision) -> dict[StockKey, Decimal]:
     net: dict[StockKey, Decimal] = {}
     for _, event in decision.events:
         for key, delta in stock_changes(event):

@@ -24,8 +24,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from uuid import UUID
 
-from ledger.decide import Needs
+from ledger.events import movement_stream
 from ledger.fold import StockKey
+from ledger.needs import Found, Streams
+from ledger.orders.state import OrderState, order_state
 from ledger.postgres.eventstore import Connection, load_streams
 from ledger.recorded import RecordedEvent
 from ledger.state import (
@@ -147,22 +149,32 @@ def load_and_lock(
     return loaded
 
 
-def load_movements(
-    conn: Connection, needs: Needs
-) -> tuple[dict[UUID, MovementState], dict[str, list[RecordedEvent]]]:
-    """The movements the command refers to, and their raw streams (for the stream heads)."""
-    from ledger.events import movement_stream
+def load_streams_of(conn: Connection, streams: Streams) -> tuple[dict[str, list[RecordedEvent]], Found]:
+    """Read the command's streams in one statement (none when it reads none); fold them into states.
 
-    by_stream = {movement_stream(t): t for t in needs.transaction_ids}
-    if not by_stream:
-        return {}, {}
-    streams = load_streams(conn, by_stream)
-    states: dict[UUID, MovementState] = {}
-    for stream_id, events in streams.items():
-        state = movement_state((e.stream_version, e.event()) for e in events)
-        if state is not None:
-            states[by_stream[stream_id]] = state
-    return states, streams
+    The raw streams come back too: the append chains after their heads.
+    """
+    movement_ids = {movement_stream(t): t for t in streams.transaction_ids}
+    raw = load_streams(conn, [*movement_ids, *streams.order_streams])
+    movements: dict[UUID, MovementState] = {}
+    orders: dict[UUID, OrderState] = {}
+    for stream_id, events in raw.items():
+        pairs = ((e.stream_version, e.event()) for e in events)
+        if stream_id in movement_ids:
+            movement = movement_state(pairs)
+            if movement is not None:
+                movements[movement_ids[stream_id]] = movement
+        elif (order := order_state(pairs)) is not None:
+            orders[order.order_id] = order
+    return raw, Found(movements=movements, orders=orders)
+
+
+def load_movements(
+    conn: Connection, transaction_ids: Iterable[UUID]
+) -> tuple[dict[UUID, MovementState], dict[str, list[RecordedEvent]]]:
+    """The movements with these ids, and their raw streams (for the stream heads)."""
+    raw, found = load_streams_of(conn, Streams(transaction_ids=frozenset(transaction_ids)))
+    return dict(found.movements), raw
 
 
 def number_array(values: Iterable[int | Decimal]) -> str:

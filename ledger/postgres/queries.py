@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from ledger.decide import Needs
 from ledger.events import movement_stream
 from ledger.postgres.context import load_movements
 from ledger.postgres.eventstore import COLUMNS, Connection, load_streams, row_to_event
@@ -52,7 +51,7 @@ class Movement:
 
 def movements(conn: Connection, transaction_ids: tuple[UUID, ...]) -> dict[UUID, Movement]:
     """The recorded movements among `transaction_ids` (an unknown id is left out)."""
-    states, streams = load_movements(conn, Needs(transaction_ids=frozenset(transaction_ids)))
+    states, streams = load_movements(conn, transaction_ids)
     return {tid: Movement(state, streams[movement_stream(tid)][0]) for tid, state in states.items()}
 
 

@@ -1,4 +1,4 @@
-"""Execute stock commands against PostgreSQL: load, decide, append, all in one transaction.
+"""Execute stock and order commands against PostgreSQL: load, decide, append, all in one transaction.
 
 A conflict with a concurrent writer (a stream appended first, a deadlock, a
 serialization failure) rolls the transaction back and the command is decided
@@ -14,16 +14,16 @@ from uuid import UUID
 
 import psycopg
 
-from ledger import decide as rules
 from ledger.commands import StockCommand
+from ledger.decide import decide, handler_for
 from ledger.errors import ConcurrencyConflict
+from ledger.needs import Found
 from ledger.orders.commands import OrderCommand
 from ledger.policy import Policy
 from ledger.postgres import context as load
 from ledger.postgres import idempotency
 from ledger.postgres.commit import commit
 from ledger.postgres.eventstore import Connection
-from ledger.postgres.orders import ORDER_COMMANDS, record_order
 from ledger.recorded import CommandMetadata
 from ledger.results import CommandResult
 from ledger.state import DecisionContext
@@ -76,50 +76,51 @@ class PostgresLedger:
         metadata: CommandMetadata,
         digest: bytes,
     ) -> CommandResult:
-        """Two statements for most commands (three when it acts on a movement): read and lock, write."""
+        """The one path of every command: read streams, load and lock, recall, decide, commit.
+
+        Two statements for most commands (three when it reads a stream): read and lock, write.
+        """
         now = self.clock()
-        if isinstance(command, ORDER_COMMANDS):
-            return record_order(conn, command, metadata, now, self.policy, self.new_id, digest)
-        needs = rules.needs(command)
+        handler = handler_for(command)
         # Streams first: reading them must come before this transaction gets its xid.
-        movements, streams = load.load_movements(conn, needs)
-        # Approving or reversing a movement checks its warehouses and part too.
-        referred = [state.movement for state in movements.values()]
+        streams, found = load.load_streams_of(conn, handler.streams(command))
+        needs = handler.needs(command, found)
         loaded = load.load_and_lock(
             conn,
             user_id=metadata.performed_by_user_id,
             year=now.year,
-            part_ids=needs.part_ids | {m.part_id for m in referred},
-            warehouse_ids=needs.warehouse_ids
-            | {w for m in referred for w in (m.from_warehouse_id, m.to_warehouse_id) if w is not None},
+            part_ids=needs.part_ids,
+            warehouse_ids=needs.warehouse_ids,
             machine_ids=needs.machine_ids,
-            lock=rules.stock_keys(command, movements),
+            organization_ids=needs.organization_ids,
+            lock=needs.lock,
             idempotency_key=metadata.idempotency_key,
         )
         if metadata.idempotency_key:
             earlier = idempotency.recall(metadata.idempotency_key, digest, loaded.earlier)
             if earlier is not None:
                 return earlier
-        context = DecisionContext(
+        decision = decide(command, self._context(now, loaded, found), self.policy)
+        return commit(conn, decision, streams, metadata, now, request_hash=digest)
+
+    def _context(self, now: datetime, loaded: load.Loaded, found: Found) -> DecisionContext:
+        organizations = loaded.organizations
+        return DecisionContext(
             now=now,
             actor=loaded.actor,
             parts=loaded.parts,
             warehouses=loaded.warehouses,
             machines=loaded.machines,
-            movements=movements,
+            movements=found.movements,
             stock=loaded.levels,
             movements_this_year=loaded.movements_this_year,
             new_id=self.new_id,
+            organizations=organizations,
+            orders=found.orders,
+            oraseas_id=next(
+                (o.id for o in organizations.values() if o.organization_type == "oraseas_ee"), None
+            ),
         )
-        decision = rules.decide(command, context, self.policy)
-        transaction_ids = tuple(dict.fromkeys(_transaction_id(e) for _, e in decision.events))
-        return commit(conn, decision, streams, metadata, now, transaction_ids, request_hash=digest)
-
-
-def _transaction_id(event: object) -> UUID:
-    value = getattr(event, "transaction_id", None)
-    assert isinstance(value, UUID)
-    return value
 
 
 def command_pins_version(command: StockCommand | OrderCommand) -> bool:

@@ -11,10 +11,11 @@ from decimal import Decimal
 from uuid import UUID
 
 from ledger.commands import StockCommand
-from ledger.decide import Decision, decide, stock_keys
+from ledger.decide import decide, stock_keys
 from ledger.events import Event
 from ledger.fold import fold_stock
 from ledger.policy import Policy
+from ledger.rules import Decision
 from ledger.state import (
     DecisionContext,
     MachineInfo,

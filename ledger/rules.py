@@ -1,0 +1,211 @@
+"""The rules every command shares, public for the stock and the order handlers alike.
+
+Part lookup, quantity and unit checks, warehouse checks, dates, new ids, and the
+last step of every decision: applying its events to the locked stock levels
+(refusing or warning about negative stock) and checking the yearly cap. Pure.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Protocol, TypeVar
+from uuid import UUID
+
+from ledger import errors
+from ledger.events import Event, Movement, movement_stream
+from ledger.fold import stock_changes
+from ledger.policy import NegativeStockPolicy, Policy
+from ledger.state import DecisionContext, PartInfo
+from ledger.types import MAX_STOCK, decimal_places, is_whole
+
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a command records: events by stream, warnings, and what the answer names.
+
+    `transaction_ids` are the movements created or acted on, in order; `order_id`
+    the order a command created or acted on.
+    """
+
+    events: tuple[tuple[str, Event], ...] = ()
+    warnings: tuple[str, ...] = ()
+    transaction_ids: tuple[UUID, ...] = ()
+    order_id: UUID | None = None
+
+    @property
+    def new_movements(self) -> int:
+        """How many transactions (movement rows) this decision adds."""
+        return sum(isinstance(event, Movement) for _, event in self.events)
+
+
+def require_actor(context: DecisionContext) -> None:
+    """Refuse a command whose acting user is unknown or inactive."""
+    if context.actor is None or not context.actor.is_active:
+        raise errors.UnknownUser("the acting user does not exist or is not active")
+
+
+def new_id(context: DecisionContext) -> UUID:
+    """A fresh id: from the context's generator when it has one (tests), else random."""
+    return context.new_id() if context.new_id is not None else uuid.uuid4()
+
+
+def part(context: DecisionContext, part_id: UUID) -> PartInfo:
+    """The part, or UnknownPart."""
+    found = context.parts.get(part_id)
+    if found is None:
+        raise errors.UnknownPart(f"part {part_id} does not exist", part_id=str(part_id))
+    return found
+
+
+def check_quantity(quantity: Decimal, part: PartInfo, *, allow_zero: bool = False) -> None:
+    """A quantity is positive (or zero when allowed), has at most 3 decimals, whole for consumables."""
+    if not quantity.is_finite() or (quantity <= 0 and not (allow_zero and quantity == 0)):
+        raise errors.InvalidQuantity(
+            "quantity must be greater than zero", quantity=str(quantity), field="quantity"
+        )
+    if decimal_places(quantity) > 3:
+        raise errors.InvalidQuantity(
+            "quantity has more than 3 decimals", quantity=str(quantity), field="quantity"
+        )
+    if quantity > MAX_STOCK:
+        raise errors.InvalidQuantity(
+            f"quantity exceeds {MAX_STOCK}", quantity=str(quantity), field="quantity"
+        )
+    if part.part_type == "consumable" and not is_whole(quantity):
+        raise errors.FractionalQuantity(
+            f"part {part.id} is a consumable and is counted in whole units",
+            part_id=str(part.id),
+            quantity=str(quantity),
+        )
+
+
+def unit(part: PartInfo, given: str | None) -> str:
+    """The part's unit of measure; a given unit must match it (case aside)."""
+    if given is not None and given.casefold() != part.unit_of_measure.casefold():
+        raise errors.UnitOfMeasureMismatch(
+            f"part {part.id} is measured in {part.unit_of_measure!r}, not {given!r}",
+            part_id=str(part.id),
+            expected=part.unit_of_measure,
+            given=given,
+        )
+    return part.unit_of_measure
+
+
+def check_warehouse(context: DecisionContext, warehouse_id: UUID, *, receives: bool) -> None:
+    """The warehouse exists; one that `receives` stock must be active."""
+    warehouse = context.warehouses.get(warehouse_id)
+    if warehouse is None:
+        raise errors.UnknownWarehouse(
+            f"warehouse {warehouse_id} does not exist", warehouse_id=str(warehouse_id)
+        )
+    if receives and not warehouse.is_active:
+        raise errors.WarehouseInactive(
+            f"warehouse {warehouse_id} is inactive and receives no stock",
+            warehouse_id=str(warehouse_id),
+        )
+
+
+def transaction_date(given: datetime | None, context: DecisionContext) -> datetime:
+    """The date a movement is recorded for: the given one (not in the future), else now."""
+    date = given or context.now
+    if date > context.now + CLOCK_SKEW:
+        raise errors.InvalidDate("transaction_date lies in the future", field="transaction_date")
+    return date
+
+
+class NamesPart(Protocol):
+    """An item of a list of parts: a stocktake line, an order line, a shipment line."""
+
+    @property
+    def part_id(self) -> UUID: ...
+
+
+Item = TypeVar("Item", bound=NamesPart)
+
+
+def one_each(items: Iterable[Item], listed: str) -> Iterator[Item]:
+    """The items in order; a part named twice is refused when reached (`listed`: "counted", "listed")."""
+    seen: set[UUID] = set()
+    for item in items:
+        if item.part_id in seen:
+            raise errors.DuplicateItem(f"part {item.part_id} is {listed} twice", part_id=str(item.part_id))
+        seen.add(item.part_id)
+        yield item
+
+
+def settle(
+    events: Iterable[Event], context: DecisionContext, policy: Policy, order_id: UUID | None = None
+) -> Decision:
+    """Apply the events to the locked levels in order: refuse or warn about negative stock; check the cap.
+
+    The decision names each event's movement (`transaction_id`) once, in order, and `order_id`.
+    """
+    levels = dict(context.stock)
+    recorded: list[tuple[str, Event]] = []
+    all_warnings: list[str] = []
+    for event in events:
+        warnings = _apply(event, levels, policy)
+        if warnings:
+            event = event.model_copy(update={"warnings": tuple(warnings)})
+            all_warnings.extend(warnings)
+        recorded.append((_stream_of(event), event))
+    moved = (getattr(event, "transaction_id", None) for _, event in recorded)
+    decision = Decision(
+        tuple(recorded),
+        tuple(all_warnings),
+        tuple(dict.fromkeys(t for t in moved if isinstance(t, UUID))),
+        order_id,
+    )
+    cap = policy.limits.transactions_per_year
+    if context.movements_this_year + decision.new_movements > cap:
+        raise errors.LimitReached(
+            f"the cap of {cap} transactions per year is reached", limit="transactions_per_year"
+        )
+    return decision
+
+
+def _apply(event: Event, levels: dict[tuple[UUID, UUID], Decimal], policy: Policy) -> list[str]:
+    """Move `levels` by the event's stock changes; return its negative-stock warnings."""
+    warnings: list[str] = []
+    for key, delta in stock_changes(event):
+        before = levels.get(key, Decimal(0))
+        after = before + delta
+        if abs(after) > MAX_STOCK:
+            raise errors.StockOutOfRange(
+                f"stock would reach {after}, beyond {MAX_STOCK}",
+                warehouse_id=str(key[0]),
+                part_id=str(key[1]),
+            )
+        if delta < 0 and after < 0:
+            if policy.negative_stock is NegativeStockPolicy.REJECT:
+                raise errors.InsufficientStock(
+                    f"warehouse {key[0]} holds {before} of part {key[1]}; {-delta} requested",
+                    warehouse_id=str(key[0]),
+                    part_id=str(key[1]),
+                    available=str(before),
+                    requested=str(-delta),
+                )
+            warnings.append(f"negative_stock: part {key[1]} in warehouse {key[0]} goes to {after}")
+        levels[key] = after
+    return warnings
+
+
+def _stream_of(event: Event) -> str:
+    stream_id = getattr(event, "stream_id", None)
+    if isinstance(stream_id, str):
+        return stream_id
+    transaction_id = getattr(event, "transaction_id", None)
+    assert isinstance(transaction_id, UUID)
+    return movement_stream(transaction_id)
+
+
+def approval(policy: Policy, quantity: Decimal, part: PartInfo) -> dict[str, object]:
+    """A new movement's approval fields: held as pending over the policy's thresholds."""
+    pending = policy.requires_approval(quantity, part.unit_price)
+    return {"requires_approval": pending, "approval_status": "pending" if pending else "approved"}
