@@ -37,6 +37,10 @@ LEDGER_STATUS = {
 }
 
 
+# The body members whose meaning RFC 9457 (and our `code`) fixes; no extra member may replace them.
+RESERVED = frozenset({"type", "title", "status", "detail", "instance", "code"})
+
+
 class ApiError(Exception):
     """A refusal with an HTTP status, a stable code, and a human explanation."""
 
@@ -73,10 +77,15 @@ def problem(
     headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    """A problem+json response; `extra` adds members (field errors, ids) to the body."""
+    """A problem+json response; `extra` adds members (field errors, ids) to the body.
+
+    An extra member named like a reserved one (RESERVED) is dropped: RFC 9457 gives `status` and the
+    others fixed meanings, and a client reading `status` must always find the HTTP status there.
+    """
     title = code.replace("_", " ").capitalize()
-    body = {"type": f"/problems/{code}", "title": title, "status": status, "detail": detail, "code": code}
-    body |= jsonable_encoder(extra or {})
+    reserved = {"type": f"/problems/{code}", "title": title, "status": status, "detail": detail, "code": code}
+    extras = {k: v for k, v in (extra or {}).items() if k not in RESERVED}
+    body = reserved | jsonable_encoder(extras)
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
