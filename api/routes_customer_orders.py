@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 
 from api.deps import AppSettings, Connection, CurrentUser, IdempotencyKey, Ledger, RequestId
 from api.orders import access
@@ -31,6 +31,8 @@ from ledger.orders import commands as c
 
 router = APIRouter(tags=["customer orders"])
 Status = Annotated[str | None, Query(max_length=50)]
+# An action whose body holds only optional notes: no body at all means no notes, as for the stock decisions.
+OptionalAction = Annotated[ActionIn | None, Body()]
 
 
 @router.post(
@@ -76,16 +78,16 @@ def _customer(
 )
 def confirm_customer_order(
     order_id: UUID,
-    body: ActionIn,
     request: Request,
     conn: Connection,
     ledger: Ledger,
     caller: CurrentUser,
+    body: OptionalAction = None,
     key: IdempotencyKey = None,
     request_id: RequestId = None,
 ) -> OrderOut:
     """Confirm a requested order (Oraseas EE admins)."""
-    command = c.ConfirmCustomerOrder(order_id=order_id, notes=body.notes)
+    command = c.ConfirmCustomerOrder(order_id=order_id, notes=body.notes if body else None)
     return _customer(request, conn, ledger, caller, order_id, "confirm", command, key, request_id)
 
 
@@ -130,16 +132,16 @@ def receive_customer_order(
 @router.post("/customer-orders/{order_id}/cancel", status_code=201, response_model=OrderOut, summary="Cancel")
 def cancel_customer_order(
     order_id: UUID,
-    body: ActionIn,
     request: Request,
     conn: Connection,
     ledger: Ledger,
     caller: CurrentUser,
+    body: OptionalAction = None,
     key: IdempotencyKey = None,
     request_id: RequestId = None,
 ) -> OrderOut:
     """Cancel an order that has shipped nothing (admins)."""
-    command = c.CancelCustomerOrder(order_id=order_id, notes=body.notes)
+    command = c.CancelCustomerOrder(order_id=order_id, notes=body.notes if body else None)
     return _customer(request, conn, ledger, caller, order_id, "cancel", command, key, request_id)
 
 

@@ -12,7 +12,6 @@ from api.orders import access
 from api.orders import queries as q
 from api.orders.commands import answer, items, moves
 from api.orders.models import (
-    ActionIn,
     MovementIn,
     OrderOut,
     SupplierOrderIn,
@@ -20,7 +19,7 @@ from api.orders.models import (
 from api.pagination import Cursor, Limit, Page, dated_after, page
 from api.principal import Principal
 from api.problems import ApiError
-from api.routes_customer_orders import Status
+from api.routes_customer_orders import OptionalAction, Status
 from api.stock.freshness import MinPosition, ensure_fresh
 from ledger.orders import commands as c
 
@@ -73,16 +72,16 @@ def _supplier(
 @router.post("/supplier-orders/{order_id}/place", status_code=201, response_model=OrderOut, summary="Place")
 def place_supplier_order(
     order_id: UUID,
-    body: ActionIn,
     request: Request,
     conn: Connection,
     ledger: Ledger,
     caller: CurrentUser,
+    body: OptionalAction = None,
     key: IdempotencyKey = None,
     request_id: RequestId = None,
 ) -> OrderOut:
     """Send a requested order to the supplier (requested to ordered; admins)."""
-    command = c.PlaceSupplierOrder(order_id=order_id, notes=body.notes)
+    command = c.PlaceSupplierOrder(order_id=order_id, notes=body.notes if body else None)
     return _supplier(request, conn, ledger, caller, order_id, "place", command, key, request_id)
 
 
@@ -109,16 +108,16 @@ def receive_supplier_order(
 @router.post("/supplier-orders/{order_id}/cancel", status_code=201, response_model=OrderOut, summary="Cancel")
 def cancel_supplier_order(
     order_id: UUID,
-    body: ActionIn,
     request: Request,
     conn: Connection,
     ledger: Ledger,
     caller: CurrentUser,
+    body: OptionalAction = None,
     key: IdempotencyKey = None,
     request_id: RequestId = None,
 ) -> OrderOut:
     """Cancel an order that has received nothing (admins)."""
-    command = c.CancelSupplierOrder(order_id=order_id, notes=body.notes)
+    command = c.CancelSupplierOrder(order_id=order_id, notes=body.notes if body else None)
     return _supplier(request, conn, ledger, caller, order_id, "cancel", command, key, request_id)
 
 
