@@ -197,7 +197,8 @@ def _bootstrap(settings: Settings, args: argparse.Namespace) -> int:
     url = resolve_database(settings)
     with psycopg.connect(url, autocommit=True) as conn:
         result = bootstrap(conn, args.admin_username, args.admin_email, password)
-    for line in result.created or ("nothing to do: already bootstrapped",):
+    already = f"nothing to do: already bootstrapped: super_admin {result.admin_username} exists"
+    for line in result.created or (already,):
         print(line)
     return 0
 
