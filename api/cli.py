@@ -9,18 +9,41 @@ from collections.abc import Sequence
 from types import FrameType
 
 from api import cli_export, cli_stock
+from api.database import SchemaNotCurrent
 from api.logs import configure as configure_logging
 from api.settings import Settings
 from projections.registry import UnknownProjection
 
 
 def resolve_database(settings: Settings) -> str:
-    """Return the database URL to use: DATABASE_URL, or an embedded server, ready and migrated."""
-    from api.database import migrate, start_embedded, wait_for_database
+    """The database URL (DATABASE_URL, or an embedded server), ready and migrated.
+
+    Only serve, migrate, project and bootstrap (a set-up command) may change the schema.
+    """
+    from api.database import migrate
+
+    url = _find_database(settings)
+    migrate(url)
+    return url
+
+
+def current_database(settings: Settings) -> str:
+    """The database URL, ready; SchemaNotCurrent unless its schema is at head (nothing is migrated).
+
+    The other commands read, or write data only: an outdated schema is said, not migrated behind one's back.
+    """
+    from api.database import require_current_schema
+
+    url = _find_database(settings)
+    require_current_schema(url)
+    return url
+
+
+def _find_database(settings: Settings) -> str:
+    from api.database import start_embedded, wait_for_database
 
     url = settings.database_url or start_embedded(settings.pgdata_dir, stop_at_exit=True)
     wait_for_database(url)
-    migrate(url)
     return url
 
 
@@ -61,7 +84,7 @@ def _seal(settings: Settings, args: argparse.Namespace) -> int:
 
     from ledger.postgres.seals import seal
 
-    url = resolve_database(settings)
+    url = current_database(settings)
     sealed = 0
     with psycopg.connect(url, autocommit=True) as conn:
         while (new := seal(conn)) is not None:
@@ -77,7 +100,7 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
 
     from ledger.postgres.seals import audit
 
-    url = resolve_database(settings)
+    url = current_database(settings)
     with psycopg.connect(url, autocommit=True) as conn:
         report = audit(conn)
     print(
@@ -128,7 +151,7 @@ def _rebuild(settings: Settings, args: argparse.Namespace) -> int:
     from projections.rebuild import rebuild
     from projections.registry import select
 
-    url = resolve_database(settings)
+    url = current_database(settings)
     projections = select(args.names)
     with psycopg.connect(url, autocommit=True) as conn:
         result = rebuild(conn, projections, sys.stdout, batch_size=args.batch_size)
@@ -142,7 +165,7 @@ def _verify(settings: Settings, args: argparse.Namespace) -> int:
     from projections.registry import select
     from projections.verify import verify
 
-    url = resolve_database(settings)
+    url = current_database(settings)
     with psycopg.connect(url, autocommit=True) as conn:
         report = verify(conn, select(args.names))
     for name, place in report.checkpoints.items():
@@ -165,7 +188,7 @@ def _status(settings: Settings, args: argparse.Namespace) -> int:
     from projections.registry import ALL
     from projections.status import status
 
-    url = resolve_database(settings)
+    url = current_database(settings)
     with psycopg.connect(url, autocommit=True) as conn:
         rows = status(conn, ALL)
     print(f"{'projection':<24}{'position':>12}{'applied':>12}{'lag':>10}{'lag s':>10}  worker")
@@ -253,8 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     boot.add_argument("--admin-password", help="default: ABPARTS_ADMIN_PASSWORD, else a prompt")
     boot.set_defaults(func=_bootstrap)
 
-    cli_export.register(sub, resolve_database)
-    cli_stock.register(sub, resolve_database)
+    cli_export.register(sub, current_database)
+    cli_stock.register(sub, current_database)
     return parser
 
 
@@ -265,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(json_lines=settings.log_json and args.func in (_serve, _project))
     try:
         status: int = args.func(settings, args)
-    except UnknownProjection as error:
+    except (UnknownProjection, SchemaNotCurrent) as error:
         print(f"abparts: {error}", file=sys.stderr)
         return 2
     return status

@@ -1,4 +1,4 @@
-"""Find the database: DATABASE_URL when given, else an embedded PostgreSQL; wait for it; migrate it."""
+"""Find the database (DATABASE_URL, else an embedded PostgreSQL), wait for it, migrate or check it."""
 
 from __future__ import annotations
 
@@ -95,6 +95,50 @@ def downgrade(url: str, revision: str = "base") -> None:
     from alembic import command
 
     command.downgrade(alembic_config(url), revision)
+
+
+class SchemaNotCurrent(Exception):
+    """The database's schema is not at the revision this version of the code needs."""
+
+    def __init__(self, current: str | None, head: str, known: bool) -> None:
+        if current is None:
+            where = "the database has no schema yet (never migrated)"
+        elif not known:
+            where = f"the database schema is at revision {current}, which this version does not know"
+        else:
+            where = f"the database schema is at revision {current}"
+        advice = ": run `abparts migrate`" if known else ": run a version that knows it"
+        super().__init__(f"{where}, this version needs {head}{advice}")
+        self.current = current
+        self.head = head
+
+
+# Hand-written rather than alembic's MigrationContext, which wants an SQLAlchemy connection.
+# to_regclass is NULL where the version table (and so any migrated schema) is missing.
+HAS_VERSION_TABLE = "SELECT to_regclass('alembic_version') IS NOT NULL"
+VERSION = "SELECT version_num FROM alembic_version"
+
+
+def schema_revision(url: str) -> str | None:
+    """The schema revision the database is at; None when it was never migrated."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        if conn.execute(HAS_VERSION_TABLE).fetchone() != (True,):
+            return None
+        row = conn.execute(VERSION).fetchone()
+    return None if row is None else str(row[0])
+
+
+def require_current_schema(url: str) -> None:
+    """Raise SchemaNotCurrent unless the database is at this version's head revision; change nothing."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(url))
+    head = script.get_current_head()
+    assert head is not None  # the project always has migrations
+    current = schema_revision(url)
+    if current != head:
+        known = current is None or current in {r.revision for r in script.walk_revisions()}
+        raise SchemaNotCurrent(current, head, known)
 
 
 def alembic_config(url: str) -> Config:
