@@ -137,9 +137,20 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(psycopg.errors.DataError)
     async def _bad_value(request: Request, error: psycopg.errors.DataError) -> JSONResponse:
-        # A value the database refuses (a NUL character, a number out of range): the request's fault.
+        # A value the database refuses (a number out of range, a bad date), or one psycopg refuses to
+        # send (a NUL character: it raises before the server sees it, with no diagnostic): the request's.
+        detail = error.diag.message_primary or str(error) or "a value is not acceptable"
         _count(request, "invalid_value", 422)
-        return problem(422, "invalid_value", str(error.diag.message_primary or "a value is not acceptable"))
+        return problem(422, "invalid_value", detail)
+
+    @app.exception_handler(UnicodeEncodeError)
+    async def _unencodable(request: Request, error: UnicodeEncodeError) -> JSONResponse:
+        # Only text decoded from a request (JSON's "\ud800") holds a lone surrogate, which psycopg cannot
+        # encode to send; any other encoding failure is the server's own bug and stays a 500.
+        if error.reason != "surrogates not allowed":
+            return await _unexpected(request, error)
+        _count(request, "invalid_value", 422)
+        return problem(422, "invalid_value", "a text value is not valid Unicode (a lone surrogate)")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -24,7 +24,7 @@ from api.orders.models import (
     MovementIn,
     OrderOut,
 )
-from api.pagination import Cursor, Limit, Page, dated_after, page
+from api.pagination import DATED, Cursor, Limit, Page, dated_after, page
 from api.principal import Principal
 from api.stock.freshness import MinPosition, ensure_fresh
 from ledger.orders import commands as c
@@ -167,7 +167,7 @@ def list_customer_orders(
         return Page[OrderOut](items=[], next_cursor=None)
     params = {"customer": customer, "status": status, "id": None, "limit": limit + 1} | dated_after(cursor)
     found = q.customer_orders(conn, params)
-    return page(found, limit, lambda o: [o.order_date.isoformat() if o.order_date else None, str(o.id)])
+    return page(found, limit, DATED, q.listed_key)
 
 
 @router.get("/customer-orders/{order_id}", response_model=OrderOut, summary="One customer order")

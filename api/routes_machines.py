@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from api.deps import AppSettings, Connection, CurrentUser
-from api.pagination import Cursor, Limit, Page, decode_cursor, page
+from api.pagination import NAMED, Cursor, Limit, Page, page
 from api.reference import machines as m
 
 router = APIRouter(tags=["machines"])
@@ -24,7 +24,7 @@ def list_machines(
     cursor: Cursor = None,
 ) -> Page[m.MachineOut]:
     """Machines of the caller's organizations, by name."""
-    key = decode_cursor(cursor, 2)
+    key = NAMED.decode(cursor)
     filters = {
         "customer_organization_id": customer_organization_id,
         "status": status,
@@ -32,7 +32,7 @@ def list_machines(
         "after_name": key[0] if key else None,
         "after_id": key[1] if key else None,
     }
-    return page(m.listing(conn, caller, filters), limit, lambda r: [r.name, str(r.id)])
+    return page(m.listing(conn, caller, filters), limit, NAMED, lambda r: (r.name, r.id))
 
 
 @router.get("/machines/{machine_id}", response_model=m.MachineOut, summary="One machine")

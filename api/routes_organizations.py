@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from api.deps import AppSettings, Connection, CurrentUser
-from api.pagination import Cursor, Limit, Page, decode_cursor, page
+from api.pagination import NAMED, Cursor, Limit, Page, page
 from api.reference import organizations as o
 
 router = APIRouter(tags=["organizations"])
@@ -28,7 +28,7 @@ def list_organizations(
     cursor: Cursor = None,
 ) -> Page[o.OrganizationOut]:
     """Organizations in the caller's reach, by name."""
-    key = decode_cursor(cursor, 2)
+    key = NAMED.decode(cursor)
     filters = {
         "organization_type": organization_type,
         "is_active": is_active,
@@ -38,7 +38,7 @@ def list_organizations(
         "after_name": key[0] if key else None,
         "after_id": key[1] if key else None,
     }
-    return page(o.listing(conn, caller, filters), limit, lambda r: [r.name, str(r.id)])
+    return page(o.listing(conn, caller, filters), limit, NAMED, lambda r: (r.name, r.id))
 
 
 @router.get("/organizations/hierarchy", response_model=list[o.HierarchyOut], summary="The organization tree")

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from api.deps import AppSettings, Connection, CurrentUser
-from api.pagination import Cursor, Limit, Page, decode_cursor, page
+from api.pagination import NAMED, Cursor, Limit, Page, page
 from api.reference import parts as p
 
 router = APIRouter(tags=["parts"])
@@ -25,7 +25,7 @@ def list_parts(
     cursor: Cursor = None,
 ) -> Page[p.PartOut]:
     """The catalog by part_number (`name` matches a part of it)."""
-    key = decode_cursor(cursor, 2)
+    key = NAMED.decode(cursor)
     filters = {
         "part_type": part_type,
         "is_proprietary": is_proprietary,
@@ -34,7 +34,7 @@ def list_parts(
         "after_number": key[0] if key else None,
         "after_id": key[1] if key else None,
     }
-    return page(p.listing(conn, filters), limit, lambda r: [r.part_number, str(r.id)])
+    return page(p.listing(conn, filters), limit, NAMED, lambda r: (r.part_number, r.id))
 
 
 @router.get("/parts/{part_id}", response_model=p.PartOut, summary="One part")

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from api.cli_export import record
 from api.deps import AppSettings, Connection, CurrentAdmin, CurrentUser
-from api.pagination import Cursor, Limit, Page, dated_after, decode_cursor, page
+from api.pagination import DATED, STOCK, Cursor, Limit, Page, dated_after, page
 from api.problems import ApiError, not_found
 from api.stock import queries as q
 from api.stock.freshness import MinPosition, ensure_fresh, ensure_given
@@ -55,17 +55,18 @@ def inventory(
 ) -> Page[InventoryOut]:
     """Stock per warehouse and part; `low_stock=true` keeps those at or below their recommendation."""
     ensure_fresh(conn, settings, ("inventory",), min_position)
+    key = STOCK.decode(cursor)
     params = {
         "scope": caller.scope_list(),
         "warehouse_id": warehouse_id,
         "part_id": part_id,
         "organization_id": organization_id,
         "low_stock": low_stock,
-        "after": decode_cursor(cursor, 2),
+        "after": list(key) if key else None,
         "limit": limit + 1,
     }
     found = [InventoryOut(**r) for r in q.rows(conn, q.INVENTORY, params)]
-    return page(found, limit, lambda r: [str(r.warehouse_id), str(r.part_id)])
+    return page(found, limit, STOCK, lambda r: (r.warehouse_id, r.part_id))
 
 
 @router.get("/inventory/as-of", response_model=AsOf, summary="Stock at a past point")
@@ -126,7 +127,7 @@ def transactions(
         "limit": limit + 1,
     } | dated_after(cursor)
     found = [TransactionOut(**r) for r in q.rows(conn, q.TRANSACTIONS, params)]
-    return page(found, limit, lambda r: [r.transaction_date.isoformat(), str(r.id)])
+    return page(found, limit, DATED, lambda r: (r.transaction_date, r.id))
 
 
 @router.get("/transactions/{transaction_id}", response_model=TransactionOut, summary="One movement")
@@ -171,7 +172,7 @@ def part_usage(
         "limit": limit + 1,
     } | dated_after(cursor)
     found = [PartUsageOut(**r) for r in q.rows(conn, q.PART_USAGE, params)]
-    return page(found, limit, lambda r: [r.usage_date.isoformat(), str(r.id)])
+    return page(found, limit, DATED, lambda r: (r.usage_date, r.id))
 
 
 @router.get("/stock-adjustments", response_model=Page[StockAdjustmentOut], summary="Stock adjustments")
@@ -196,7 +197,7 @@ def stock_adjustments(
         "limit": limit + 1,
     } | dated_after(cursor)
     found = [StockAdjustmentOut(**r) for r in q.rows(conn, q.STOCK_ADJUSTMENTS, params)]
-    return page(found, limit, lambda r: [r.adjustment_date.isoformat(), str(r.id)])
+    return page(found, limit, DATED, lambda r: (r.adjustment_date, r.id))
 
 
 @router.get("/transaction-approvals", response_model=Page[TransactionApprovalOut], summary="Approvals")
@@ -219,7 +220,7 @@ def transaction_approvals(
         "limit": limit + 1,
     } | dated_after(cursor)
     found = [TransactionApprovalOut(**r) for r in q.rows(conn, q.TRANSACTION_APPROVALS, params)]
-    return page(found, limit, lambda r: [r.created_at.isoformat(), str(r.id)])
+    return page(found, limit, DATED, lambda r: (r.created_at, r.id))
 
 
 @router.get("/ledger/events", response_model=Page[LedgerEventOut], summary="The raw log")
@@ -249,10 +250,9 @@ def ledger_events(
     found = [
         LedgerEventOut(**record(e)) for e in _visible_events(conn, caller.scope_list(), start, limit + 1)
     ]
-    result = page(found, limit, lambda r: r.position)
-    if result.next_cursor is not None:
-        result.next_cursor = str(found[limit - 1].position)
-    return result
+    items = found[:limit]
+    more = len(found) > limit
+    return Page[LedgerEventOut](items=items, next_cursor=str(items[-1].position) if more else None)
 
 
 def _visible_events(

@@ -16,7 +16,7 @@ from api.orders.models import (
     OrderOut,
     SupplierOrderIn,
 )
-from api.pagination import Cursor, Limit, Page, dated_after, page
+from api.pagination import DATED, Cursor, Limit, Page, dated_after, page
 from api.principal import Principal
 from api.problems import ApiError
 from api.routes_customer_orders import OptionalAction, Status
@@ -136,7 +136,7 @@ def list_supplier_orders(
     ensure_fresh(conn, settings, ("supplier_orders",), min_position)
     params = {"status": status, "id": None, "limit": limit + 1} | dated_after(cursor)
     found = q.supplier_orders(conn, params)
-    return page(found, limit, lambda o: [o.order_date.isoformat() if o.order_date else None, str(o.id)])
+    return page(found, limit, DATED, q.listed_key)
 
 
 @router.get("/supplier-orders/{order_id}", response_model=OrderOut, summary="One supplier order")

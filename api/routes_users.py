@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from api.deps import AppSettings, Connection, CurrentUser
-from api.pagination import Cursor, Limit, Page, decode_cursor, page
+from api.pagination import NAMED, Cursor, Limit, Page, page
 from api.reference import users as u
 
 router = APIRouter(tags=["users"])
@@ -34,7 +34,7 @@ def list_users(
     cursor: Cursor = None,
 ) -> Page[u.UserOut]:
     """Users of the caller's organizations, by username."""
-    key = decode_cursor(cursor, 2)
+    key = NAMED.decode(cursor)
     filters = {
         "organization_id": organization_id,
         "role": role,
@@ -43,7 +43,7 @@ def list_users(
         "after_name": key[0] if key else None,
         "after_id": key[1] if key else None,
     }
-    return page(u.listing(conn, caller, filters), limit, lambda r: [r.username, str(r.id)])
+    return page(u.listing(conn, caller, filters), limit, NAMED, lambda r: (r.username, r.id))
 
 
 @router.post("/users", status_code=201, response_model=u.Created, summary="Create or invite a user")

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from api.deps import AppSettings, Connection, CurrentUser
-from api.pagination import Cursor, Limit, Page, decode_cursor, page
+from api.pagination import NAMED, Cursor, Limit, Page, page
 from api.reference import warehouses as w
 
 router = APIRouter(tags=["warehouses"])
@@ -25,7 +25,7 @@ def list_warehouses(
     cursor: Cursor = None,
 ) -> Page[w.WarehouseOut]:
     """Warehouses of the caller's organizations, by name (`name` matches a part of it)."""
-    key = decode_cursor(cursor, 2)
+    key = NAMED.decode(cursor)
     filters = {
         "organization_id": organization_id,
         "is_active": is_active,
@@ -34,7 +34,7 @@ def list_warehouses(
         "after_name": key[0] if key else None,
         "after_id": key[1] if key else None,
     }
-    return page(w.listing(conn, caller, filters), limit, lambda r: [r.name, str(r.id)])
+    return page(w.listing(conn, caller, filters), limit, NAMED, lambda r: (r.name, r.id))
 
 
 @router.get("/warehouses/{warehouse_id}", response_model=w.WarehouseOut, summary="One warehouse")

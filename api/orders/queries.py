@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -142,3 +143,10 @@ def from_stream(
             }
         )
     return OrderOut(**common)
+
+
+def listed_key(order: OrderOut) -> tuple[datetime, UUID]:
+    """A listed order's sort key (order_date, id), as its list's cursor holds it."""
+    # Listed orders come from the projections, whose order_date is NOT NULL.
+    assert order.order_date is not None
+    return order.order_date, order.id
