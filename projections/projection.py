@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 from ledger.events import MOVEMENT_TYPES
 
-MOVEMENT_EVENTS = ", ".join(f"'{cls.__name__}'" for cls in MOVEMENT_TYPES)
+MOVEMENT_EVENTS = ", ".join(f"'{cls.event_type}'" for cls in MOVEMENT_TYPES)
 TRANSACTION_TYPE = (
     "CASE event_type "
-    + " ".join(f"WHEN '{cls.__name__}' THEN '{cls.transaction_type}'" for cls in MOVEMENT_TYPES)
+    + " ".join(f"WHEN '{cls.event_type}' THEN '{cls.transaction_type}'" for cls in MOVEMENT_TYPES)
     + " END::transaction_type_enum"
 )
 
