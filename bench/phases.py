@@ -39,14 +39,12 @@ WORKER_BATCH = Settings.model_fields["projector_batch_size"].default
 REBUILD_BATCH = 50_000
 HUB_POLL_INTERVAL = 1.0  # the settings' default projector_poll_interval
 
-HEAD = (
-    "SELECT transaction_id, position FROM ledger_events ORDER BY transaction_id DESC, position DESC LIMIT 1"
-)
+HEAD = "SELECT writer_xid, position FROM ledger_events ORDER BY writer_xid DESC, position DESC LIMIT 1"
 CAUGHT_UP = """
 SELECT count(*) FROM projection_checkpoints
-WHERE name = ANY(%s) AND (transaction_id, position) >= (%s::text::xid8, %s)
+WHERE name = ANY(%s) AND (writer_xid, position) >= (%s::text::xid8, %s)
 """
-LOG_SIZE = "SELECT count(DISTINCT transaction_id), pg_total_relation_size('ledger_events') FROM ledger_events"
+LOG_SIZE = "SELECT count(DISTINCT writer_xid), pg_total_relation_size('ledger_events') FROM ledger_events"
 SETTINGS = """
 SELECT name, current_setting(name) FROM pg_settings
 WHERE name IN ('shared_buffers', 'work_mem', 'maintenance_work_mem', 'max_wal_size', 'synchronous_commit',

@@ -30,7 +30,7 @@ Connection = psycopg.Connection[TupleRow]
 
 STREAM_VERSION_CONSTRAINT = "ledger_events_stream_version_uc"
 
-COLUMNS = """position, transaction_id::text::bigint, stream_id, stream_version, event_type,
+COLUMNS = """position, writer_xid::text::bigint, stream_id, stream_version, event_type,
     schema_version, payload, performed_by_user_id, request_id, idempotency_key, correlation_id,
     causation_id, recorded_at, previous_hash, hash"""
 

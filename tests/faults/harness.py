@@ -448,7 +448,7 @@ def projection_lag(conn: Conn) -> dict[str, int]:
     lag = {p.name: total for p in ALL}
     rows = conn.execute(
         "SELECT c.name, (SELECT count(*) FROM ledger_events e"
-        " WHERE (e.transaction_id, e.position) > (c.transaction_id, c.position))"
+        " WHERE (e.writer_xid, e.position) > (c.writer_xid, c.position))"
         " FROM projection_checkpoints c"
     ).fetchall()
     lag |= {name: int(n) for name, n in rows if name in lag}
