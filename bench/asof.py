@@ -58,6 +58,7 @@ from bench.common import (
 )
 from bench.database import create_database, describe, drop_database, server_url
 from bench.service import Service, bootstrap
+from ledger.postgres.eventstore import Connection
 
 DEFAULT_EVENTS = 1_000_000
 QUICK_EVENTS = 100_000
@@ -172,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1 if args.strict and not all(t["met"] for t in targets) else 0
 
 
-def _scalar(conn: psycopg.Connection[Any], query: str) -> int:
+def _scalar(conn: Connection, query: str) -> int:
     row = conn.execute(query).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
 

@@ -30,6 +30,7 @@ from psycopg.abc import Params
 
 from api.settings import Settings
 from bench import dataset, fold
+from ledger.postgres.eventstore import Connection
 from projections.rebuild import rebuild
 from projections.registry import ALL
 from projections.runner import SWAP_LOCK, apply_batch
@@ -64,7 +65,7 @@ STATEMENT_NAMES = {
 }
 
 
-class TimedConnection(psycopg.Connection[tuple[Any, ...]]):
+class TimedConnection(Connection):
     """A connection that times each projection statement and can EXPLAIN ANALYZE them instead of running them.
 
     EXPLAIN ANALYZE executes the statement, so the read tables end up the same.

@@ -26,6 +26,7 @@ from ledger.recorded import (
     fixed_hash_fields,
 )
 
+# The one connection type: every module, api.deps and the tests included, imports it from here.
 Connection = psycopg.Connection[TupleRow]
 
 STREAM_VERSION_CONSTRAINT = "ledger_events_stream_version_uc"

@@ -20,19 +20,18 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote, urlencode
 
 import httpx2 as httpx
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from ledger.postgres.eventstore import Connection
 from projections.registry import ALL
-
-Conn = psycopg.Connection[tuple[Any, ...]]
 
 ABPARTS = Path(sys.executable).with_name("abparts")
 ADMIN = "faults-admin"
+Conn = Connection  # the one connection type, under the short name the fault tests import
 ADMIN_PASSWORD = "faults-password-1"
 LOOPBACK = "127.0.0.1"
 

@@ -6,6 +6,7 @@ import psycopg
 import pytest
 
 from api.database import downgrade, migrate
+from ledger.postgres.eventstore import Connection
 
 pytestmark = pytest.mark.db
 
@@ -23,7 +24,7 @@ VALUES (%s, 1, 'X', '{}', now(), decode(repeat('00', 32), 'hex'), decode(repeat(
 """
 
 
-def xid_columns(conn: psycopg.Connection[tuple[object, ...]]) -> set[tuple[str, str]]:
+def xid_columns(conn: Connection) -> set[tuple[str, str]]:
     rows = conn.execute(
         "SELECT table_name, column_name FROM information_schema.columns"
         " WHERE table_schema = 'public' AND data_type = 'xid8'"
@@ -31,7 +32,7 @@ def xid_columns(conn: psycopg.Connection[tuple[object, ...]]) -> set[tuple[str, 
     return {(str(table), str(column)) for table, column in rows}
 
 
-def stamped(conn: psycopg.Connection[tuple[object, ...]], column: str, stream: str) -> bool:
+def stamped(conn: Connection, column: str, stream: str) -> bool:
     with conn.transaction():
         conn.execute(INSERT, [stream])
         row = conn.execute(
@@ -40,7 +41,7 @@ def stamped(conn: psycopg.Connection[tuple[object, ...]], column: str, stream: s
     return row == (True,)
 
 
-def test_the_xid_columns_are_named_writer_xid_at_head(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+def test_the_xid_columns_are_named_writer_xid_at_head(conn: Connection) -> None:
     assert xid_columns(conn) == XID_COLUMNS
 
 
