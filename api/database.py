@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -14,8 +15,9 @@ from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_expo
 
 log = logging.getLogger(__name__)
 
-# The migrations live beside the packages, in the source tree: installs are editable (make, the Dockerfile).
-ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
+# The top-level alembic/ folder, installed as this package (see pyproject.toml): editable or not,
+# an install can migrate, from any working directory.
+MIGRATIONS_PACKAGE = "abparts_migrations"
 
 
 def start_embedded(pgdata: Path, *, stop_at_exit: bool, delete_at_exit: bool = False) -> str:
@@ -141,14 +143,18 @@ def require_current_schema(url: str) -> None:
         raise SchemaNotCurrent(current, head, known)
 
 
+def migrations_dir() -> Path:
+    """The installed alembic migrations (env.py and versions/)."""
+    spec = importlib.util.find_spec(MIGRATIONS_PACKAGE)
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        if (Path(location) / "env.py").is_file():
+            return Path(location)
+    raise RuntimeError(f"the migrations ({MIGRATIONS_PACKAGE}) are not installed: `pip install` the project")
+
+
 def alembic_config(url: str) -> Config:
-    """An alembic configuration pointing at this project's migrations and `url`."""
-    if not (ALEMBIC_DIR / "env.py").is_file():
-        raise RuntimeError(
-            f"the migrations are not at {ALEMBIC_DIR}: install the project from its source tree"
-            " with `pip install -e .`"
-        )
-    config = Config(str(ALEMBIC_DIR.parent / "alembic.ini"))
-    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    """An alembic configuration pointing at this project's migrations and `url` (no alembic.ini needed)."""
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
     config.attributes["database_url"] = url
     return config

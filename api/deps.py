@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-import psycopg
 from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
 from psycopg_pool import ConnectionPool
@@ -18,18 +17,19 @@ from api.principal import Principal, load_principal
 from api.problems import ApiError, forbidden
 from api.security import token_digest
 from api.settings import Settings
+from ledger.postgres import eventstore
 from ledger.postgres.service import PostgresLedger
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="token", auto_error=False)
 
 
-def _connection(request: Request) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+def _connection(request: Request) -> Iterator[eventstore.Connection]:
     pool: ConnectionPool = request.app.state.pool
     with pool.connection() as conn:
         yield conn
 
 
-Connection = Annotated[psycopg.Connection[tuple[object, ...]], Depends(_connection)]
+Connection = Annotated[eventstore.Connection, Depends(_connection)]
 
 
 async def _settings(request: Request) -> Settings:

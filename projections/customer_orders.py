@@ -68,7 +68,7 @@ changes AS (
     FROM batch
     WHERE event_type IN ('CustomerOrderConfirmed', 'CustomerOrderShipped', 'CustomerOrderCancelled')
        OR (event_type = 'CustomerOrderReceived' AND (payload->>'completed')::boolean)
-    ORDER BY (payload->>'order_id')::uuid, transaction_id DESC, position DESC
+    ORDER BY (payload->>'order_id')::uuid, writer_xid DESC, position DESC
 )
 UPDATE customer_orders o
 SET status = c.status, actual_delivery_date = coalesce(c.delivered, o.actual_delivery_date),

@@ -61,7 +61,7 @@ changes AS (
     FROM batch
     WHERE event_type IN ('SupplierOrderPlaced', 'SupplierOrderCancelled')
        OR (event_type = 'SupplierOrderReceived' AND (payload->>'completed')::boolean)
-    ORDER BY (payload->>'order_id')::uuid, transaction_id DESC, position DESC
+    ORDER BY (payload->>'order_id')::uuid, writer_xid DESC, position DESC
 )
 UPDATE supplier_orders o
 SET status = c.status, actual_delivery_date = coalesce(c.delivered, o.actual_delivery_date),

@@ -130,19 +130,19 @@ def rows(conn: Connection, query: str, params: dict[str, Any]) -> list[dict[str,
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-EVENT_PLACE = "SELECT transaction_id::text::bigint FROM ledger_events WHERE position = %s"
+EVENT_PLACE = "SELECT writer_xid::text::bigint FROM ledger_events WHERE position = %s"
 
 # A stream is visible when its first event (the movement) touches one of the caller's warehouses.
 SCOPED_EVENTS = f"""
 SELECT {EVENT_COLUMNS} FROM ledger_events
-WHERE (transaction_id, position) > (%(xid)s::text::xid8, %(position)s)
-  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+WHERE (writer_xid, position) > (%(xid)s::text::xid8, %(position)s)
+  AND writer_xid < pg_snapshot_xmin(pg_current_snapshot())
   AND EXISTS (
     SELECT FROM ledger_events m JOIN warehouses w
       ON w.id IN ((m.payload->>'from_warehouse_id')::uuid, (m.payload->>'to_warehouse_id')::uuid)
     WHERE m.stream_id = ledger_events.stream_id AND m.stream_version = 1
       AND w.organization_id = ANY(%(scope)s))
-ORDER BY ledger_events.transaction_id, ledger_events.position
+ORDER BY ledger_events.writer_xid, ledger_events.position
 LIMIT %(limit)s
 """
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from ledger.postgres.eventstore import Connection as Conn
 from projections.registry import ALL
 from tests.fixtures.api import Caller, Tenants
 from tests.fixtures.shop import Shop, post, stock_in
 
 pytestmark = pytest.mark.db
-Conn = psycopg.Connection[tuple[Any, ...]]
 
 
 def levels(client: TestClient, caller: Caller, position: int, **filters: str) -> dict[str, str]:
