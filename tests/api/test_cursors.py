@@ -7,15 +7,15 @@ import json
 import uuid
 from typing import Any
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from ledger.postgres.eventstore import Connection
 from tests.fixtures.api import Caller
 from tests.fixtures.shop import Shop, stock_in
 
 pytestmark = pytest.mark.db
-Conn = psycopg.Connection[tuple[Any, ...]]
+Conn = Connection
 ID = str(uuid.uuid4())
 
 
