@@ -14,6 +14,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
 from psycopg_pool import ConnectionPool
 
+from api.idempotency import HELD_CONNECTION
 from api.principal import Principal, load_principal
 from api.problems import ApiError, forbidden
 from api.security import token_digest
@@ -24,6 +25,11 @@ oauth2 = OAuth2PasswordBearer(tokenUrl="token", auto_error=False)
 
 
 def _connection(request: Request) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    # A keyed request already holds one (IdempotencyMiddleware): one pooled connection a request.
+    held: psycopg.Connection[tuple[object, ...]] | None = request.scope.get("state", {}).get(HELD_CONNECTION)
+    if held is not None:
+        yield held
+        return
     pool: ConnectionPool = request.app.state.pool
     with pool.connection() as conn:
         yield conn
