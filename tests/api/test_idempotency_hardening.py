@@ -165,3 +165,29 @@ def test_concurrent_keyed_requests_on_a_small_pool_never_answer_503(
         for t in threads:
             t.join()
     assert statuses == [201] * 64
+
+
+def test_an_answer_that_cannot_be_kept_is_a_503_and_the_retry_gets_the_answer(
+    client: TestClient, shop: Shop, db: Conn
+) -> None:
+    name = f"lost-{uuid.uuid4().hex[:8]}"
+    # The database connection dies as the answer naming `name` is being kept (after the route committed).
+    db.execute(
+        "CREATE FUNCTION test_lose_answer() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        f" IF position('{name}' in convert_from(NEW.body, 'UTF8')) > 0 THEN"
+        " PERFORM pg_terminate_backend(pg_backend_pid()); END IF; RETURN NEW; END $$;"
+        " CREATE TRIGGER test_lose_answer BEFORE UPDATE ON api_idempotency"
+        " FOR EACH ROW EXECUTE FUNCTION test_lose_answer()"
+    )
+    key = {"Idempotency-Key": f"lost-{uuid.uuid4()}"}
+    try:
+        first = post(client, shop.admin, "/warehouses", {"name": name}, **key)
+    finally:
+        db.execute("DROP TRIGGER test_lose_answer ON api_idempotency; DROP FUNCTION test_lose_answer()")
+    assert first.status_code == 503 and first.json()["code"] == "database_unavailable"
+    retry = post(client, shop.admin, "/warehouses", {"name": name}, **key)
+    assert retry.status_code == 201 and retry.headers["idempotent-replay"] == "true", retry.text
+    count = db.execute(
+        "SELECT count(*) FROM warehouses WHERE organization_id = %s AND name = %s", [shop.org, name]
+    ).fetchone()
+    assert count == (1,)
