@@ -50,12 +50,17 @@ UNAVAILABLE = problem(
 )
 # One round trip: who the caller is, the claim, and (when the key was already claimed) the earlier
 # row as it was before this statement. A session's user keys it, else the token's digest.
+# The claim's commit does not wait for its WAL flush (synchronous_commit is read at commit, and
+# set_config(..., true) lasts until then): the route's own commit, or the keep's, which do wait,
+# flush it with them. If PostgreSQL crashes before either, the claim may be lost, but then nothing
+# of the request is durable either, so running it again is right.
 CLAIM = """
 WITH caller AS (
     SELECT sha256(convert_to(coalesce(
         (SELECT 'user:' || s.user_id::text FROM user_sessions s
          WHERE s.session_token = %(token)s AND s.is_active AND s.expires_at > now()),
         'token:' || coalesce(%(token)s, '')), 'UTF8') || '\\x00'::bytea || %(key)s::bytea) AS key
+    FROM (SELECT set_config('synchronous_commit', 'off', true)) AS no_flush_wait
 ), claimed AS (
     INSERT INTO api_idempotency (key, fingerprint) SELECT key, %(fingerprint)s FROM caller
     ON CONFLICT (key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, created_at = now()
