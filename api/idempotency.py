@@ -106,9 +106,11 @@ class IdempotencyMiddleware:
             scope["method"].encode() + b"\0" + scope["path"].encode() + b"\0" + body
         ).digest()
         try:
-            claim = await anyio.to_thread.run_sync(
-                self._claim, _bearer_digest(headers.get(b"authorization")), raw_key, fingerprint
-            )
+            # Shielded: a claim made must reach _run, whose finally gives its connection back.
+            with anyio.CancelScope(shield=True):
+                claim = await anyio.to_thread.run_sync(
+                    self._claim, _bearer_digest(headers.get(b"authorization")), raw_key, fingerprint
+                )
         except (psycopg.OperationalError, PoolTimeout):
             log.warning("database unavailable: cannot claim an Idempotency-Key")
             await UNAVAILABLE({"type": "http"}, _nothing, send)
@@ -138,7 +140,9 @@ class IdempotencyMiddleware:
             await self.app({**scope, "state": state}, receive_body, buffer)
             outcome = _outcome(key, messages)
         finally:
-            kept = await anyio.to_thread.run_sync(self._settle, conn, outcome)
+            # Shielded: a client gone (the task cancelled) must still release the claim and the connection.
+            with anyio.CancelScope(shield=True):
+                kept = await anyio.to_thread.run_sync(self._settle, conn, outcome)
         if not kept and outcome[1] is not None and outcome[1] < 500:
             await UNAVAILABLE({"type": "http"}, _nothing, send)
             return

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import uuid
 from typing import Any
 
+import anyio
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.types import Message, Receive, Scope, Send
 
 from api.app import create_app
+from api.idempotency import HELD_CONNECTION, IdempotencyMiddleware
 from tests.fixtures.api import Tenants, api_settings
 from tests.fixtures.ledger import Conn
 from tests.fixtures.shop import Shop, post
@@ -191,3 +194,39 @@ def test_an_answer_that_cannot_be_kept_is_a_503_and_the_retry_gets_the_answer(
         "SELECT count(*) FROM warehouses WHERE organization_id = %s AND name = %s", [shop.org, name]
     ).fetchone()
     assert count == (1,)
+
+
+def test_a_keyed_request_cancelled_midway_releases_its_key_and_its_connection(
+    client: TestClient, app: FastAPI, shop: Shop, db: Conn
+) -> None:
+    pool = app.state.pool
+    path = f"/nowhere-{uuid.uuid4()}"
+
+    async def cancelled() -> None:
+        started = anyio.Event()
+
+        async def handler(scope: Scope, receive: Receive, send: Send) -> None:
+            assert scope["state"][HELD_CONNECTION] is not None
+            started.set()
+            await anyio.sleep_forever()
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b"{}", "more_body": False}
+
+        async def send(message: Message) -> None:
+            raise AssertionError(f"nothing is sent to a client gone: {message}")
+
+        auth = shop.admin.headers["Authorization"].encode()
+        headers = [(b"authorization", auth), (b"idempotency-key", b"gone")]
+        scope = {"type": "http", "method": "POST", "path": path, "headers": headers}
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(IdempotencyMiddleware(handler, pool), scope, receive, send)
+            await started.wait()
+            tasks.cancel_scope.cancel()
+
+    anyio.run(cancelled)
+    stats = pool.get_stats()
+    assert stats["pool_available"] == stats["pool_size"]
+    fingerprint = hashlib.sha256(b"POST\0" + path.encode() + b"\0{}").digest()
+    left = db.execute("SELECT count(*) FROM api_idempotency WHERE fingerprint = %s", [fingerprint])
+    assert left.fetchone() == (0,)
