@@ -24,6 +24,7 @@ from api import (
     routes_warehouses,
 )
 from api.idempotency import IdempotencyMiddleware
+from api.idempotency_retention import IdempotencyPruner
 from api.logs import RequestIdMiddleware, stamp_request_ids
 from api.metrics import LatencyMiddleware, Metrics
 from api.projectors import InProcessProjectors
@@ -51,6 +52,10 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
             pool.open(wait=True, timeout=30)
             app.state.projectors = InProcessProjectors(settings, database_url)
             app.state.projectors.start()
+            app.state.pruner = IdempotencyPruner(
+                database_url, settings.idempotency_retention, settings.idempotency_prune_interval
+            )
+            app.state.pruner.start()
         running += 1
         try:
             yield
@@ -60,6 +65,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
                 if app.state.projectors is not None:
                     app.state.projectors.stop()
                     app.state.projectors = None
+                app.state.pruner.stop()
                 pool.close()
 
     app = FastAPI(

@@ -200,6 +200,21 @@ def _status(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _prune(settings: Settings, args: argparse.Namespace) -> int:
+    import psycopg
+
+    from api.idempotency_retention import prune
+
+    url = resolve_database(settings)
+    with psycopg.connect(url, autocommit=True) as conn:
+        pruned = prune(conn, settings.idempotency_retention)
+    print(
+        f"forgot {pruned.answers} HTTP answers and {pruned.commands} ledger keys"
+        f" older than {settings.idempotency_retention}"
+    )
+    return 0
+
+
 def _bootstrap(settings: Settings, args: argparse.Namespace) -> int:
     import getpass
     import os
@@ -269,6 +284,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="each projection's position and lag")
     status.set_defaults(func=_status)
+
+    prune = sub.add_parser(
+        "prune", help="forget Idempotency-Keys older than ABPARTS_IDEMPOTENCY_RETENTION (default 24 h)"
+    )
+    prune.set_defaults(func=_prune)
 
     boot = sub.add_parser("bootstrap", help="create Oraseas EE, BossAqua, a first super_admin (idempotent)")
     boot.add_argument("--admin-username", required=True)

@@ -10,6 +10,7 @@ import logging
 
 from fastapi import Request
 
+from api.idempotency import LEDGER_REPLAY
 from api.logs import request_id as current_request_id
 from api.principal import Principal
 from ledger.commands import StockCommand
@@ -48,7 +49,10 @@ def run_command(
     finally:
         if projectors is not None:
             projectors.appended()
-    if not result.replayed:
+    if result.replayed:
+        # The ledger's own replay (the HTTP record of the key was lost): marked like the middleware's.
+        setattr(request.state, LEDGER_REPLAY, True)
+    else:
         metrics.commands.labels(type(command).__name__).inc()
         for event in result.events:
             metrics.events.labels(event.event_type).inc()

@@ -110,4 +110,3 @@ class Recorded(BaseModel):
     transactions: list[TransactionOut]
     position: int | None = Field(description="Log position; pass it as min_position to read your write.")
     warnings: list[str]
-    replayed: bool = Field(description="True when this answers a repeated Idempotency-Key.")
