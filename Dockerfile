@@ -7,8 +7,8 @@ COPY alembic ./alembic
 COPY ledger ./ledger
 COPY projections ./projections
 COPY api ./api
-# Editable: the migrations in /app/alembic are found beside the packages.
-RUN pip install --no-cache-dir -e . && useradd --system abparts
+# A plain install: the migrations ship inside it (package abparts_migrations, from alembic/).
+RUN pip install --no-cache-dir . && useradd --system abparts
 USER abparts
 EXPOSE 8000
 CMD ["abparts", "serve", "--host", "0.0.0.0"]

@@ -51,6 +51,7 @@ from bench.common import (
     write_results,
 )
 from bench.database import create_database, describe, drop_database, server_url
+from ledger.postgres.eventstore import Connection
 
 WAREHOUSES = 16
 PARTS = 200
@@ -304,7 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1 if args.strict and not all(t["met"] for t in targets) else 0
 
 
-def _scalar(conn: psycopg.Connection[Any], query: str) -> int:
+def _scalar(conn: Connection, query: str) -> int:
     row = conn.execute(query).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
 

@@ -58,6 +58,7 @@ from bench.common import (
 )
 from bench.database import create_database, describe, drop_database, server_url
 from bench.service import Service, bootstrap
+from ledger.postgres.eventstore import Connection
 
 DEFAULT_EVENTS = 1_000_000
 QUICK_EVENTS = 100_000
@@ -172,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1 if args.strict and not all(t["met"] for t in targets) else 0
 
 
-def _scalar(conn: psycopg.Connection[Any], query: str) -> int:
+def _scalar(conn: Connection, query: str) -> int:
     row = conn.execute(query).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
 
@@ -323,19 +324,19 @@ def profile_at(database: str, position: int) -> dict[str, Any]:
 def order_by_check(database: str, position: int) -> dict[str, Any]:
     """One 1,000-event batch of history.READ_RANGE after `position`, as written and with qualified ORDER BY.
 
-    COLUMNS selects `transaction_id::text::bigint` under the name transaction_id, and
+    COLUMNS selects `writer_xid::text::bigint` under the name writer_xid, and
     ORDER BY prefers an output column's name to an input column's: as written the
-    batch sorts every matching row instead of walking (transaction_id, position).
+    batch sorts every matching row instead of walking (writer_xid, position).
     """
     from ledger.postgres.history import READ_RANGE
 
     fixed = READ_RANGE.replace(
-        "ORDER BY transaction_id, position", "ORDER BY ledger_events.transaction_id, ledger_events.position"
+        "ORDER BY writer_xid, position", "ORDER BY ledger_events.writer_xid, ledger_events.position"
     )
     result: dict[str, Any] = {"position": position}
     with psycopg.connect(database, autocommit=True) as conn:
         row = conn.execute(
-            "SELECT transaction_id::text::bigint FROM ledger_events WHERE position = %s", [position]
+            "SELECT writer_xid::text::bigint FROM ledger_events WHERE position = %s", [position]
         ).fetchone()
         params = {
             "xid": row[0] if row else 0,
@@ -432,10 +433,10 @@ def render(
         f" {at['read_and_decode_seconds']:.2f} s,"
         f" parse events {at['parse_event_seconds']:.2f} s, fold {at['fold_seconds']:.2f} s",
         f"  ?at= reads history.READ_RANGE in batches of 1,000: one batch after position {o['position']:,}"
-        f" takes {o['as_written']['execution_ms']:,.1f} ms as written (ORDER BY transaction_id resolves to"
-        " the output column transaction_id::text::bigint: a sort)"
+        f" takes {o['as_written']['execution_ms']:,.1f} ms as written (ORDER BY writer_xid resolves to"
+        " the output column writer_xid::text::bigint: a sort)"
         f" and {o['qualified']['execution_ms']:,.1f} ms"
-        " with ORDER BY ledger_events.transaction_id, ledger_events.position (an index walk)",
+        " with ORDER BY ledger_events.writer_xid, ledger_events.position (an index walk)",
         "",
         "targets:",
         targets_text(targets),

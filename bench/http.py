@@ -13,6 +13,7 @@ installed; the generator is asyncio on the standard library):
 
     GET /health           the baseline: the same server and load, no database
     POST /transactions    creation movements spread over 16 warehouses x 200 parts
+    the same, keyed       each POST with an Idempotency-Key of its own (baseline: unkeyed POSTs)
 
 While the POST load runs, a probe (in this process, on a 33rd connection) posts
 a creation into a warehouse of its own every 100 ms and measures the time from
@@ -22,7 +23,8 @@ millisecond, on odd ones by GET /inventory?min_position=... (which polls on the
 server side, 5 ms doubling to 50 ms). The same probe with no load is the lag's
 baseline.
 
-Targets: >= 1,500 commands/s and p99 <= 20 ms at 32 connections; lag p99 <= 100 ms.
+Targets: >= 1,500 commands/s and p99 <= 20 ms at 32 connections; lag p99 <= 100 ms; keyed POSTs
+>= 0.9 x unkeyed ones of the same run, with no 503.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ from bench.database import create_database, describe, drop_database, server_url
 from bench.service import Service, bootstrap, load
 
 RATE_GOAL = 1_500.0
+KEYED_GOAL = 0.9  # keyed POSTs at least this share of unkeyed ones, and never a 503
 P99_GOAL = 20.0  # ms
 LAG_GOAL = 100.0  # ms
 
@@ -138,6 +141,11 @@ def measure(service: Service, database: str, ref: Reference, args: argparse.Name
     for name, spec in (
         ("health", base | {"method": "GET", "path": "/health", "expect": 200}),
         ("post", base | {"method": "POST", "path": "/transactions", "bodies": bodies, "expect": 201}),
+        (
+            "post_keyed",
+            base
+            | {"method": "POST", "path": "/transactions", "bodies": bodies, "expect": 201, "keyed": True},
+        ),
     ):
         say(f"    {name}: {args.connections} connections, {args.seconds:g} s")
         probe = Probe(service, database, probe_wh, probe_part, interval=0.1) if name == "post" else None
@@ -237,6 +245,12 @@ def judge(variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rate = max(v["phases"]["post"]["requests_per_second"] for v in variants)
     p99 = min(v["phases"]["post"]["latency"]["p99_ms"] for v in variants)
     lag = min(v["phases"]["post"]["lag"]["all"]["p99_ms"] for v in variants)
+    keyed = min(
+        v["phases"]["post_keyed"]["requests_per_second"]
+        / max(v["phases"]["post"]["requests_per_second"], 1e-9)
+        for v in variants
+    )
+    unavailable = sum(v["phases"]["post_keyed"]["statuses"].get("503", 0) for v in variants)
     return [
         {
             "target": f"POST /transactions >= {RATE_GOAL:,.0f} commands/s",
@@ -264,7 +278,20 @@ def judge(variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
             + " (baseline: the same probes with no load)",
             "met": lag <= LAG_GOAL,
         },
+        {
+            "target": f"keyed POST /transactions >= {KEYED_GOAL:g}x unkeyed, no 503",
+            "measured": each(
+                lambda p: p["post_keyed"]["requests_per_second"],
+                lambda p: p["post"]["requests_per_second"],
+                "commands/s",
+            )
+            + f" (baseline: unkeyed POSTs, same run); 503s: {unavailable}",
+            "met": keyed >= KEYED_GOAL and unavailable == 0,
+        },
     ]
+
+
+PHASES = {"health": "GET /health", "post": "POST /transactions", "post_keyed": "POST /transactions, keyed"}
 
 
 def _share(value: float | None) -> str:
@@ -293,12 +320,12 @@ def render(variants: list[dict[str, Any]], targets: list[dict[str, Any]], args: 
     lag_rows = []
     for v in variants:
         health = v["phases"]["health"]
-        for name in ("health", "post"):
+        for name, label in PHASES.items():
             p = v["phases"][name]
             bad = p["requests"] - p["ok"]
             rows.append(
                 (
-                    f"{v['server']}: {'GET /health' if name == 'health' else 'POST /transactions'}",
+                    f"{v['server']}: {label}",
                     f"{p['requests_per_second']:,.0f}",
                     ratio(p["requests_per_second"], health["requests_per_second"]),
                     f"{p['latency']['p50_ms']:.1f}",
@@ -326,7 +353,12 @@ def render(variants: list[dict[str, Any]], targets: list[dict[str, Any]], args: 
                         ratio(s["p99_ms"], idle[key]["p99_ms"]),
                     )
                 )
-    errors = [e for v in variants for e in v["phases"]["post"].get("unexpected_sample", [])]
+    errors = [
+        e
+        for v in variants
+        for n in ("post", "post_keyed")
+        for e in v["phases"][n].get("unexpected_sample", [])
+    ]
     errors += [e for v in variants for e in v["phases"]["post"]["lag"]["errors"]]
     lines = [
         table(head, rows),

@@ -5,7 +5,8 @@
 No wrk on this machine and no httpx in the environment, so this is a minimal
 client on the standard library: each connection sends a request, reads the
 status line, headers and a Content-Length (or chunked) body, and sends the next.
-Requests finishing in the warm-up are not counted. Prints one JSON object:
+Requests finishing in the warm-up are not counted. With `"keyed": true` each
+request carries an Idempotency-Key of its own. Prints one JSON object:
 requests/s, latency percentiles, statuses, a sample of an unexpected answer,
 and this process's CPU seconds (it shares the machine with the server).
 """
@@ -16,16 +17,19 @@ import asyncio
 import json
 import sys
 import time
+import uuid
 from typing import Any
 
 from bench.common import latency_summary
 
 
-def request_bytes(spec: dict[str, Any], body: str | None) -> bytes:
-    """One HTTP/1.1 request of the spec's method and path, with its bearer token and body."""
+def request_bytes(spec: dict[str, Any], body: str | None, key: str | None = None) -> bytes:
+    """One HTTP/1.1 request of the spec's method and path, with its bearer token, body and any key."""
     lines = [f"{spec['method']} {spec['path']} HTTP/1.1", f"Host: 127.0.0.1:{spec['port']}"]
     if spec.get("token"):
         lines.append(f"Authorization: Bearer {spec['token']}")
+    if key is not None:
+        lines.append(f"Idempotency-Key: {key}")
     data = (body or "").encode()
     if body is not None:
         lines += ["Content-Type: application/json", f"Content-Length: {len(data)}"]
@@ -57,6 +61,8 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     """Drive `connections` connections for warmup + seconds; the measured window's figures."""
     bodies: list[str | None] = spec.get("bodies") or [None]
     requests = [request_bytes(spec, b) for b in bodies]
+    # With "keyed", every request carries an Idempotency-Key of its own (built as it is sent).
+    keyed = f"{uuid.uuid4().hex}-" if spec.get("keyed") else None
     connections, expected = int(spec["connections"]), int(spec.get("expect", 200))
     start = time.monotonic()
     window = (start + spec.get("warmup", 1.0), start + spec.get("warmup", 1.0) + spec["seconds"])
@@ -68,7 +74,11 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         i = 0
         try:
             while (t0 := time.monotonic()) < window[1]:
-                writer.write(requests[(index + i * connections) % len(requests)])
+                n = (index + i * connections) % len(requests)
+                if keyed is None:
+                    writer.write(requests[n])
+                else:
+                    writer.write(request_bytes(spec, bodies[n], f"{keyed}{index}-{i}"))
                 i += 1
                 status, body = await read_response(reader)
                 t1 = time.monotonic()

@@ -30,6 +30,7 @@ from psycopg.abc import Params
 
 from api.runtime.settings import Settings
 from bench import dataset, fold
+from ledger.postgres.eventstore import Connection
 from projections.rebuild import rebuild
 from projections.registry import ALL
 from projections.runner import SWAP_LOCK, apply_batch
@@ -39,14 +40,12 @@ WORKER_BATCH = Settings.model_fields["projector_batch_size"].default
 REBUILD_BATCH = 50_000
 HUB_POLL_INTERVAL = 1.0  # the settings' default projector_poll_interval
 
-HEAD = (
-    "SELECT transaction_id, position FROM ledger_events ORDER BY transaction_id DESC, position DESC LIMIT 1"
-)
+HEAD = "SELECT writer_xid, position FROM ledger_events ORDER BY writer_xid DESC, position DESC LIMIT 1"
 CAUGHT_UP = """
 SELECT count(*) FROM projection_checkpoints
-WHERE name = ANY(%s) AND (transaction_id, position) >= (%s::text::xid8, %s)
+WHERE name = ANY(%s) AND (writer_xid, position) >= (%s::text::xid8, %s)
 """
-LOG_SIZE = "SELECT count(DISTINCT transaction_id), pg_total_relation_size('ledger_events') FROM ledger_events"
+LOG_SIZE = "SELECT count(DISTINCT writer_xid), pg_total_relation_size('ledger_events') FROM ledger_events"
 SETTINGS = """
 SELECT name, current_setting(name) FROM pg_settings
 WHERE name IN ('shared_buffers', 'work_mem', 'maintenance_work_mem', 'max_wal_size', 'synchronous_commit',
@@ -66,7 +65,7 @@ STATEMENT_NAMES = {
 }
 
 
-class TimedConnection(psycopg.Connection[tuple[Any, ...]]):
+class TimedConnection(Connection):
     """A connection that times each projection statement and can EXPLAIN ANALYZE them instead of running them.
 
     EXPLAIN ANALYZE executes the statement, so the read tables end up the same.

@@ -64,8 +64,11 @@ class RecordedEvent:
         return LogCheckpoint(self.transaction_id, self.position)
 
     def event(self) -> Event:
-        """The domain event (raises KeyError for a type this version does not know)."""
-        return event_from_stored(self.event_type, self.payload)
+        """The current domain event, upcast from the stored payload (UnreadableEvent if it cannot be).
+
+        The hash stays over the stored payload: upcasting changes only what is decoded.
+        """
+        return event_from_stored(self.event_type, self.payload, self.schema_version)
 
     def computed_hash(self) -> bytes:
         """The hash this row should carry, recomputed from its content."""

@@ -15,7 +15,7 @@ from ledger.postgres.eventstore import Connection
 from ledger.recorded import LogCheckpoint
 from projections.runner import checkpoint
 
-PLACE = "SELECT transaction_id::text::bigint FROM ledger_events WHERE position = %s"
+PLACE = "SELECT writer_xid::text::bigint FROM ledger_events WHERE position = %s"
 
 
 def is_projected(conn: Connection, names: Iterable[str], position: int) -> bool:

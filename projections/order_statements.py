@@ -36,7 +36,7 @@ WITH {BATCH},
 changes AS (
     SELECT DISTINCT ON ((payload->>'order_id')::uuid) (payload->>'order_id')::uuid AS id,
 {changes.strip(chr(10))}
-    ORDER BY (payload->>'order_id')::uuid, transaction_id DESC, position DESC
+    ORDER BY (payload->>'order_id')::uuid, writer_xid DESC, position DESC
 )
 UPDATE {orders_table} o
 SET status = c.status, actual_delivery_date = coalesce(c.delivered, o.actual_delivery_date),

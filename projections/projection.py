@@ -17,24 +17,24 @@ from dataclasses import dataclass
 
 from ledger.events import MOVEMENT_TYPES
 
-MOVEMENT_EVENTS = ", ".join(f"'{cls.__name__}'" for cls in MOVEMENT_TYPES)
+MOVEMENT_EVENTS = ", ".join(f"'{cls.event_type}'" for cls in MOVEMENT_TYPES)
 TRANSACTION_TYPE = (
     "CASE event_type "
-    + " ".join(f"WHEN '{cls.__name__}' THEN '{cls.transaction_type}'" for cls in MOVEMENT_TYPES)
+    + " ".join(f"WHEN '{cls.event_type}' THEN '{cls.transaction_type}'" for cls in MOVEMENT_TYPES)
     + " END::transaction_type_enum"
 )
 
-BATCH_COLUMNS = """position, transaction_id, stream_id, stream_version, event_type, payload,
+BATCH_COLUMNS = """position, writer_xid, stream_id, stream_version, event_type, payload,
         performed_by_user_id, recorded_at"""
 
 BATCH = f"""batch AS (
     SELECT {BATCH_COLUMNS}
     FROM ledger_events
-    WHERE (transaction_id, position) > (%(lo_xid)s::text::xid8, %(lo_pos)s)
-      AND (transaction_id, position) <= (%(hi_xid)s::text::xid8, %(hi_pos)s)
+    WHERE (writer_xid, position) > (%(lo_xid)s::text::xid8, %(lo_pos)s)
+      AND (writer_xid, position) <= (%(hi_xid)s::text::xid8, %(hi_pos)s)
       -- Redundant, but the planner estimates it well: without it a row comparison is estimated
       -- from its first column only, and a batch of thousands looks like a quarter of the log.
-      AND transaction_id BETWEEN %(lo_xid)s::text::xid8 AND %(hi_xid)s::text::xid8
+      AND writer_xid BETWEEN %(lo_xid)s::text::xid8 AND %(hi_xid)s::text::xid8
 )"""
 
 

@@ -25,13 +25,13 @@ from projections.tables import create_copies, sync_into_live, tables_of
 
 SHADOW = "abparts_rebuild"
 REMAINING = """
-SELECT count(*) FROM ledger_events WHERE (transaction_id, position) > (%s::text::xid8, %s)
+SELECT count(*) FROM ledger_events WHERE (writer_xid, position) > (%s::text::xid8, %s)
 """
 MOVE_CHECKPOINT = """
-INSERT INTO public.projection_checkpoints (name, transaction_id, position, events_applied, updated_at)
-SELECT name, transaction_id, position, events_applied, now() FROM abparts_rebuild.projection_checkpoints
+INSERT INTO public.projection_checkpoints (name, writer_xid, position, events_applied, updated_at)
+SELECT name, writer_xid, position, events_applied, now() FROM abparts_rebuild.projection_checkpoints
 WHERE name = %s
-ON CONFLICT (name) DO UPDATE SET transaction_id = EXCLUDED.transaction_id, position = EXCLUDED.position,
+ON CONFLICT (name) DO UPDATE SET writer_xid = EXCLUDED.writer_xid, position = EXCLUDED.position,
     events_applied = EXCLUDED.events_applied, updated_at = now()
 """
 

@@ -18,30 +18,30 @@ from ledger.recorded import START, LogCheckpoint
 from projections.projection import Projection
 
 ENSURE = "INSERT INTO projection_checkpoints (name) VALUES (%s) ON CONFLICT (name) DO NOTHING"
-READ = "SELECT transaction_id::text::bigint, position FROM projection_checkpoints WHERE name = %s"
+READ = "SELECT writer_xid::text::bigint, position FROM projection_checkpoints WHERE name = %s"
 ADVANCE = """
-INSERT INTO projection_checkpoints AS c (name, transaction_id, position, events_applied)
+INSERT INTO projection_checkpoints AS c (name, writer_xid, position, events_applied)
 VALUES (%(name)s, %(xid)s::text::xid8, %(position)s, %(count)s)
-ON CONFLICT (name) DO UPDATE SET transaction_id = EXCLUDED.transaction_id, position = EXCLUDED.position,
+ON CONFLICT (name) DO UPDATE SET writer_xid = EXCLUDED.writer_xid, position = EXCLUDED.position,
     events_applied = c.events_applied + EXCLUDED.events_applied, updated_at = now()
 """
 NEXT_BATCH = """
 WITH next AS (
-    SELECT transaction_id, position FROM ledger_events
-    WHERE (transaction_id, position) > (%(lo_xid)s::text::xid8, %(lo_pos)s)
-      AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+    SELECT writer_xid, position FROM ledger_events
+    WHERE (writer_xid, position) > (%(lo_xid)s::text::xid8, %(lo_pos)s)
+      AND writer_xid < pg_snapshot_xmin(pg_current_snapshot())
       {bound}
-    ORDER BY transaction_id, position
+    ORDER BY writer_xid, position
     LIMIT %(limit)s
 )
-SELECT transaction_id::text::bigint, position, (SELECT count(*) FROM next)
-FROM next ORDER BY transaction_id DESC, position DESC LIMIT 1
+SELECT writer_xid::text::bigint, position, (SELECT count(*) FROM next)
+FROM next ORDER BY writer_xid DESC, position DESC LIMIT 1
 """
 # A batch's payloads are sorted and hashed in memory rather than spilled to disk (this transaction only).
 WORK_MEM = "SET LOCAL work_mem = '64MB'"
 # Below this many events (about 1 KiB each) the default work_mem holds a batch: no round trip to raise it.
 WORK_MEM_FROM = 2_000
-BOUND = "AND (transaction_id, position) <= (%(b_xid)s::text::xid8, %(b_pos)s)"
+BOUND = "AND (writer_xid, position) <= (%(b_xid)s::text::xid8, %(b_pos)s)"
 
 
 def lock_key(name: str) -> int:

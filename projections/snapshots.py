@@ -40,7 +40,7 @@ from projections.projection import BATCH_COLUMNS, stock_changes
 from projections.runner import lock_key
 
 SNAPSHOT_LOCK = lock_key("stock-snapshots")
-FINISHED = "transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
+FINISHED = "writer_xid < pg_snapshot_xmin(pg_current_snapshot())"
 
 RANGE = f"""batch AS (
     SELECT {BATCH_COLUMNS} FROM ledger_events
@@ -173,12 +173,12 @@ FROM below b LEFT JOIN above a ON true
 LAST_SNAPSHOT = "SELECT coalesce(max(position), 0) FROM stock_snapshots"
 READY_MARKS = """
 SELECT position FROM stock_snapshot_marks
-WHERE next_transaction_id <= pg_snapshot_xmin(pg_current_snapshot()) ORDER BY position
+WHERE next_writer_xid <= pg_snapshot_xmin(pg_current_snapshot()) ORDER BY position
 """
 PENDING_MARKS = "SELECT count(*) FROM stock_snapshot_marks"
 HEAD = "SELECT pg_sequence_last_value(pg_get_serial_sequence('ledger_events', 'position'))"
 MARK = """
-INSERT INTO stock_snapshot_marks (position, next_transaction_id)
+INSERT INTO stock_snapshot_marks (position, next_writer_xid)
 VALUES (%s, pg_snapshot_xmax(pg_current_snapshot())) ON CONFLICT DO NOTHING
 """
 

@@ -12,9 +12,9 @@ from projections.runner import lock_key
 STATUS = """
 SELECT c.position, c.events_applied, c.updated_at,
     (SELECT count(*) FROM ledger_events e
-     WHERE (e.transaction_id, e.position) > (c.transaction_id, c.position)),
+     WHERE (e.writer_xid, e.position) > (c.writer_xid, c.position)),
     (SELECT extract(epoch FROM now() - min(e.recorded_at)) FROM ledger_events e
-     WHERE (e.transaction_id, e.position) > (c.transaction_id, c.position)),
+     WHERE (e.writer_xid, e.position) > (c.writer_xid, c.position)),
     EXISTS (SELECT FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
             AND ((l.classid::bigint << 32) | l.objid::bigint) = %(key)s::bigint)
 FROM projection_checkpoints c WHERE c.name = %(name)s

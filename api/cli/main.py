@@ -10,18 +10,41 @@ from types import FrameType
 
 from api.cli import export as cli_export
 from api.cli import stock as cli_stock
+from api.runtime.database import SchemaNotCurrent
 from api.runtime.logs import configure as configure_logging
 from api.runtime.settings import Settings
 from projections.registry import UnknownProjection
 
 
 def resolve_database(settings: Settings) -> str:
-    """Return the database URL to use: DATABASE_URL, or an embedded server, ready and migrated."""
-    from api.runtime.database import migrate, start_embedded, wait_for_database
+    """The database URL (DATABASE_URL, or an embedded server), ready and migrated.
+
+    Only serve, migrate, project and bootstrap (a set-up command) may change the schema.
+    """
+    from api.runtime.database import migrate
+
+    url = _find_database(settings)
+    migrate(url)
+    return url
+
+
+def current_database(settings: Settings) -> str:
+    """The database URL, ready; SchemaNotCurrent unless its schema is at head (nothing is migrated).
+
+    The other commands read, or write data only: an outdated schema is said, not migrated behind one's back.
+    """
+    from api.runtime.database import require_current_schema
+
+    url = _find_database(settings)
+    require_current_schema(url)
+    return url
+
+
+def _find_database(settings: Settings) -> str:
+    from api.runtime.database import start_embedded, wait_for_database
 
     url = settings.database_url or start_embedded(settings.pgdata_dir, stop_at_exit=True)
     wait_for_database(url)
-    migrate(url)
     return url
 
 
@@ -62,7 +85,7 @@ def _seal(settings: Settings, args: argparse.Namespace) -> int:
 
     from ledger.postgres.seals import seal
 
-    url = resolve_database(settings)
+    url = current_database(settings)
     sealed = 0
     with psycopg.connect(url, autocommit=True) as conn:
         while (new := seal(conn)) is not None:
@@ -78,7 +101,7 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
 
     from ledger.postgres.seals import audit
 
-    url = resolve_database(settings)
+    url = current_database(settings)
     with psycopg.connect(url, autocommit=True) as conn:
         report = audit(conn)
     print(
@@ -129,7 +152,7 @@ def _rebuild(settings: Settings, args: argparse.Namespace) -> int:
     from projections.rebuild import rebuild
     from projections.registry import select
 
-    url = resolve_database(settings)
+    url = current_database(settings)
     projections = select(args.names)
     with psycopg.connect(url, autocommit=True) as conn:
         result = rebuild(conn, projections, sys.stdout, batch_size=args.batch_size)
@@ -143,7 +166,7 @@ def _verify(settings: Settings, args: argparse.Namespace) -> int:
     from projections.registry import select
     from projections.verify import verify
 
-    url = resolve_database(settings)
+    url = current_database(settings)
     with psycopg.connect(url, autocommit=True) as conn:
         report = verify(conn, select(args.names))
     for name, place in report.checkpoints.items():
@@ -166,7 +189,7 @@ def _status(settings: Settings, args: argparse.Namespace) -> int:
     from projections.registry import ALL
     from projections.status import status
 
-    url = resolve_database(settings)
+    url = current_database(settings)
     with psycopg.connect(url, autocommit=True) as conn:
         rows = status(conn, ALL)
     print(f"{'projection':<24}{'position':>12}{'applied':>12}{'lag':>10}{'lag s':>10}  worker")
@@ -175,6 +198,21 @@ def _status(settings: Settings, args: argparse.Namespace) -> int:
             f"{r.name:<24}{r.position:>12}{r.events_applied:>12}{r.lag_events:>10}{r.lag_seconds:>10.1f}"
             f"  {'active' if r.worker_active else '-'}"
         )
+    return 0
+
+
+def _prune(settings: Settings, args: argparse.Namespace) -> int:
+    import psycopg
+
+    from api.http.middleware.idempotency_retention import prune
+
+    url = resolve_database(settings)
+    with psycopg.connect(url, autocommit=True) as conn:
+        pruned = prune(conn, settings.idempotency_retention)
+    print(
+        f"forgot {pruned.answers} HTTP answers and {pruned.commands} ledger keys"
+        f" older than {settings.idempotency_retention}"
+    )
     return 0
 
 
@@ -198,7 +236,8 @@ def _bootstrap(settings: Settings, args: argparse.Namespace) -> int:
     url = resolve_database(settings)
     with psycopg.connect(url, autocommit=True) as conn:
         result = bootstrap(conn, args.admin_username, args.admin_email, password)
-    for line in result.created or ("nothing to do: already bootstrapped",):
+    already = f"nothing to do: already bootstrapped: super_admin {result.admin_username} exists"
+    for line in result.created or (already,):
         print(line)
     return 0
 
@@ -247,14 +286,19 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="each projection's position and lag")
     status.set_defaults(func=_status)
 
+    prune = sub.add_parser(
+        "prune", help="forget Idempotency-Keys older than ABPARTS_IDEMPOTENCY_RETENTION (default 24 h)"
+    )
+    prune.set_defaults(func=_prune)
+
     boot = sub.add_parser("bootstrap", help="create Oraseas EE, BossAqua, a first super_admin (idempotent)")
     boot.add_argument("--admin-username", required=True)
     boot.add_argument("--admin-email", required=True)
     boot.add_argument("--admin-password", help="default: ABPARTS_ADMIN_PASSWORD, else a prompt")
     boot.set_defaults(func=_bootstrap)
 
-    cli_export.register(sub, resolve_database)
-    cli_stock.register(sub, resolve_database)
+    cli_export.register(sub, current_database)
+    cli_stock.register(sub, current_database)
     return parser
 
 
@@ -265,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(json_lines=settings.log_json and args.func in (_serve, _project))
     try:
         status: int = args.func(settings, args)
-    except UnknownProjection as error:
+    except (UnknownProjection, SchemaNotCurrent) as error:
         print(f"abparts: {error}", file=sys.stderr)
         return 2
     return status

@@ -11,6 +11,7 @@ from psycopg_pool import ConnectionPool
 from api.http import openapi, problems
 from api.http.auth import routes as routes_auth
 from api.http.middleware.idempotency import IdempotencyMiddleware
+from api.http.middleware.idempotency_retention import IdempotencyPruner
 from api.http.middleware.metrics import LatencyMiddleware, Metrics
 from api.http.ops import log_routes as routes_log
 from api.http.ops import routes as routes_health
@@ -94,6 +95,10 @@ def _lifespan(
             pool.open(wait=True, timeout=30)
             app.state.projectors = InProcessProjectors(settings, database_url)
             app.state.projectors.start()
+            app.state.pruner = IdempotencyPruner(
+                database_url, settings.idempotency_retention, settings.idempotency_prune_interval
+            )
+            app.state.pruner.start()
         running += 1
         try:
             yield
@@ -103,6 +108,7 @@ def _lifespan(
                 if app.state.projectors is not None:
                     app.state.projectors.stop()
                     app.state.projectors = None
+                app.state.pruner.stop()
                 pool.close()
 
     return lifespan

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from api.http.auth.principal import Principal
+from api.http.middleware.idempotency import LEDGER_REPLAY
 from api.runtime.logs import request_id as current_request_id
 from api.runtime.settings import Settings
 from ledger.commands import StockCommand
@@ -60,7 +61,10 @@ def run_command(ctx: RequestContext, command: StockCommand | OrderCommand) -> Co
     finally:
         if projectors is not None:
             projectors.appended()
-    if not result.replayed:
+    if result.replayed:
+        # The ledger's own replay (the HTTP record of the key was lost): marked like the middleware's.
+        setattr(ctx.request.state, LEDGER_REPLAY, True)
+    else:
         metrics.commands.labels(type(command).__name__).inc()
         for event in result.events:
             metrics.events.labels(event.event_type).inc()

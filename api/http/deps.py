@@ -6,31 +6,47 @@ sending each through the threadpool.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
-import psycopg
+import anyio
 from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
+from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool
 
 from api.http.auth.principal import Principal, load_principal
 from api.http.auth.security import token_digest
 from api.http.commanding import RequestContext
+from api.http.middleware.idempotency import HELD_CONNECTION
 from api.http.problems import ApiError, forbidden
 from api.runtime.settings import Settings
+from ledger.postgres import eventstore
 from ledger.postgres.service import PostgresLedger
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="token", auto_error=False)
 
 
-def _connection(request: Request) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+async def _connection(request: Request) -> AsyncIterator[eventstore.Connection]:
+    # A keyed request already holds one (IdempotencyMiddleware): one pooled connection a request.
+    held: eventstore.Connection | None = request.scope.get("state", {}).get(HELD_CONNECTION)
+    if held is not None:
+        yield held
+        return
+    # Async, so that neither a held connection nor giving one back costs a worker-thread hop: only
+    # waiting for one blocks. An idle connection goes back without I/O; any other is reset in a thread.
     pool: ConnectionPool = request.app.state.pool
-    with pool.connection() as conn:
+    conn = await anyio.to_thread.run_sync(pool.getconn)
+    try:
         yield conn
+    finally:
+        if conn.info.transaction_status == TransactionStatus.IDLE:
+            pool.putconn(conn)
+        else:
+            await anyio.to_thread.run_sync(pool.putconn, conn)
 
 
-Connection = Annotated[psycopg.Connection[tuple[object, ...]], Depends(_connection)]
+Connection = Annotated[eventstore.Connection, Depends(_connection)]
 
 
 async def _settings(request: Request) -> Settings:

@@ -37,6 +37,10 @@ LEDGER_STATUS = {
 }
 
 
+# The body members whose meaning RFC 9457 (and our `code`) fixes; no extra member may replace them.
+RESERVED = frozenset({"type", "title", "status", "detail", "instance", "code"})
+
+
 class ApiError(Exception):
     """A refusal with an HTTP status, a stable code, and a human explanation."""
 
@@ -73,10 +77,15 @@ def problem(
     headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    """A problem+json response; `extra` adds members (field errors, ids) to the body."""
+    """A problem+json response; `extra` adds members (field errors, ids) to the body.
+
+    An extra member named like a reserved one (RESERVED) is dropped: RFC 9457 gives `status` and the
+    others fixed meanings, and a client reading `status` must always find the HTTP status there.
+    """
     title = code.replace("_", " ").capitalize()
-    body = {"type": f"/problems/{code}", "title": title, "status": status, "detail": detail, "code": code}
-    body |= jsonable_encoder(extra or {})
+    reserved = {"type": f"/problems/{code}", "title": title, "status": status, "detail": detail, "code": code}
+    extras = {k: v for k, v in (extra or {}).items() if k not in RESERVED}
+    body = reserved | jsonable_encoder(extras)
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
@@ -134,9 +143,20 @@ def _install_database(app: FastAPI) -> None:
 
     @app.exception_handler(psycopg.errors.DataError)
     async def _bad_value(request: Request, error: psycopg.errors.DataError) -> JSONResponse:
-        # A value the database refuses (a NUL character, a number out of range): the request's fault.
+        # A value the database refuses (a number out of range, a bad date), or one psycopg refuses to
+        # send (a NUL character: it raises before the server sees it, with no diagnostic): the request's.
+        detail = error.diag.message_primary or str(error) or "a value is not acceptable"
         _count(request, "invalid_value", 422)
-        return problem(422, "invalid_value", str(error.diag.message_primary or "a value is not acceptable"))
+        return problem(422, "invalid_value", detail)
+
+    @app.exception_handler(UnicodeEncodeError)
+    async def _unencodable(request: Request, error: UnicodeEncodeError) -> JSONResponse:
+        # Only text decoded from a request (JSON's "\ud800") holds a lone surrogate, which psycopg cannot
+        # encode to send; any other encoding failure is the server's own bug and stays a 500.
+        if error.reason != "surrogates not allowed":
+            return await _unexpected(request, error)
+        _count(request, "invalid_value", 422)
+        return problem(422, "invalid_value", "a text value is not valid Unicode (a lone surrogate)")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -1,7 +1,8 @@
-"""Find the database: DATABASE_URL when given, else an embedded PostgreSQL; wait for it; migrate it."""
+"""Find the database (DATABASE_URL, else an embedded PostgreSQL), wait for it, migrate or check it."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -14,8 +15,9 @@ from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_expo
 
 log = logging.getLogger(__name__)
 
-# The migrations live beside the packages, in the source tree: installs are editable (make, the Dockerfile).
-ALEMBIC_DIR = Path(__file__).resolve().parents[2] / "alembic"
+# The top-level alembic/ folder, installed as this package (see pyproject.toml): editable or not,
+# an install can migrate, from any working directory.
+MIGRATIONS_PACKAGE = "abparts_migrations"
 
 
 def start_embedded(pgdata: Path, *, stop_at_exit: bool, delete_at_exit: bool = False) -> str:
@@ -97,14 +99,62 @@ def downgrade(url: str, revision: str = "base") -> None:
     command.downgrade(alembic_config(url), revision)
 
 
+class SchemaNotCurrent(Exception):
+    """The database's schema is not at the revision this version of the code needs."""
+
+    def __init__(self, current: str | None, head: str, known: bool) -> None:
+        if current is None:
+            where = "the database has no schema yet (never migrated)"
+        elif not known:
+            where = f"the database schema is at revision {current}, which this version does not know"
+        else:
+            where = f"the database schema is at revision {current}"
+        advice = ": run `abparts migrate`" if known else ": run a version that knows it"
+        super().__init__(f"{where}, this version needs {head}{advice}")
+        self.current = current
+        self.head = head
+
+
+# Hand-written rather than alembic's MigrationContext, which wants an SQLAlchemy connection.
+# to_regclass is NULL where the version table (and so any migrated schema) is missing.
+HAS_VERSION_TABLE = "SELECT to_regclass('alembic_version') IS NOT NULL"
+VERSION = "SELECT version_num FROM alembic_version"
+
+
+def schema_revision(url: str) -> str | None:
+    """The schema revision the database is at; None when it was never migrated."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        if conn.execute(HAS_VERSION_TABLE).fetchone() != (True,):
+            return None
+        row = conn.execute(VERSION).fetchone()
+    return None if row is None else str(row[0])
+
+
+def require_current_schema(url: str) -> None:
+    """Raise SchemaNotCurrent unless the database is at this version's head revision; change nothing."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(url))
+    head = script.get_current_head()
+    assert head is not None  # the project always has migrations
+    current = schema_revision(url)
+    if current != head:
+        known = current is None or current in {r.revision for r in script.walk_revisions()}
+        raise SchemaNotCurrent(current, head, known)
+
+
+def migrations_dir() -> Path:
+    """The installed alembic migrations (env.py and versions/)."""
+    spec = importlib.util.find_spec(MIGRATIONS_PACKAGE)
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        if (Path(location) / "env.py").is_file():
+            return Path(location)
+    raise RuntimeError(f"the migrations ({MIGRATIONS_PACKAGE}) are not installed: `pip install` the project")
+
+
 def alembic_config(url: str) -> Config:
-    """An alembic configuration pointing at this project's migrations and `url`."""
-    if not (ALEMBIC_DIR / "env.py").is_file():
-        raise RuntimeError(
-            f"the migrations are not at {ALEMBIC_DIR}: install the project from its source tree"
-            " with `pip install -e .`"
-        )
-    config = Config(str(ALEMBIC_DIR.parent / "alembic.ini"))
-    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    """An alembic configuration pointing at this project's migrations and `url` (no alembic.ini needed)."""
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
     config.attributes["database_url"] = url
     return config

@@ -43,6 +43,16 @@ class Settings(BaseSettings):
     pool_size: int = Field(default=16, ge=2, le=200, description="Database connections of the API process.")
     pool_timeout: float = Field(default=5.0, gt=0, description="Seconds a request waits for a connection.")
 
+    # Stripe's choice: a client retrying for longer than a day is not retrying.
+    idempotency_retention: timedelta = Field(
+        default=timedelta(hours=24),
+        gt=timedelta(0),
+        description="How long an Idempotency-Key's answer is kept.",
+    )
+    idempotency_prune_interval: float = Field(
+        default=300.0, gt=0, description="Seconds between two prunes of expired keys by the API process."
+    )
+
     run_projectors: bool = Field(
         default=True, description="Run the projector workers inside the API process."
     )

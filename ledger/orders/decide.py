@@ -78,7 +78,9 @@ def _order(context: DecisionContext, order_id: UUID) -> OrderState:
 def _require(order: OrderState, allowed: tuple[str, ...], action: str) -> None:
     if order.status not in allowed:
         raise errors.InvalidOrderState(
-            f"a {order.status} order cannot be {action}", order_id=str(order.order_id), status=order.status
+            f"a {order.status} order cannot be {action}",
+            order_id=str(order.order_id),
+            order_status=order.status,
         )
 
 

@@ -10,6 +10,7 @@ the same transaction.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import ClassVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
@@ -71,6 +72,7 @@ class _CustomerOrderEvent(Event):
 class CustomerOrderRequested(_Request, _CustomerOrderEvent):
     """A customer ordered parts from Oraseas EE."""
 
+    event_type: ClassVar[str] = "CustomerOrderRequested"
     customer_organization_id: UUID
     oraseas_organization_id: UUID
 
@@ -78,12 +80,14 @@ class CustomerOrderRequested(_Request, _CustomerOrderEvent):
 class CustomerOrderConfirmed(_CustomerOrderEvent):
     """Oraseas EE accepted the order."""
 
+    event_type: ClassVar[str] = "CustomerOrderConfirmed"
     notes: str | None = None
 
 
 class CustomerOrderShipped(_CustomerOrderEvent):
     """Stock left an Oraseas EE warehouse for the customer."""
 
+    event_type: ClassVar[str] = "CustomerOrderShipped"
     shipment_id: UUID
     warehouse_id: UUID
     lines: tuple[MovedLine, ...]
@@ -94,6 +98,7 @@ class CustomerOrderShipped(_CustomerOrderEvent):
 class CustomerOrderReceived(_CustomerOrderEvent):
     """The customer took shipped stock into one of its warehouses."""
 
+    event_type: ClassVar[str] = "CustomerOrderReceived"
     receipt_id: UUID
     warehouse_id: UUID
     lines: tuple[MovedLine, ...]
@@ -105,6 +110,7 @@ class CustomerOrderReceived(_CustomerOrderEvent):
 class CustomerOrderCancelled(_CustomerOrderEvent):
     """The order was cancelled before anything was shipped."""
 
+    event_type: ClassVar[str] = "CustomerOrderCancelled"
     notes: str | None = None
 
 
@@ -120,6 +126,7 @@ class _SupplierOrderEvent(Event):
 class SupplierOrderRequested(_Request, _SupplierOrderEvent):
     """Oraseas EE drafted an order to a supplier."""
 
+    event_type: ClassVar[str] = "SupplierOrderRequested"
     ordering_organization_id: UUID
     supplier_organization_id: UUID | None = None
     supplier_name: str
@@ -128,12 +135,14 @@ class SupplierOrderRequested(_Request, _SupplierOrderEvent):
 class SupplierOrderPlaced(_SupplierOrderEvent):
     """The order was sent to the supplier."""
 
+    event_type: ClassVar[str] = "SupplierOrderPlaced"
     notes: str | None = None
 
 
 class SupplierOrderReceived(_SupplierOrderEvent):
     """Ordered stock arrived in an Oraseas EE warehouse (with one creation movement per line)."""
 
+    event_type: ClassVar[str] = "SupplierOrderReceived"
     receipt_id: UUID
     warehouse_id: UUID
     lines: tuple[MovedLine, ...]
@@ -144,6 +153,7 @@ class SupplierOrderReceived(_SupplierOrderEvent):
 class SupplierOrderCancelled(_SupplierOrderEvent):
     """The order was cancelled before anything was received."""
 
+    event_type: ClassVar[str] = "SupplierOrderCancelled"
     notes: str | None = None
 
 

@@ -41,7 +41,7 @@ WITH appended AS (
         unnest(%(schemas)s::smallint[]), jsonb_array_elements(%(payloads)s::jsonb)
     ) WITH ORDINALITY AS e(stream_id, version, event_type, schema_version, payload, n)
     ORDER BY e.n
-    RETURNING position, transaction_id::text::bigint AS xid, stream_id, stream_version, event_type
+    RETURNING position, writer_xid::text::bigint AS xid, stream_id, stream_version, event_type
 ), levels AS (
     UPDATE ledger_stock_levels AS l SET on_hand = l.on_hand + d.delta
     FROM unnest(%(level_w)s::uuid[], %(level_p)s::uuid[], %(deltas)s::numeric[]) AS d(w, p, delta)

@@ -26,11 +26,12 @@ from ledger.recorded import (
     fixed_hash_fields,
 )
 
+# The one connection type: every module, api.http.deps and the tests included, imports it from here.
 Connection = psycopg.Connection[TupleRow]
 
 STREAM_VERSION_CONSTRAINT = "ledger_events_stream_version_uc"
 
-COLUMNS = """position, transaction_id::text::bigint, stream_id, stream_version, event_type,
+COLUMNS = """position, writer_xid::text::bigint, stream_id, stream_version, event_type,
     schema_version, payload, performed_by_user_id, request_id, idempotency_key, correlation_id,
     causation_id, recorded_at, previous_hash, hash"""
 

@@ -23,11 +23,11 @@ MAX_POSITION = 2**63 - 1  # bigint's maximum: no upper bound
 # Every bound is a parameter; the horizon is fixed by the caller so all batches see one prefix.
 READ_RANGE = f"""
 SELECT {COLUMNS} FROM ledger_events
-WHERE (transaction_id, position) > (%(xid)s::text::xid8, %(after)s)
-  AND transaction_id < %(horizon)s::text::xid8
+WHERE (writer_xid, position) > (%(xid)s::text::xid8, %(after)s)
+  AND writer_xid < %(horizon)s::text::xid8
   AND position BETWEEN %(first)s AND %(last)s
   AND recorded_at <= COALESCE(%(until)s::timestamptz, 'infinity')
-ORDER BY ledger_events.transaction_id, ledger_events.position
+ORDER BY ledger_events.writer_xid, ledger_events.position
 LIMIT %(limit)s
 """
 

@@ -8,13 +8,16 @@ a racing twin fails on the key's primary key and, retried, finds the result.
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 from ledger.commands import Command
 from ledger.errors import IdempotencyConflict
+from ledger.postgres.eventstore import Connection
 from ledger.recorded import CommandMetadata, canonical
 from ledger.results import CommandResult
 
 KEY_CONSTRAINT = "ledger_idempotency_pkey"
+FORGET = "DELETE FROM ledger_idempotency WHERE created_at < now() - %s"
 
 
 def request_hash(command: Command, metadata: CommandMetadata) -> bytes:
@@ -33,3 +36,8 @@ def recall(key: str, digest: bytes, earlier: tuple[bytes, str] | None) -> Comman
             "this Idempotency-Key was already used for a different command", idempotency_key=key
         )
     return CommandResult.model_validate_json(result).model_copy(update={"replayed": True})
+
+
+def forget_older_than(conn: Connection, retention: timedelta) -> int:
+    """Delete the keys stored more than `retention` ago (their commands may then run again); how many."""
+    return conn.execute(FORGET, [retention]).rowcount

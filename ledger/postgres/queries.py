@@ -23,20 +23,20 @@ STREAM_HEAD = "SELECT payload FROM ledger_events WHERE stream_id = %s AND stream
 ON_HAND = "SELECT part_id, on_hand FROM ledger_stock_levels WHERE warehouse_id = %s AND part_id = ANY(%s)"
 PART_HAS_MOVED = "SELECT EXISTS (SELECT FROM ledger_events WHERE payload->>'part_id' = %s::text)"
 HEAD_POSITION = "SELECT pg_sequence_last_value(pg_get_serial_sequence('ledger_events', 'position'))"
-EVENT_XID = "SELECT transaction_id::text::bigint FROM ledger_events WHERE position = %s"
+EVENT_XID = "SELECT writer_xid::text::bigint FROM ledger_events WHERE position = %s"
 
 # A stream is visible when its first event (the movement) touches one of the given organizations'
 # warehouses. The horizon and the order are the commit-safe reader's (see reader.py).
 SCOPED_EVENTS = f"""
 SELECT {COLUMNS} FROM ledger_events
-WHERE (transaction_id, position) > (%(xid)s::text::xid8, %(position)s)
-  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+WHERE (writer_xid, position) > (%(xid)s::text::xid8, %(position)s)
+  AND writer_xid < pg_snapshot_xmin(pg_current_snapshot())
   AND EXISTS (
     SELECT FROM ledger_events m JOIN warehouses w
       ON w.id IN ((m.payload->>'from_warehouse_id')::uuid, (m.payload->>'to_warehouse_id')::uuid)
     WHERE m.stream_id = ledger_events.stream_id AND m.stream_version = 1
       AND w.organization_id = ANY(%(scope)s))
-ORDER BY ledger_events.transaction_id, ledger_events.position
+ORDER BY ledger_events.writer_xid, ledger_events.position
 LIMIT %(limit)s
 """
 

@@ -19,10 +19,10 @@ from ledger.recorded import START, LogCheckpoint, RecordedEvent
 
 READ = f"""
 SELECT {COLUMNS} FROM ledger_events
-WHERE (transaction_id, position) > (%(xid)s::text::xid8, %(position)s)
-  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
--- Qualified: a bare name would sort by the selected transaction_id::text::bigint, not walk the index.
-ORDER BY ledger_events.transaction_id, ledger_events.position
+WHERE (writer_xid, position) > (%(xid)s::text::xid8, %(position)s)
+  AND writer_xid < pg_snapshot_xmin(pg_current_snapshot())
+-- Qualified: a bare name would sort by the selected writer_xid::text::bigint, not walk the index.
+ORDER BY ledger_events.writer_xid, ledger_events.position
 LIMIT %(limit)s
 """
 

@@ -18,25 +18,25 @@ from ledger.recorded import GENESIS, START, LogCheckpoint, RecordedEvent, seal_d
 SEAL_LOCK = 0x4C454447  # advisory lock id: one sealer at a time
 
 LAST_SEAL = """
-SELECT seal_number, through_transaction_id::text::bigint, through_position, event_count, digest
+SELECT seal_number, through_writer_xid::text::bigint, through_position, event_count, digest
 FROM ledger_seals ORDER BY seal_number DESC LIMIT 1
 """
 INSERT_SEAL = """
-INSERT INTO ledger_seals (seal_number, through_transaction_id, through_position, event_count,
+INSERT INTO ledger_seals (seal_number, through_writer_xid, through_position, event_count,
     previous_digest, digest)
 VALUES (%s, %s::text::xid8, %s, %s, %s, %s)
 """
 ALL_SEALS = """
-SELECT seal_number, through_transaction_id::text::bigint, through_position, event_count,
+SELECT seal_number, through_writer_xid::text::bigint, through_position, event_count,
     previous_digest, digest
 FROM ledger_seals ORDER BY seal_number
 """
 BY_STREAM = f"SELECT {COLUMNS} FROM ledger_events ORDER BY stream_id, stream_version"
 SEALED_RANGE = f"""
 SELECT {COLUMNS} FROM ledger_events
-WHERE (transaction_id, position) > (%s::text::xid8, %s)
-  AND (transaction_id, position) <= (%s::text::xid8, %s)
-ORDER BY ledger_events.transaction_id, ledger_events.position
+WHERE (writer_xid, position) > (%s::text::xid8, %s)
+  AND (writer_xid, position) <= (%s::text::xid8, %s)
+ORDER BY ledger_events.writer_xid, ledger_events.position
 """
 
 

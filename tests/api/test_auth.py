@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from ledger.postgres.eventstore import Connection as Conn
 from tests.fixtures.api import PASSWORD, Caller, Tenants
 
 pytestmark = pytest.mark.db
-Conn = psycopg.Connection[tuple[Any, ...]]
 
 
 def events(db: Conn, caller: Caller) -> list[str]:

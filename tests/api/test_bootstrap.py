@@ -10,6 +10,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from api.cli import main
+from ledger.postgres.eventstore import Connection
 
 pytestmark = pytest.mark.db
 
@@ -19,7 +20,7 @@ def as_url(conninfo: str) -> str:
     return f"postgresql:///{quote(info.pop('dbname'))}?{urlencode(info)}"
 
 
-def counts(conn: psycopg.Connection[tuple[Any, ...]]) -> tuple[Any, ...]:
+def counts(conn: Connection) -> tuple[Any, ...]:
     row = conn.execute(
         "SELECT (SELECT count(*) FROM organizations WHERE organization_type IN ('oraseas_ee', 'bossaqua')),"
         " (SELECT count(*) FROM users WHERE role = 'super_admin'),"

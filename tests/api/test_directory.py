@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import threading
 import uuid
-from typing import Any
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from ledger.postgres.eventstore import Connection as Conn
 from tests.fixtures.api import PASSWORD, Caller, Tenants
 from tests.fixtures.shop import Shop, post
 
 pytestmark = pytest.mark.db
-Conn = psycopg.Connection[tuple[Any, ...]]
 
 
 def audit(db: Conn, user_id: str) -> list[str]:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from ledger.postgres.eventstore import Connection as Conn
 from tests.fixtures.api import Tenants
 from tests.fixtures.shop import Shop, post
 
 pytestmark = pytest.mark.db
-Conn = psycopg.Connection[tuple[Any, ...]]
 
 
 def test_a_key_is_the_callers_own(client: TestClient, tenants: Tenants, db: Conn) -> None:

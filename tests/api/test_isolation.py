@@ -13,16 +13,15 @@ import json
 import uuid
 from typing import Any
 
-import psycopg
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from ledger.postgres.eventstore import Connection as Conn
 from tests.fixtures.api import Caller, Tenants
 from tests.fixtures.shop import Shop, post, stock_in
 
 pytestmark = pytest.mark.db
-Conn = psycopg.Connection[tuple[Any, ...]]
 PUBLIC = {
     "/health",
     "/ready",

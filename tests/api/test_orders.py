@@ -6,15 +6,14 @@ import uuid
 from typing import Any
 from uuid import UUID
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from ledger.postgres.eventstore import Connection as Conn
 from tests.fixtures.api import Caller, Tenants
 from tests.fixtures.shop import Shop, post
 
 pytestmark = pytest.mark.db
-Conn = psycopg.Connection[tuple[Any, ...]]
 
 
 class Oraseas:

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from api.http.app import create_app
 from ledger.commands import CreateStock
 from ledger.policy import Policy
+from ledger.postgres.eventstore import Connection as Conn
 from ledger.postgres.service import PostgresLedger
 from ledger.recorded import CommandMetadata
 from tests.fixtures.api import Caller, Tenants, api_settings
@@ -23,7 +24,6 @@ from tests.fixtures.shop import Shop, post, stock_in
 from tests.fixtures.world import World
 
 pytestmark = pytest.mark.db
-Conn = psycopg.Connection[tuple[Any, ...]]
 
 
 def patch(client: TestClient, caller: Caller, path: str, body: dict[str, Any]) -> Any:

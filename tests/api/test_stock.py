@@ -5,16 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from ledger.postgres.eventstore import Connection as Conn
 from projections.registry import ALL
 from tests.fixtures.api import Caller, Tenants
 from tests.fixtures.shop import Shop, post, stock_in
 
 pytestmark = pytest.mark.db
-Conn = psycopg.Connection[tuple[Any, ...]]
 
 
 def levels(client: TestClient, caller: Caller, position: int, **filters: str) -> dict[str, str]:
@@ -324,7 +323,7 @@ def test_the_ledger_itself_keeps_a_command_once_when_the_http_record_is_lost(
     first = post(client, shop.admin, "/transactions", body, **{"Idempotency-Key": "k-2"})
     db.execute("DELETE FROM api_idempotency")  # as if the process died before keeping the answer
     retry = post(client, shop.admin, "/transactions", body, **{"Idempotency-Key": "k-2"})
-    assert retry.status_code == 201 and retry.json()["replayed"] is True
+    assert retry.status_code == 201 and retry.headers["idempotent-replay"] == "true"
     assert retry.json()["transactions"] == first.json()["transactions"]
 
 

@@ -28,10 +28,10 @@ pytestmark = pytest.mark.db
 D = Decimal
 
 RAW = """
-SELECT position, transaction_id::text::bigint, stream_id, stream_version, event_type, schema_version,
+SELECT position, writer_xid::text::bigint, stream_id, stream_version, event_type, schema_version,
     payload, performed_by_user_id::text, request_id, idempotency_key, correlation_id::text,
     causation_id::text, recorded_at, encode(previous_hash, 'hex'), encode(hash, 'hex')
-FROM ledger_events ORDER BY transaction_id, position
+FROM ledger_events ORDER BY writer_xid, position
 """
 
 

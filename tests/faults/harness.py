@@ -20,19 +20,18 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote, urlencode
 
 import httpx2 as httpx
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from ledger.postgres.eventstore import Connection
 from projections.registry import ALL
-
-Conn = psycopg.Connection[tuple[Any, ...]]
 
 ABPARTS = Path(sys.executable).with_name("abparts")
 ADMIN = "faults-admin"
+Conn = Connection  # the one connection type, under the short name the fault tests import
 ADMIN_PASSWORD = "faults-password-1"
 LOOPBACK = "127.0.0.1"
 
@@ -448,7 +447,7 @@ def projection_lag(conn: Conn) -> dict[str, int]:
     lag = {p.name: total for p in ALL}
     rows = conn.execute(
         "SELECT c.name, (SELECT count(*) FROM ledger_events e"
-        " WHERE (e.transaction_id, e.position) > (c.transaction_id, c.position))"
+        " WHERE (e.writer_xid, e.position) > (c.writer_xid, c.position))"
         " FROM projection_checkpoints c"
     ).fetchall()
     lag |= {name: int(n) for name, n in rows if name in lag}

@@ -1,7 +1,7 @@
 """A movement recorded earlier but committed later must not make the inventory row depend on batching.
 
 Under concurrent writers, `recorded_at` (the writer's clock, read before its
-transaction) and the commit-safe order `(transaction_id, position)` disagree.
+transaction) and the commit-safe order `(writer_xid, position)` disagree.
 The fault tests' loads met it: `abparts verify` reported one inventory row
 differing after a load of concurrent creations into one (warehouse, part),
 because the live row's `created_at` was the earliest `recorded_at` of the

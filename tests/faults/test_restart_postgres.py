@@ -41,8 +41,8 @@ from tests.faults.harness import (
 
 pytestmark = [pytest.mark.faults, pytest.mark.db, pytest.mark.slow]
 POOL_TIMEOUT = 2.0
-# Above the pool timeout: a command takes a pooled connection twice (the Idempotency-Key claim, then the
-# route's), each wait bounded by the pool timeout; a second for the work itself.
+# Above the pool timeout: a command waits for one pooled connection (the Idempotency-Key claim's, which
+# the route then uses), bounded by the pool timeout; a second for the work itself.
 MARGIN = POOL_TIMEOUT + 1.0
 OUTAGE = 3.0
 RECOVERY = 10.0  # seconds after the database is back by which retries are no longer refused

@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from typing import Any
 
 import psycopg
 import pytest
@@ -17,6 +16,7 @@ from ledger import errors
 from ledger.commands import ConsumeStock, CreateStock, TransferStock
 from ledger.fold import fold_stock
 from ledger.policy import NegativeStockPolicy, Policy
+from ledger.postgres.eventstore import Connection
 from ledger.postgres.reader import read_events
 from ledger.postgres.service import PostgresLedger
 from ledger.recorded import START, CommandMetadata, RecordedEvent
@@ -28,9 +28,7 @@ D = Decimal
 WRITERS = 16
 
 
-def in_parallel(
-    url: str, workers: int, job: Callable[[psycopg.Connection[tuple[Any, ...]], int], None]
-) -> None:
+def in_parallel(url: str, workers: int, job: Callable[[Connection, int], None]) -> None:
     barrier = threading.Barrier(workers)
 
     def one(n: int) -> None:
@@ -67,7 +65,7 @@ def test_sixteen_writers_and_a_follower_that_misses_nothing(fresh_db_url: str) -
                 else:
                     time.sleep(0.005)
 
-    def writer(conn: psycopg.Connection[tuple[Any, ...]], n: int) -> None:
+    def writer(conn: Connection, n: int) -> None:
         rng = random.Random(n)
         for _ in range(12):
             a, b = (site.a, site.b) if rng.random() < 0.5 else (site.b, site.a)
@@ -113,7 +111,7 @@ def test_concurrent_consumers_never_oversell_under_reject(fresh_db_url: str) -> 
     outcomes: list[str] = []
     lock = threading.Lock()
 
-    def consumer(conn: psycopg.Connection[tuple[Any, ...]], n: int) -> None:
+    def consumer(conn: Connection, n: int) -> None:
         for _ in range(3):
             try:
                 ledger.execute(

@@ -55,11 +55,11 @@ def test_writers_cannot_choose_their_transaction_id(own: tuple[Conn, Site]) -> N
     with conn.transaction():
         conn.execute(
             "INSERT INTO ledger_events (stream_id, stream_version, event_type, payload, recorded_at,"
-            " previous_hash, hash, transaction_id) VALUES ('x-1', 1, 'X', '{}', now(),"
+            " previous_hash, hash, writer_xid) VALUES ('x-1', 1, 'X', '{}', now(),"
             " decode(repeat('00', 32), 'hex'), decode(repeat('00', 32), 'hex'), '1'::xid8)"
         )
         row = conn.execute(
-            "SELECT transaction_id = pg_current_xact_id() FROM ledger_events WHERE stream_id = 'x-1'"
+            "SELECT writer_xid = pg_current_xact_id() FROM ledger_events WHERE stream_id = 'x-1'"
         ).fetchone()
         assert row == (True,)
         raise psycopg.Rollback()
@@ -111,7 +111,7 @@ def test_a_reordered_log_is_detected_by_the_seal(own: tuple[Conn, Site]) -> None
     behind_the_trigger(
         conn,
         # Moves the first event to the end of the commit-safe order.
-        "UPDATE ledger_events SET transaction_id = pg_current_xact_id()"
+        "UPDATE ledger_events SET writer_xid = pg_current_xact_id()"
         " WHERE position = (SELECT min(position) FROM ledger_events)",
     )
     assert any("digest differs" in p for p in audit(conn).problems)

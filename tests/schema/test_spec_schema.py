@@ -25,10 +25,10 @@ import pytest
 from psycopg import errors, sql
 
 from api.runtime.database import downgrade, migrate
+from ledger.postgres.eventstore import Connection as Conn
 
 pytestmark = pytest.mark.db
 
-Conn = psycopg.Connection[tuple[Any, ...]]
 Catalog = dict[str, dict[str, object]]
 
 

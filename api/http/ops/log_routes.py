@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from api.cli.export import record
 from api.http.deps import Connection, CurrentAdmin
-from api.http.pagination import Cursor, Limit, Page, page
+from api.http.pagination import Cursor, Limit, Page
 from api.http.problems import ApiError
 from api.http.stock.schemas import LedgerEventOut, ProjectionStatusOut
 from ledger.postgres import queries
@@ -49,10 +49,9 @@ def ledger_events(
     found = [
         LedgerEventOut(**record(e)) for e in _visible_events(conn, caller.scope_list(), start, limit + 1)
     ]
-    result = page(found, limit, lambda r: r.position)
-    if result.next_cursor is not None:
-        result.next_cursor = str(found[limit - 1].position)
-    return result
+    items = found[:limit]
+    more = len(found) > limit
+    return Page[LedgerEventOut](items=items, next_cursor=str(items[-1].position) if more else None)
 
 
 def _visible_events(

@@ -118,6 +118,9 @@ def availability(order_id: UUID, warehouse_id: UUID, conn: Connection, caller: C
 
 
 @router.get("/reports/in-transit", response_model=list[InTransitOut], summary="Stock in transit")
-def in_transit(conn: Connection, caller: CurrentUser) -> list[InTransitOut]:
+def in_transit(
+    conn: Connection, settings: AppSettings, caller: CurrentUser, min_position: MinPosition = None
+) -> list[InTransitOut]:
     """Customer order lines shipped and not yet received (a customer sees its own)."""
+    ensure_fresh(conn, settings, ("customer_orders",), min_position)
     return [InTransitOut(**r) for r in q.in_transit(conn, _customer_scope(caller))]

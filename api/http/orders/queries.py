@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from api.http.orders.schemas import OrderLineOut, OrderOut
-from api.http.pagination import Page, page
+from api.http.pagination import DATED, Page, page
 from ledger.orders.events import (
     CustomerOrderRequested,
     SupplierOrderRequested,
@@ -100,7 +101,7 @@ def one_order(conn: Connection, kind: str, order_id: UUID) -> OrderOut:
 
 def order_page(found: list[OrderOut], limit: int) -> Page[OrderOut]:
     """A page of a newest-first order list (from `limit + 1` orders)."""
-    return page(found, limit, lambda o: [o.order_date.isoformat() if o.order_date else None, str(o.id)])
+    return page(found, limit, DATED, listed_key)
 
 
 def from_stream(
@@ -158,3 +159,10 @@ def _request_fields(head: object) -> dict[str, Any]:
     if isinstance(head, SupplierOrderRequested):
         return head.model_dump(include=SUPPLIER_FIELDS)
     return {}
+
+
+def listed_key(order: OrderOut) -> tuple[datetime, UUID]:
+    """A listed order's sort key (order_date, id), as its list's cursor holds it."""
+    # Listed orders come from the projections, whose order_date is NOT NULL.
+    assert order.order_date is not None
+    return order.order_date, order.id

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body
 
 from api.http.auth.principal import Principal
 from api.http.deps import AppSettings, Connection, Ctx, CurrentUser
@@ -47,12 +48,15 @@ class Action:
 
 
 def _route(kind: str, check: Check, action: Action) -> Callable[..., OrderOut]:
-    def route(order_id: UUID, body: ActionIn, ctx: Ctx) -> OrderOut:
+    def route(order_id: UUID, ctx: Ctx, body: ActionIn | None = None) -> OrderOut:
         check(ctx.conn, ctx.caller, order_id, action.name)
-        return answer(ctx, action.command(order_id, body), kind)
+        return answer(ctx, action.command(order_id, body or ActionIn()), kind)
 
-    # FastAPI reads the body's model from the annotation: each action declares its own.
-    route.__annotations__["body"] = action.body
+    # FastAPI reads the body's model from the annotation: each action declares its own. A body of
+    # optional notes only may be left out altogether (no body means no notes, as for stock decisions).
+    optional = action.body is ActionIn
+    route.__annotations__["body"] = Annotated[action.body | None, Body()] if optional else action.body
+    route.__defaults__ = (None,) if optional else ()
     route.__doc__ = action.doc
     return route
 

@@ -10,7 +10,7 @@ import psycopg
 from psycopg import sql
 from pydantic import BaseModel
 
-from api.http.pagination import decode_cursor
+from api.http.pagination import NAMED
 from api.http.problems import ApiError, conflict
 from ledger.postgres.eventstore import Connection
 
@@ -26,7 +26,7 @@ def rows(conn: Connection, model: type[Row], query: Any, params: Any) -> list[Ro
 
 def by_name(cursor: str | None, limit: int, after: str = "after_name") -> dict[str, Any]:
     """A list page's parameters, ordered by (name, id): one row more than `limit`, after the cursor's key."""
-    key = decode_cursor(cursor, 2)
+    key = NAMED.decode(cursor)
     return {"limit": limit + 1, after: key[0] if key else None, "after_id": key[1] if key else None}
 
 

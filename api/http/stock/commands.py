@@ -37,7 +37,6 @@ def recorded(conn: Connection, result: CommandResult) -> Recorded:
         transactions=describe(conn, result.transaction_ids),
         position=result.position,
         warnings=list(result.warnings),
-        replayed=result.replayed,
     )
 
 

@@ -13,7 +13,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from api.http.deps import AppSettings, Connection, CurrentUser
-from api.http.pagination import Cursor, Limit, Page, dated_after, decode_cursor, page
+from api.http.pagination import DATED, STOCK, Cursor, Limit, Page, dated_after, page
 from api.http.problems import ApiError, not_found
 from api.http.stock import queries as q
 from api.http.stock.freshness import MinPosition, ensure_fresh, ensure_given
@@ -49,17 +49,18 @@ def inventory(
 ) -> Page[InventoryOut]:
     """Stock per warehouse and part; `low_stock=true` keeps those at or below their recommendation."""
     ensure_fresh(conn, settings, ("inventory",), min_position)
+    key = STOCK.decode(cursor)
     params = {
         "scope": caller.scope_list(),
         "warehouse_id": warehouse_id,
         "part_id": part_id,
         "organization_id": organization_id,
         "low_stock": low_stock,
-        "after": decode_cursor(cursor, 2),
+        "after": list(key) if key else None,
         "limit": limit + 1,
     }
     found = [InventoryOut(**r) for r in q.rows(conn, q.INVENTORY, params)]
-    return page(found, limit, lambda r: [str(r.warehouse_id), str(r.part_id)])
+    return page(found, limit, STOCK, lambda r: (r.warehouse_id, r.part_id))
 
 
 @router.get("/inventory/as-of", response_model=AsOf, summary="Stock at a past point")
@@ -120,7 +121,7 @@ def transactions(
         "limit": limit + 1,
     } | dated_after(cursor)
     found = [TransactionOut(**r) for r in q.rows(conn, q.TRANSACTIONS, params)]
-    return page(found, limit, lambda r: [r.transaction_date.isoformat(), str(r.id)])
+    return page(found, limit, DATED, lambda r: (r.transaction_date, r.id))
 
 
 @router.get("/transactions/{transaction_id}", response_model=TransactionOut, summary="One movement")
@@ -165,7 +166,7 @@ def part_usage(
         "limit": limit + 1,
     } | dated_after(cursor)
     found = [PartUsageOut(**r) for r in q.rows(conn, q.PART_USAGE, params)]
-    return page(found, limit, lambda r: [r.usage_date.isoformat(), str(r.id)])
+    return page(found, limit, DATED, lambda r: (r.usage_date, r.id))
 
 
 @router.get("/stock-adjustments", response_model=Page[StockAdjustmentOut], summary="Stock adjustments")
@@ -190,7 +191,7 @@ def stock_adjustments(
         "limit": limit + 1,
     } | dated_after(cursor)
     found = [StockAdjustmentOut(**r) for r in q.rows(conn, q.STOCK_ADJUSTMENTS, params)]
-    return page(found, limit, lambda r: [r.adjustment_date.isoformat(), str(r.id)])
+    return page(found, limit, DATED, lambda r: (r.adjustment_date, r.id))
 
 
 @router.get("/transaction-approvals", response_model=Page[TransactionApprovalOut], summary="Approvals")
@@ -213,4 +214,4 @@ def transaction_approvals(
         "limit": limit + 1,
     } | dated_after(cursor)
     found = [TransactionApprovalOut(**r) for r in q.rows(conn, q.TRANSACTION_APPROVALS, params)]
-    return page(found, limit, lambda r: [r.created_at.isoformat(), str(r.id)])
+    return page(found, limit, DATED, lambda r: (r.created_at, r.id))

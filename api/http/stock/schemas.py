@@ -110,7 +110,6 @@ class Recorded(BaseModel):
     transactions: list[TransactionOut]
     position: int | None = Field(description="Log position; pass it as min_position to read your write.")
     warnings: list[str]
-    replayed: bool = Field(description="True when this answers a repeated Idempotency-Key.")
 
 
 STOCK_SCALE = Decimal("0.001")  # inventory.current_stock is DECIMAL(10,3)

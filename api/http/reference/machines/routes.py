@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from api.http.deps import AppSettings, Connection, CurrentUser
-from api.http.pagination import Cursor, Limit, Page, page
+from api.http.pagination import NAMED, Cursor, Limit, Page, page
 from api.http.reference.common import by_name
 from api.http.reference.machines import service as m
 
@@ -29,7 +29,7 @@ def list_machines(
         "customer_organization_id": customer_organization_id,
         "status": status,
     } | by_name(cursor, limit)
-    return page(m.listing(conn, caller, filters), limit, lambda r: [r.name, str(r.id)])
+    return page(m.listing(conn, caller, filters), limit, NAMED, lambda r: (r.name, r.id))
 
 
 @router.get("/machines/{machine_id}", response_model=m.MachineOut, summary="One machine")

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from api.http.deps import AppSettings, Connection, CurrentUser
-from api.http.pagination import Cursor, Limit, Page, page
+from api.http.pagination import NAMED, Cursor, Limit, Page, page
 from api.http.reference.common import by_name
 from api.http.reference.organizations import service as o
 
@@ -35,7 +35,7 @@ def list_organizations(
         "parent": parent_organization_id,
         "name": name,
     } | by_name(cursor, limit)
-    return page(o.listing(conn, caller, filters), limit, lambda r: [r.name, str(r.id)])
+    return page(o.listing(conn, caller, filters), limit, NAMED, lambda r: (r.name, r.id))
 
 
 @router.get("/organizations/hierarchy", response_model=list[o.HierarchyOut], summary="The organization tree")

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from api.http.deps import AppSettings, Connection, CurrentUser
-from api.http.pagination import Cursor, Limit, Page, page
+from api.http.pagination import NAMED, Cursor, Limit, Page, page
 from api.http.reference.common import by_name
 from api.http.reference.parts import service as p
 
@@ -31,7 +31,7 @@ def list_parts(
         "is_proprietary": is_proprietary,
         "name": name,
     } | by_name(cursor, limit, "after_number")
-    return page(p.listing(conn, filters), limit, lambda r: [r.part_number, str(r.id)])
+    return page(p.listing(conn, filters), limit, NAMED, lambda r: (r.part_number, r.id))
 
 
 @router.get("/parts/{part_id}", response_model=p.PartOut, summary="One part")

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from api.http.deps import AppSettings, Connection, CurrentUser
-from api.http.pagination import Cursor, Limit, Page, page
+from api.http.pagination import NAMED, Cursor, Limit, Page, page
 from api.http.reference.common import by_name
 from api.http.reference.users import service as u
 from api.http.reference.users import tokens
@@ -41,7 +41,7 @@ def list_users(
         "role": role,
         "user_status": user_status,
     } | by_name(cursor, limit)
-    return page(u.listing(conn, caller, filters), limit, lambda r: [r.username, str(r.id)])
+    return page(u.listing(conn, caller, filters), limit, NAMED, lambda r: (r.username, r.id))
 
 
 @router.post("/users", status_code=201, response_model=u.Created, summary="Create or invite a user")

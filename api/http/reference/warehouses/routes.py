@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from api.http.deps import AppSettings, Connection, CurrentUser
-from api.http.pagination import Cursor, Limit, Page, page
+from api.http.pagination import NAMED, Cursor, Limit, Page, page
 from api.http.reference.common import by_name
 from api.http.reference.warehouses import service as w
 
@@ -31,7 +31,7 @@ def list_warehouses(
         "is_active": is_active,
         "name": name,
     } | by_name(cursor, limit)
-    return page(w.listing(conn, caller, filters), limit, lambda r: [r.name, str(r.id)])
+    return page(w.listing(conn, caller, filters), limit, NAMED, lambda r: (r.name, r.id))
 
 
 @router.get("/warehouses/{warehouse_id}", response_model=w.WarehouseOut, summary="One warehouse")
