@@ -17,77 +17,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import json
 import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Literal, TextIO
 
 from api.runtime.settings import Settings
+from ledger.export import FIELDS, csv_row, jsonl_line
 from ledger.postgres.eventstore import Connection
 from ledger.postgres.history import MAX_POSITION, iter_events
-from ledger.recorded import RecordedEvent, canonical
-from ledger.types import utc
 
 Format = Literal["jsonl", "csv"]
 FORMATS: tuple[Format, ...] = ("jsonl", "csv")
-
-FIELDS = (
-    "position",
-    "transaction_id",
-    "stream_id",
-    "stream_version",
-    "event_type",
-    "schema_version",
-    "payload",
-    "performed_by_user_id",
-    "request_id",
-    "idempotency_key",
-    "correlation_id",
-    "causation_id",
-    "recorded_at",
-    "previous_hash",
-    "hash",
-)
-
-
-def record(event: RecordedEvent) -> dict[str, Any]:
-    """One exported record: every column, JSON-ready, in the form the event's hash covers."""
-    meta = event.metadata
-    return {
-        "position": event.position,
-        "transaction_id": event.transaction_id,
-        "stream_id": event.stream_id,
-        "stream_version": event.stream_version,
-        "event_type": event.event_type,
-        "schema_version": event.schema_version,
-        "payload": event.payload,
-        "performed_by_user_id": _text(meta.performed_by_user_id),
-        "request_id": meta.request_id,
-        "idempotency_key": meta.idempotency_key,
-        "correlation_id": _text(meta.correlation_id),
-        "causation_id": _text(meta.causation_id),
-        "recorded_at": utc(event.recorded_at).isoformat(),
-        "previous_hash": event.previous_hash.hex(),
-        "hash": event.hash.hex(),
-    }
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
-def jsonl_line(event: RecordedEvent) -> str:
-    """The event as one line of JSON (ASCII-only, so any terminal or file encoding keeps it intact)."""
-    return json.dumps(record(event), separators=(",", ":")) + "\n"
-
-
-def csv_row(event: RecordedEvent) -> list[str]:
-    """The event as CSV cells in FIELDS order: payload as canonical JSON text, null as empty."""
-    cells = record(event)
-    cells["payload"] = canonical(event.payload).decode()
-    return ["" if cells[name] is None else str(cells[name]) for name in FIELDS]
 
 
 def export(

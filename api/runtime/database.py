@@ -13,6 +13,8 @@ import psycopg
 from alembic.config import Config
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
+from api.runtime.settings import Settings
+
 log = logging.getLogger(__name__)
 
 # The top-level alembic/ folder, installed as this package (see pyproject.toml): editable or not,
@@ -158,3 +160,24 @@ def alembic_config(url: str) -> Config:
     config.set_main_option("script_location", str(migrations_dir()))
     config.attributes["database_url"] = url
     return config
+
+
+def ready_database(settings: Settings, *, migrate_it: bool) -> str:
+    """The database URL (DATABASE_URL, or the embedded server), accepting connections.
+
+    With `migrate_it` the schema is brought to head (serve, migrate, project, bootstrap); otherwise
+    it must already be there (SchemaNotCurrent): the other commands only read or write data, and an
+    outdated schema is said, not migrated behind the operator's back.
+    """
+    url = settings.database_url or start_embedded(settings.pgdata_dir, stop_at_exit=True)
+    wait_for_database(url)
+    if migrate_it:
+        migrate(url)
+    else:
+        require_current_schema(url)
+    return url
+
+
+def checked_database(settings: Settings) -> str:
+    """`ready_database` without migrating: for the commands that must not change the schema."""
+    return ready_database(settings, migrate_it=False)

@@ -1,4 +1,7 @@
-"""The API process's side of the projections: a NOTIFY after each append, and the workers when it runs them.
+"""Projector wiring, the one place for it: the workers of `abparts project`, and the API process's side.
+
+`projector_hub` builds the workers from the settings for both; `run_in_foreground` is `abparts project`.
+In the API process, a NOTIFY follows each append, and the workers run when it runs them.
 
 The notifier always runs, so that workers in other processes (`abparts
 project`) wake at once rather than at their next poll. With
@@ -9,12 +12,44 @@ projection and a LISTEN connection that wakes them on other processes' appends
 
 from __future__ import annotations
 
+import signal
 import threading
+from collections.abc import Sequence
 
 from api.runtime.settings import Settings
+from projections.projection import Projection
 from projections.registry import ALL
 from projections.wakeup import Listener, Notifier, new_origin
 from projections.worker import ProjectorHub
+
+
+def projector_hub(settings: Settings, url: str, projections: Sequence[Projection]) -> ProjectorHub:
+    """A worker per projection, tuned by the settings (not started)."""
+    return ProjectorHub(
+        url,
+        projections,
+        batch_size=settings.projector_batch_size,
+        poll_interval=settings.projector_poll_interval,
+        min_interval=settings.projector_min_interval,
+        snapshot_interval=settings.snapshot_interval,
+    )
+
+
+def run_in_foreground(settings: Settings, url: str, projections: Sequence[Projection]) -> None:
+    """Run the workers and their LISTEN wake-ups until SIGTERM or Ctrl-C, then stop them cleanly."""
+    hub = projector_hub(settings, url, projections)
+    stop = hub.stop_event
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    hub.start()
+    listener = threading.Thread(target=Listener(url, hub.wake, stop).run, name="listener", daemon=True)
+    listener.start()
+    print(f"projecting {', '.join(w.projection.name for w in hub.workers)}; Ctrl-C to stop", flush=True)
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    hub.stop()
 
 
 class InProcessProjectors:
@@ -30,14 +65,7 @@ class InProcessProjectors:
         )
         self._threads = [threading.Thread(target=self.notifier.run, name="notifier", daemon=True)]
         if settings.run_projectors:
-            self.hub = ProjectorHub(
-                url,
-                ALL,
-                batch_size=settings.projector_batch_size,
-                poll_interval=settings.projector_poll_interval,
-                min_interval=settings.projector_min_interval,
-                snapshot_interval=settings.snapshot_interval,
-            )
+            self.hub = projector_hub(settings, url, ALL)
             # Our own appends wake the workers directly (appended()); only other processes' NOTIFY count.
             listener = Listener(url, self.hub.wake, self.hub.stop_event, ignore=origin)
             self._threads.append(threading.Thread(target=listener.run, name="listener", daemon=True))

@@ -9,7 +9,7 @@ failed attempt was kept and deciding is pure.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import psycopg
@@ -132,3 +132,12 @@ def _as_conflict(error: Exception) -> ConcurrencyConflict:
     if isinstance(error, ConcurrencyConflict):
         return error
     return ConcurrencyConflict("a concurrent writer got in the way; try again")
+
+
+def forget_idempotency_keys(conn: Connection, retention: timedelta) -> int:
+    """Forget the ledger's idempotency keys stored more than `retention` ago; how many.
+
+    A command sent again with a forgotten key is a new command: prune only keys older than any
+    client still retries (ABPARTS_IDEMPOTENCY_RETENTION).
+    """
+    return idempotency.forget_older_than(conn, retention)

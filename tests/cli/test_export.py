@@ -16,9 +16,10 @@ from uuid import UUID
 import psycopg
 import pytest
 
-from api.cli.export import FIELDS, export, register
+from api.cli.export import export, register
 from api.runtime.settings import Settings
 from ledger.commands import ApproveMovement, ConsumeStock, CreateStock, TransferStock
+from ledger.export import FIELDS
 from ledger.policy import Policy
 from ledger.recorded import GENESIS, CommandMetadata, RecordedEvent
 from tests.fixtures.ledger import Conn, Site, make_site, run

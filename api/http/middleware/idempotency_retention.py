@@ -16,8 +16,8 @@ from datetime import timedelta
 
 import psycopg
 
-from ledger.postgres import idempotency as ledger_keys
 from ledger.postgres.eventstore import Connection
+from ledger.postgres.service import forget_idempotency_keys
 
 log = logging.getLogger(__name__)
 FORGET_ANSWERS = "DELETE FROM api_idempotency WHERE created_at < now() - %s"
@@ -34,7 +34,7 @@ class Pruned:
 def prune(conn: Connection, retention: timedelta) -> Pruned:
     """Forget every Idempotency-Key claimed or stored more than `retention` ago."""
     answers = conn.execute(FORGET_ANSWERS, [retention]).rowcount
-    return Pruned(answers, ledger_keys.forget_older_than(conn, retention))
+    return Pruned(answers, forget_idempotency_keys(conn, retention))
 
 
 class IdempotencyPruner:

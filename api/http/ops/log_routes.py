@@ -7,11 +7,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from api.cli.export import record
 from api.http.deps import Connection, CurrentAdmin
 from api.http.pagination import Cursor, Limit, Page
 from api.http.problems import ApiError
 from api.http.stock.schemas import LedgerEventOut, ProjectionStatusOut
+from ledger.export import record
 from ledger.postgres import queries
 from ledger.postgres.reader import read_events
 from ledger.recorded import START, LogCheckpoint, RecordedEvent

@@ -1,0 +1,63 @@
+"""`abparts project`, `rebuild` and `status`: the projector workers, rebuilding, and where each stands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from api.cli.common import Commands, names_argument
+from api.runtime.database import checked_database, ready_database
+from api.runtime.settings import Settings
+
+
+def project(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the projector workers in the foreground (migrating first, like serve)."""
+    from api.runtime.projectors import run_in_foreground
+    from projections.registry import select
+
+    run_in_foreground(settings, ready_database(settings, migrate_it=True), select(args.names))
+    return 0
+
+
+def rebuild(settings: Settings, args: argparse.Namespace) -> int:
+    """Rebuild projections from position 0 into shadow tables and swap them in atomically."""
+    import psycopg
+
+    from projections.rebuild import rebuild as rebuild_projections
+    from projections.registry import select
+
+    projections = select(args.names)
+    with psycopg.connect(checked_database(settings), autocommit=True) as conn:
+        result = rebuild_projections(conn, projections, sys.stdout, batch_size=args.batch_size)
+    print(f"rebuilt {', '.join(result.projections)} from {result.events} events and swapped them in")
+    return 0
+
+
+def status(settings: Settings, args: argparse.Namespace) -> int:
+    """Each projection's position, events applied, lag, and whether a worker holds it."""
+    import psycopg
+
+    from projections.registry import ALL
+    from projections.status import status as projection_status
+
+    with psycopg.connect(checked_database(settings), autocommit=True) as conn:
+        rows = projection_status(conn, ALL)
+    print(f"{'projection':<24}{'position':>12}{'applied':>12}{'lag':>10}{'lag s':>10}  worker")
+    for r in rows:
+        print(
+            f"{r.name:<24}{r.position:>12}{r.events_applied:>12}{r.lag_events:>10}{r.lag_seconds:>10.1f}"
+            f"  {'active' if r.worker_active else '-'}"
+        )
+    return 0
+
+
+def register(sub: Commands) -> None:
+    """Add this group's commands to `sub`."""
+    parser = sub.add_parser("project", help="run the projector workers in the foreground")
+    names_argument(parser, "run")
+    parser.set_defaults(func=project)
+    parser = sub.add_parser("rebuild", help="rebuild projections from the log and swap them in atomically")
+    names_argument(parser, "rebuild")
+    parser.add_argument("--batch-size", type=int, default=50_000)
+    parser.set_defaults(func=rebuild)
+    sub.add_parser("status", help="each projection's position and lag").set_defaults(func=status)
