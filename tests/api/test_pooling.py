@@ -7,9 +7,11 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from psycopg.conninfo import make_conninfo
 
+from api import problems
 from api.app import create_app
 from api.bootstrap import bootstrap
 from api.pooling import WatchedPool, api_conninfo
@@ -66,25 +68,40 @@ def test_api_connections_carry_server_side_timeouts_and_keep_given_options(db_ur
 
 
 def test_a_read_waiting_for_min_position_longer_than_the_bound_is_a_stale_read(fresh_db_url: str) -> None:
-    # Nothing projects: the read waits its whole read_wait_timeout, three times the database bound.
+    # Arranged through an app with the default bound: a sign-in hashes inside its transaction, which on
+    # a busy machine may take longer than the short bound below.
     with psycopg.connect(fresh_db_url, autocommit=True) as conn:
         done = bootstrap(conn, "patient", "patient@example.com", PASSWORD)
-    settings = api_settings(run_projectors=False, database_timeout=0.5, read_wait_timeout=1.5)
-    with TestClient(create_app(settings, fresh_db_url)) as client:
+    with TestClient(create_app(api_settings(run_projectors=False), fresh_db_url)) as client:
         token = client.post("/token", data={"username": "patient", "password": PASSWORD}).json()
-        root = Caller(
-            done.admin_id, done.oraseas_id, "patient", {"Authorization": f"Bearer {token['access_token']}"}
-        )
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        root = Caller(done.admin_id, done.oraseas_id, "patient", headers)
         warehouse = post(client, root, "/warehouses", {"name": "depot"}).json()["id"]
         part = post(client, root, "/parts", {"part_number": "P1", "name": "pin"}).json()["id"]
         creation = {"transaction_type": "creation", "to_warehouse_id": warehouse, "quantity": "2"}
         created = post(client, root, "/transactions", creation | {"part_id": part})
         assert created.status_code == 201, created.text
+    # Nothing projects: the read waits its whole read_wait_timeout, three times the database bound.
+    settings = api_settings(run_projectors=False, database_timeout=0.5, read_wait_timeout=1.5)
+    with TestClient(create_app(settings, fresh_db_url)) as client:
         started = time.monotonic()
-        read = client.get(
-            "/inventory", params={"min_position": created.json()["position"]}, headers=root.headers
-        )
+        read = client.get("/inventory", params={"min_position": created.json()["position"]}, headers=headers)
         waited = time.monotonic() - started
     assert read.status_code == 503, read.text
     assert read.json()["code"] == "stale_read"
     assert waited >= 1.4
+
+
+def test_a_transaction_ended_by_the_server_for_idling_is_a_503() -> None:
+    # The API's connections carry idle_in_transaction_session_timeout; its error is not an OperationalError.
+    app = FastAPI()
+    problems.install(app)
+
+    @app.get("/idle")
+    def idle() -> None:
+        raise psycopg.errors.IdleInTransactionSessionTimeout("terminating connection")
+
+    response = TestClient(app).get("/idle")
+    assert response.status_code == 503, response.text
+    assert response.json()["code"] == "database_unavailable"
+    assert response.headers["retry-after"]
