@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from psycopg_pool import ConnectionPool
 
 from api import (
     openapi,
@@ -27,6 +26,7 @@ from api.idempotency import IdempotencyMiddleware
 from api.idempotency_retention import IdempotencyPruner
 from api.logs import RequestIdMiddleware, stamp_request_ids
 from api.metrics import LatencyMiddleware, Metrics
+from api.pooling import WatchedPool, api_conninfo
 from api.projectors import InProcessProjectors
 from api.settings import Settings
 from ledger.postgres.service import PostgresLedger
@@ -35,8 +35,10 @@ from ledger.postgres.service import PostgresLedger
 def create_app(settings: Settings, database_url: str) -> FastAPI:
     """Build the HTTP app for an already migrated database at `database_url`."""
     # Autocommit: a request's writes are explicit transactions, committed before the response is sent.
-    pool = ConnectionPool(
-        database_url,
+    # Bounded holds: a database that stops answering costs a request at most `database_timeout` (then 503).
+    pool = WatchedPool(
+        api_conninfo(database_url, settings.database_timeout),
+        hold_timeout=settings.database_timeout,
         min_size=2,
         max_size=settings.pool_size,
         kwargs={"autocommit": True},
