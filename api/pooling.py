@@ -28,13 +28,14 @@ from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
+
+from ledger.postgres.eventstore import Connection
 
 log = logging.getLogger(__name__)
 
 
-class WatchedConnection(psycopg.Connection[TupleRow]):
+class WatchedConnection(Connection):
     """A pooled connection carrying its current holder's deadline (monotonic seconds; None in the pool)."""
 
     deadline: float | None = None
@@ -134,7 +135,7 @@ def _break(conn: WatchedConnection) -> None:
 
 
 # Typed as a pool of plain connections (what the middleware and the metrics take): they are Watched ones.
-class WatchedPool(ConnectionPool[psycopg.Connection[TupleRow]]):
+class WatchedPool(ConnectionPool[Connection]):
     """A connection pool whose every `connection()` hold is bounded by `hold_timeout` seconds."""
 
     def __init__(self, conninfo: str, *, hold_timeout: float, **kwargs: Any) -> None:
@@ -142,7 +143,7 @@ class WatchedPool(ConnectionPool[psycopg.Connection[TupleRow]]):
         self.hold_timeout = hold_timeout
         self.watchdog = Watchdog()
 
-    def getconn(self, timeout: float | None = None) -> psycopg.Connection[TupleRow]:
+    def getconn(self, timeout: float | None = None) -> Connection:
         """A connection for at most `hold_timeout` seconds until `putconn`; past that it is broken.
 
         Watching from getconn to putconn covers every way a connection is held (`connection()`, and
@@ -153,7 +154,7 @@ class WatchedPool(ConnectionPool[psycopg.Connection[TupleRow]]):
         self.watchdog.watch(conn, self.hold_timeout)
         return conn
 
-    def putconn(self, conn: psycopg.Connection[TupleRow]) -> None:
+    def putconn(self, conn: Connection) -> None:
         """Give `conn` back; it is no longer watched."""
         if isinstance(conn, WatchedConnection):
             self.watchdog.release(conn)
