@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
-from psycopg_pool import ConnectionPool
 
 from api.http import openapi, problems
 from api.http.auth import routes as routes_auth
@@ -26,6 +25,7 @@ from api.http.stock import reads as routes_queries
 from api.http.stock import report_routes as routes_reports
 from api.http.stock import routes as routes_stock
 from api.runtime.logs import RequestIdMiddleware, stamp_request_ids
+from api.runtime.pooling import WatchedPool, api_conninfo
 from api.runtime.projectors import InProcessProjectors
 from api.runtime.settings import Settings
 from ledger.postgres.service import PostgresLedger
@@ -51,8 +51,10 @@ ROUTERS = (
 def create_app(settings: Settings, database_url: str) -> FastAPI:
     """Build the HTTP app for an already migrated database at `database_url`."""
     # Autocommit: a request's writes are explicit transactions, committed before the response is sent.
-    pool = ConnectionPool(
-        database_url,
+    # Bounded holds: a database that stops answering costs a request at most `database_timeout` (then 503).
+    pool = WatchedPool(
+        api_conninfo(database_url, settings.database_timeout),
+        hold_timeout=settings.database_timeout,
         min_size=2,
         max_size=settings.pool_size,
         kwargs={"autocommit": True},
@@ -83,7 +85,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
 
 
 def _lifespan(
-    pool: ConnectionPool, settings: Settings, database_url: str
+    pool: WatchedPool, settings: Settings, database_url: str
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """Open the pool and start the projectors on the first start; stop both when the last one ends."""
     running = 0  # lifespans entered and not yet left: an app served by two clients starts once

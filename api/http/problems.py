@@ -134,6 +134,8 @@ def _install_database(app: FastAPI) -> None:
 
     @app.exception_handler(psycopg.OperationalError)
     @app.exception_handler(PoolTimeout)
+    # The server ended a session idle in its transaction past the API's bound (an InternalError by its class).
+    @app.exception_handler(psycopg.errors.IdleInTransactionSessionTimeout)
     async def _unavailable(request: Request, error: Exception) -> JSONResponse:
         log.warning("database unavailable: %s", error)
         _count(request, "database_unavailable", 503)

@@ -42,6 +42,13 @@ class Settings(BaseSettings):
 
     pool_size: int = Field(default=16, ge=2, le=200, description="Database connections of the API process.")
     pool_timeout: float = Field(default=5.0, gt=0, description="Seconds a request waits for a connection.")
+    database_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="Seconds a request may hold a database connection (its statements and their answers);"
+        " past it the connection is broken off and the request answered 503 database_unavailable.",
+    )
 
     # Stripe's choice: a client retrying for longer than a day is not retrying.
     idempotency_retention: timedelta = Field(

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Query
 
 from api.http.problems import ApiError
+from api.runtime.pooling import allow_longer
 from api.runtime.settings import Settings
 from ledger.postgres import queries
 from ledger.postgres.eventstore import Connection
@@ -23,6 +24,8 @@ def ensure_fresh(conn: Connection, settings: Settings, names: tuple[str, ...], p
     if position is None:
         return
     ensure_given(conn, position)
+    # The wait holds the connection; it is not the database being slow, so it does not count against it.
+    allow_longer(conn, settings.read_wait_timeout)
     if not wait_until_projected(conn, names, position, settings.read_wait_timeout):
         raise ApiError(
             503,

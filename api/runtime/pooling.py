@@ -1,0 +1,166 @@
+"""The API's connection pool, with every hold of a connection bounded in time.
+
+A PostgreSQL that stops answering (a frozen server, a network partition) does
+not refuse anything: a query sent to it waits for an answer that does not
+come. Server-side timeouts cannot fire on a server that is not running, and
+TCP timeouts do not fire while the peer's kernel still acknowledges packets
+(a stopped server on loopback does). So a watchdog thread shuts down the
+socket of a connection held past its deadline: the blocked call raises
+OperationalError (answered 503 `database_unavailable`), and the pool discards
+the broken connection and opens new ones, bounded by `connect_timeout`.
+
+The bound is per hold (from taking a connection out of the pool to giving it
+back), so it also covers the Idempotency-Key middleware, which takes its
+connections from the same pool. A bounded wait that legitimately holds a
+connection longer (a read with `min_position`) asks for more with
+`allow_longer`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import socket
+import threading
+import time
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg_pool import ConnectionPool
+
+from ledger.postgres.eventstore import Connection
+
+log = logging.getLogger(__name__)
+
+
+class WatchedConnection(Connection):
+    """A pooled connection carrying its current holder's deadline (monotonic seconds; None in the pool)."""
+
+    deadline: float | None = None
+
+
+def allow_longer(conn: object, seconds: float) -> None:
+    """Give the holder of `conn` `seconds` more before its connection is broken off (for a bounded wait)."""
+    if isinstance(conn, WatchedConnection) and conn.deadline is not None:
+        conn.deadline += seconds
+
+
+def api_conninfo(url: str, timeout: float) -> str:
+    """`url` with the API connections' bounds; the projectors, rebuild and CLI use `url` as it is.
+
+    Server side, a statement or an idle transaction is ended after `timeout`
+    (a slow but running server cancels cleanly, and a frozen API process does
+    not keep its row locks). TCP keepalives and `tcp_user_timeout` find a
+    peer gone across a partition; `connect_timeout` bounds the pool's
+    reconnections to a server that accepts but never answers. Options already
+    in `url` are kept.
+    """
+    ms = max(1, round(timeout * 1000))
+    given = str(conninfo_to_dict(url).get("options") or "")
+    ours = f"-c statement_timeout={ms} -c idle_in_transaction_session_timeout={ms}"
+    seconds = max(1, math.ceil(timeout))
+    return make_conninfo(
+        url,
+        options=f"{given} {ours}".strip(),
+        connect_timeout=max(2, seconds),  # libpq treats less than 2 s as 2 s
+        keepalives=1,
+        keepalives_idle=seconds,
+        keepalives_interval=seconds,
+        keepalives_count=3,
+        tcp_user_timeout=ms,
+    )
+
+
+class Watchdog:
+    """A thread that breaks the connections held past their deadline."""
+
+    def __init__(self) -> None:
+        self._wake = threading.Condition()
+        self._held: set[WatchedConnection] = set()
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+
+    def watch(self, conn: WatchedConnection, seconds: float) -> None:
+        """Break `conn` if it is still held `seconds` from now (or later, if extended)."""
+        with self._wake:
+            if self._thread is None and not self._stopped:
+                self._thread = threading.Thread(target=self._run, name="database-watchdog", daemon=True)
+                self._thread.start()
+            conn.deadline = time.monotonic() + seconds
+            self._held.add(conn)
+            self._wake.notify()
+
+    def release(self, conn: WatchedConnection) -> None:
+        """Stop watching `conn`: once given back, it is never broken for its former holder."""
+        with self._wake:  # under the lock, so the thread cannot break it after this returns
+            self._held.discard(conn)
+            conn.deadline = None
+
+    def stop(self) -> None:
+        """End the thread (connections still held are no longer watched)."""
+        with self._wake:
+            self._stopped = True
+            self._wake.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join(5)
+
+    def _run(self) -> None:
+        with self._wake:
+            while not self._stopped:
+                now = time.monotonic()
+                for conn in [c for c in self._held if c.deadline is not None and c.deadline <= now]:
+                    self._held.discard(conn)
+                    _break(conn)
+                deadlines = [c.deadline for c in self._held if c.deadline is not None]
+                # Extensions only move deadlines later: waking at the old one and looking again is enough.
+                self._wake.wait(max(min(deadlines) - now, 0.01) if deadlines else None)
+
+
+def _break(conn: WatchedConnection) -> None:
+    """Shut the connection's socket down, so that a call blocked on it fails at once."""
+    try:
+        fd = conn.fileno()
+    except psycopg.Error:
+        return  # already closed
+    log.warning("the database did not answer in time: breaking off a connection")
+    try:
+        # A duplicate of the descriptor: closing it leaves libpq's own, but shutdown acts on the socket.
+        with socket.socket(fileno=os.dup(fd)) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+    except OSError as error:
+        log.warning("could not break off the connection: %s", error)
+
+
+# Typed as a pool of plain connections (what the middleware and the metrics take): they are Watched ones.
+class WatchedPool(ConnectionPool[Connection]):
+    """A connection pool whose every `connection()` hold is bounded by `hold_timeout` seconds."""
+
+    def __init__(self, conninfo: str, *, hold_timeout: float, **kwargs: Any) -> None:
+        super().__init__(conninfo, connection_class=WatchedConnection, **kwargs)
+        self.hold_timeout = hold_timeout
+        self.watchdog = Watchdog()
+
+    def getconn(self, timeout: float | None = None) -> Connection:
+        """A connection for at most `hold_timeout` seconds until `putconn`; past that it is broken.
+
+        Watching from getconn to putconn covers every way a connection is held (`connection()`, and
+        the middleware and dependency that take and give back one directly), commit or rollback included.
+        """
+        conn = super().getconn(timeout)
+        assert isinstance(conn, WatchedConnection)  # the pool's connection_class
+        self.watchdog.watch(conn, self.hold_timeout)
+        return conn
+
+    def putconn(self, conn: Connection) -> None:
+        """Give `conn` back; it is no longer watched."""
+        if isinstance(conn, WatchedConnection):
+            self.watchdog.release(conn)
+        super().putconn(conn)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Close the pool, then stop its watchdog."""
+        super().close(timeout)
+        self.watchdog.stop()
