@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TypeAlias
 
-Commands = argparse._SubParsersAction[argparse.ArgumentParser]
+# A string: argparse's class is generic only to type checkers.
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def names_argument(parser: argparse.ArgumentParser, what: str) -> None:
