@@ -23,6 +23,7 @@ from api import (
     routes_users,
     routes_warehouses,
 )
+from api.bodies import StorableTextMiddleware
 from api.idempotency import IdempotencyMiddleware
 from api.logs import RequestIdMiddleware, stamp_request_ids
 from api.metrics import LatencyMiddleware, Metrics
@@ -77,6 +78,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     problems.install(app)
     openapi.install(app)
     # Added last is outermost: the request id is set before anything else runs.
+    app.add_middleware(StorableTextMiddleware)
     app.add_middleware(IdempotencyMiddleware, pool=pool)
     app.add_middleware(LatencyMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)

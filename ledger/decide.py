@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -41,7 +41,6 @@ from ledger.policy import NegativeStockPolicy, Policy
 from ledger.state import DecisionContext, MovementState, PartInfo
 from ledger.types import MAX_STOCK, decimal_places, is_whole
 
-CLOCK_SKEW = timedelta(minutes=5)
 REVERSAL_REASON = "reversal"
 STOCKTAKE_REASON = "stocktake"
 
@@ -153,6 +152,30 @@ def _part(context: DecisionContext, part_id: UUID) -> PartInfo:
     return part
 
 
+def _movement_date(given: datetime | None, context: DecisionContext, policy: Policy) -> datetime:
+    """The date a movement happened: now unless given; a given one lies in the policy's range.
+
+    Checked here rather than at the edge so that every entry point (HTTP, CLI, library) is bound
+    by it; the upper end moves with the clock, the lower end keeps dates every reader can show.
+    """
+    if given is None:
+        return context.now
+    latest = context.now + policy.max_future_skew
+    try:
+        in_range = policy.earliest_date <= given <= latest
+    except OverflowError:  # an offset that takes it out of Python's years 1 to 9999
+        in_range = False
+    if not in_range:
+        raise errors.DateOutOfRange(
+            f"transaction_date must lie from {policy.earliest_date.isoformat()} to now "
+            f"plus {policy.max_future_skew} ({latest.isoformat()})",
+            field="transaction_date",
+            earliest=policy.earliest_date.isoformat(),
+            latest=latest.isoformat(),
+        )
+    return given
+
+
 def _check_quantity(quantity: Decimal, part: PartInfo, *, allow_zero: bool = False) -> None:
     if not quantity.is_finite() or (quantity <= 0 and not (allow_zero and quantity == 0)):
         raise errors.InvalidQuantity(
@@ -204,9 +227,7 @@ def _record(
     policy: Policy,
 ) -> Movement:
     part = _part(context, command.part_id)
-    date = command.transaction_date or context.now
-    if date > context.now + CLOCK_SKEW:
-        raise errors.InvalidDate("transaction_date lies in the future", field="transaction_date")
+    date = _movement_date(command.transaction_date, context, policy)
     common = {
         "transaction_id": _new_id(context),
         "part_id": part.id,
@@ -302,9 +323,7 @@ def _count(command: CountStock, context: DecisionContext, policy: Policy) -> lis
     if not command.items:
         raise errors.EmptyCommand("a stocktake needs at least one item", field="items")
     _check_warehouse(context, command.warehouse_id, receives=False)
-    date = command.transaction_date or context.now
-    if date > context.now + CLOCK_SKEW:
-        raise errors.InvalidDate("transaction_date lies in the future", field="transaction_date")
+    date = _movement_date(command.transaction_date, context, policy)
     seen: set[UUID] = set()
     events: list[Event] = []
     for item in command.items:
