@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
-from api import cli_export, cli_stock
+from api import cli_export, cli_repair, cli_stock
 from api.logs import configure as configure_logging
 from api.settings import Settings
 from projections.registry import UnknownProjection
@@ -254,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_export.register(sub, resolve_database)
     cli_stock.register(sub, resolve_database)
+    cli_repair.register(sub, resolve_database)
     return parser
 
 

@@ -96,6 +96,12 @@ class ReverseMovement(_Decision):
     """Undo an approved movement with a compensating one; nothing is deleted."""
 
 
+class CorrectMovementDate(_Decision):
+    """Repair a movement's date (one recorded before dates were bounded): the log keeps both."""
+
+    transaction_date: ClientTimestamp
+
+
 StockCommand = (
     CreateStock
     | TransferStock
@@ -105,4 +111,5 @@ StockCommand = (
     | ApproveMovement
     | RejectMovement
     | ReverseMovement
+    | CorrectMovementDate
 )

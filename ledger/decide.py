@@ -17,6 +17,7 @@ from ledger.commands import (
     AdjustStock,
     ApproveMovement,
     ConsumeStock,
+    CorrectMovementDate,
     CountStock,
     CreateStock,
     RejectMovement,
@@ -28,6 +29,7 @@ from ledger.events import (
     Event,
     Movement,
     MovementApproved,
+    MovementDateCorrected,
     MovementRejected,
     MovementReversed,
     StockAdjusted,
@@ -71,7 +73,7 @@ class Needs:
 
 def needs(command: StockCommand) -> Needs:
     """What the store must load before deciding `command`."""
-    if isinstance(command, ApproveMovement | RejectMovement | ReverseMovement):
+    if isinstance(command, ApproveMovement | RejectMovement | ReverseMovement | CorrectMovementDate):
         return Needs(transaction_ids=frozenset({command.transaction_id}))
     if isinstance(command, CountStock):
         return Needs(
@@ -93,7 +95,7 @@ def stock_keys(command: StockCommand, movements: dict[UUID, MovementState]) -> s
             return set()
         m = state.movement
         return {(w, m.part_id) for w in (m.from_warehouse_id, m.to_warehouse_id) if w is not None}
-    if isinstance(command, RejectMovement):
+    if isinstance(command, RejectMovement | CorrectMovementDate):
         return set()
     if isinstance(command, CountStock):
         return {(command.warehouse_id, item.part_id) for item in command.items}
@@ -120,6 +122,8 @@ def decide(command: StockCommand, context: DecisionContext, policy: Policy) -> D
         events = _reject(command, context)
     elif isinstance(command, ReverseMovement):
         events = _reverse(command, context)
+    elif isinstance(command, CorrectMovementDate):
+        events = [_correct_date(command, context, policy)]
     elif isinstance(command, CountStock):
         events = _count(command, context, policy)
     else:
@@ -132,7 +136,7 @@ def _new_id(context: DecisionContext) -> UUID:
 
 
 def _expected_versions(command: StockCommand, context: DecisionContext) -> dict[str, int]:
-    if not isinstance(command, ApproveMovement | RejectMovement | ReverseMovement):
+    if not isinstance(command, ApproveMovement | RejectMovement | ReverseMovement | CorrectMovementDate):
         return {}
     state = context.movements[command.transaction_id]
     if command.expected_version is not None and command.expected_version != state.version:
@@ -422,6 +426,17 @@ def _reverse(command: ReverseMovement, context: DecisionContext) -> list[Event]:
             notes=command.notes,
         ),
     ]
+
+
+def _correct_date(command: CorrectMovementDate, context: DecisionContext, policy: Policy) -> Event:
+    """The repair of a movement's date: held to the same range as any new movement's date."""
+    m = _movement(context, command.transaction_id).movement
+    return MovementDateCorrected(
+        transaction_id=m.transaction_id,
+        transaction_date=_movement_date(command.transaction_date, context, policy),
+        previous_transaction_date=m.transaction_date.isoformat(),
+        notes=command.notes,
+    )
 
 
 def _compensation(m: Movement, transaction_id: UUID, context: DecisionContext, notes: str | None) -> Movement:
