@@ -43,19 +43,23 @@ def storable_text(value: str) -> str:
 
 
 def within_range(moment: datetime) -> datetime:
-    """`moment` if it lies in the representable range (naive counts as UTC); else a validation error."""
+    """`moment` in UTC if it lies in the representable range (naive counts as UTC); else a validation error.
+
+    Normalised to UTC because Python takes offsets up to +-23:59 but PostgreSQL only up to +-15:59:
+    a stored "+20:00" would stop every projection that casts it.
+    """
     aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
     try:
-        in_range = EARLIEST_MOMENT <= aware.astimezone(UTC) < LATEST_MOMENT
+        in_utc = aware.astimezone(UTC)
     except OverflowError:  # its offset moves it out of Python's years 1 to 9999
-        in_range = False
-    if not in_range:
+        in_utc = LATEST_MOMENT
+    if not EARLIEST_MOMENT <= in_utc < LATEST_MOMENT:
         raise PydanticCustomError(
             "date_out_of_range",
             "the moment must lie from {earliest} up to {latest} (UTC)",
             {"earliest": EARLIEST_MOMENT.isoformat(), "latest": LATEST_MOMENT.isoformat()},
         )
-    return moment
+    return in_utc
 
 
 Text = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(storable_text)]

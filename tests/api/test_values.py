@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -84,6 +85,20 @@ def test_a_movement_date_outside_the_range_is_refused(
     }
     refused(send(client, shop.admin, path, bodies[path] | {field: moment}), "date_out_of_range")
     reads_answer(client, shop)
+
+
+@pytest.mark.parametrize("offset", ["+20:00", "-23:59", "+15:59"])
+def test_an_offset_postgres_cannot_parse_is_stored_in_utc(
+    client: TestClient, shop: Shop, offset: str
+) -> None:
+    # Python takes offsets to +-23:59, PostgreSQL to +-15:59: stored as sent, it stopped the projections.
+    sent = f"2026-01-10T12:00:00{offset}"
+    recorded = send(client, shop.admin, "/transactions", creation(shop, transaction_date=sent))
+    assert recorded.status_code == 201, recorded.text
+    tid, position = recorded.json()["transactions"][0]["id"], recorded.json()["position"]
+    one = client.get(f"/transactions/{tid}", params={"min_position": position}, headers=shop.admin.headers)
+    assert one.status_code == 200, one.text
+    assert datetime.fromisoformat(one.json()["transaction_date"]) == datetime.fromisoformat(sent)
 
 
 def test_the_date_range_ends_at_now_plus_the_skew(client: TestClient, shop: Shop) -> None:
