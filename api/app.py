@@ -22,6 +22,7 @@ from api import (
     routes_users,
     routes_warehouses,
 )
+from api.bodies import StorableTextMiddleware
 from api.idempotency import IdempotencyMiddleware
 from api.idempotency_retention import IdempotencyPruner
 from api.logs import RequestIdMiddleware, stamp_request_ids
@@ -85,6 +86,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     problems.install(app)
     openapi.install(app)
     # Added last is outermost: the request id is set before anything else runs.
+    app.add_middleware(StorableTextMiddleware)
     app.add_middleware(IdempotencyMiddleware, pool=pool)
     app.add_middleware(LatencyMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)

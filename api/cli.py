@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
-from api import cli_export, cli_stock
+from api import cli_export, cli_repair, cli_stock
 from api.database import SchemaNotCurrent
 from api.logs import configure as configure_logging
 from api.settings import Settings
@@ -298,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_export.register(sub, current_database)
     cli_stock.register(sub, current_database)
+    cli_repair.register(sub, current_database)
     return parser
 
 

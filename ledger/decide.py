@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -17,6 +17,7 @@ from ledger.commands import (
     AdjustStock,
     ApproveMovement,
     ConsumeStock,
+    CorrectMovementDate,
     CountStock,
     CreateStock,
     RejectMovement,
@@ -28,6 +29,7 @@ from ledger.events import (
     Event,
     Movement,
     MovementApproved,
+    MovementDateCorrected,
     MovementRejected,
     MovementReversed,
     StockAdjusted,
@@ -41,7 +43,6 @@ from ledger.policy import NegativeStockPolicy, Policy
 from ledger.state import DecisionContext, MovementState, PartInfo
 from ledger.types import MAX_STOCK, decimal_places, is_whole
 
-CLOCK_SKEW = timedelta(minutes=5)
 REVERSAL_REASON = "reversal"
 STOCKTAKE_REASON = "stocktake"
 
@@ -72,7 +73,7 @@ class Needs:
 
 def needs(command: StockCommand) -> Needs:
     """What the store must load before deciding `command`."""
-    if isinstance(command, ApproveMovement | RejectMovement | ReverseMovement):
+    if isinstance(command, ApproveMovement | RejectMovement | ReverseMovement | CorrectMovementDate):
         return Needs(transaction_ids=frozenset({command.transaction_id}))
     if isinstance(command, CountStock):
         return Needs(
@@ -94,7 +95,7 @@ def stock_keys(command: StockCommand, movements: dict[UUID, MovementState]) -> s
             return set()
         m = state.movement
         return {(w, m.part_id) for w in (m.from_warehouse_id, m.to_warehouse_id) if w is not None}
-    if isinstance(command, RejectMovement):
+    if isinstance(command, RejectMovement | CorrectMovementDate):
         return set()
     if isinstance(command, CountStock):
         return {(command.warehouse_id, item.part_id) for item in command.items}
@@ -121,6 +122,8 @@ def decide(command: StockCommand, context: DecisionContext, policy: Policy) -> D
         events = _reject(command, context)
     elif isinstance(command, ReverseMovement):
         events = _reverse(command, context)
+    elif isinstance(command, CorrectMovementDate):
+        events = [_correct_date(command, context, policy)]
     elif isinstance(command, CountStock):
         events = _count(command, context, policy)
     else:
@@ -133,7 +136,7 @@ def _new_id(context: DecisionContext) -> UUID:
 
 
 def _expected_versions(command: StockCommand, context: DecisionContext) -> dict[str, int]:
-    if not isinstance(command, ApproveMovement | RejectMovement | ReverseMovement):
+    if not isinstance(command, ApproveMovement | RejectMovement | ReverseMovement | CorrectMovementDate):
         return {}
     state = context.movements[command.transaction_id]
     if command.expected_version is not None and command.expected_version != state.version:
@@ -151,6 +154,30 @@ def _part(context: DecisionContext, part_id: UUID) -> PartInfo:
     if part is None:
         raise errors.UnknownPart(f"part {part_id} does not exist", part_id=str(part_id))
     return part
+
+
+def _movement_date(given: datetime | None, context: DecisionContext, policy: Policy) -> datetime:
+    """The date a movement happened: now unless given; a given one lies in the policy's range.
+
+    Checked here rather than at the edge so that every entry point (HTTP, CLI, library) is bound
+    by it; the upper end moves with the clock, the lower end keeps dates every reader can show.
+    """
+    if given is None:
+        return context.now
+    latest = context.now + policy.max_future_skew
+    try:
+        in_range = policy.earliest_date <= given <= latest
+    except OverflowError:  # an offset that takes it out of Python's years 1 to 9999
+        in_range = False
+    if not in_range:
+        raise errors.DateOutOfRange(
+            f"transaction_date must lie from {policy.earliest_date.isoformat()} to now "
+            f"plus {policy.max_future_skew} ({latest.isoformat()})",
+            field="transaction_date",
+            earliest=policy.earliest_date.isoformat(),
+            latest=latest.isoformat(),
+        )
+    return given
 
 
 def _check_quantity(quantity: Decimal, part: PartInfo, *, allow_zero: bool = False) -> None:
@@ -204,9 +231,7 @@ def _record(
     policy: Policy,
 ) -> Movement:
     part = _part(context, command.part_id)
-    date = command.transaction_date or context.now
-    if date > context.now + CLOCK_SKEW:
-        raise errors.InvalidDate("transaction_date lies in the future", field="transaction_date")
+    date = _movement_date(command.transaction_date, context, policy)
     common = {
         "transaction_id": _new_id(context),
         "part_id": part.id,
@@ -302,9 +327,7 @@ def _count(command: CountStock, context: DecisionContext, policy: Policy) -> lis
     if not command.items:
         raise errors.EmptyCommand("a stocktake needs at least one item", field="items")
     _check_warehouse(context, command.warehouse_id, receives=False)
-    date = command.transaction_date or context.now
-    if date > context.now + CLOCK_SKEW:
-        raise errors.InvalidDate("transaction_date lies in the future", field="transaction_date")
+    date = _movement_date(command.transaction_date, context, policy)
     seen: set[UUID] = set()
     events: list[Event] = []
     for item in command.items:
@@ -403,6 +426,17 @@ def _reverse(command: ReverseMovement, context: DecisionContext) -> list[Event]:
             notes=command.notes,
         ),
     ]
+
+
+def _correct_date(command: CorrectMovementDate, context: DecisionContext, policy: Policy) -> Event:
+    """The repair of a movement's date: held to the same range as any new movement's date."""
+    m = _movement(context, command.transaction_id).movement
+    return MovementDateCorrected(
+        transaction_id=m.transaction_id,
+        transaction_date=_movement_date(command.transaction_date, context, policy),
+        previous_transaction_date=m.transaction_date.isoformat(),
+        notes=command.notes,
+    )
 
 
 def _compensation(m: Movement, transaction_id: UUID, context: DecisionContext, notes: str | None) -> Movement:
