@@ -1,4 +1,4 @@
-"""The handlers of decisions on a recorded movement: approve it, reject it, reverse it.
+"""The handlers of decisions on a recorded movement: approve, reject, reverse it, or correct its date.
 
 Each reads the movement's stream; a command that pins the movement's version
 (`expected_version`) is refused with ConcurrencyConflict when the stream moved on.
@@ -9,11 +9,12 @@ from __future__ import annotations
 from uuid import UUID
 
 from ledger import errors, rules
-from ledger.commands import ApproveMovement, RejectMovement, ReverseMovement
+from ledger.commands import ApproveMovement, CorrectMovementDate, RejectMovement, ReverseMovement
 from ledger.events import (
     Event,
     Movement,
     MovementApproved,
+    MovementDateCorrected,
     MovementRejected,
     MovementReversed,
     StockAdjusted,
@@ -26,7 +27,7 @@ from ledger.state import DecisionContext, MovementState
 
 REVERSAL_REASON = "reversal"
 
-OnMovement = ApproveMovement | RejectMovement | ReverseMovement
+OnMovement = ApproveMovement | RejectMovement | ReverseMovement | CorrectMovementDate
 
 
 def streams(command: OnMovement) -> Streams:
@@ -41,7 +42,7 @@ def needs(command: OnMovement, found: Found) -> Needs:
         return Needs()
     m = state.movement
     warehouses = frozenset(w for w in (m.from_warehouse_id, m.to_warehouse_id) if w is not None)
-    changes_stock = not isinstance(command, RejectMovement)
+    changes_stock = not isinstance(command, RejectMovement | CorrectMovementDate)
     return Needs(
         part_ids=frozenset({m.part_id}),
         warehouse_ids=warehouses,
@@ -97,6 +98,18 @@ def reverse(command: ReverseMovement, context: DecisionContext, policy: Policy) 
         notes=command.notes,
     )
     return _settle(command, [reversal, reversed_], context, policy)
+
+
+def correct_date(command: CorrectMovementDate, context: DecisionContext, policy: Policy) -> Decision:
+    """The repair of a movement's date: held to the same range as any new movement's date."""
+    m = _movement(context, command.transaction_id).movement
+    corrected = MovementDateCorrected(
+        transaction_id=m.transaction_id,
+        transaction_date=rules.transaction_date(command.transaction_date, context, policy),
+        previous_transaction_date=m.transaction_date.isoformat(),
+        notes=command.notes,
+    )
+    return _settle(command, [corrected], context, policy)
 
 
 def _settle(command: OnMovement, events: list[Event], context: DecisionContext, policy: Policy) -> Decision:

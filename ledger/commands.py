@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledger.types import ReasonCode, ShortText, Text, Timestamp, Unit
+from ledger.types import ClientTimestamp, ReasonCode, ShortText, Text, Unit
 
 
 class Command(BaseModel):
@@ -21,7 +21,7 @@ class _Movement(Command):
     part_id: UUID
     quantity: Decimal
     unit_of_measure: Unit | None = None
-    transaction_date: Timestamp | None = None
+    transaction_date: ClientTimestamp | None = None
     notes: Text | None = None
     reference_number: ShortText | None = None
 
@@ -54,7 +54,7 @@ class AdjustStock(Command):
     quantity_adjusted: Decimal
     reason_code: ReasonCode
     unit_of_measure: Unit | None = None
-    transaction_date: Timestamp | None = None
+    transaction_date: ClientTimestamp | None = None
     notes: Text | None = None
     reference_number: ShortText | None = None
 
@@ -71,7 +71,7 @@ class CountStock(Command):
 
     warehouse_id: UUID
     items: Annotated[tuple[CountedItem, ...], Field(max_length=10_000)]
-    transaction_date: Timestamp | None = None
+    transaction_date: ClientTimestamp | None = None
     notes: Text | None = None
     reference_number: ShortText | None = None
 
@@ -96,6 +96,12 @@ class ReverseMovement(_Decision):
     """Undo an approved movement with a compensating one; nothing is deleted."""
 
 
+class CorrectMovementDate(_Decision):
+    """Repair a movement's date (one recorded before dates were bounded): the log keeps both."""
+
+    transaction_date: ClientTimestamp
+
+
 StockCommand = (
     CreateStock
     | TransferStock
@@ -105,4 +111,5 @@ StockCommand = (
     | ApproveMovement
     | RejectMovement
     | ReverseMovement
+    | CorrectMovementDate
 )

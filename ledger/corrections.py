@@ -44,7 +44,7 @@ def sides(warehouse_id: UUID, change: Decimal) -> dict[str, object]:
 def adjust(command: AdjustStock, context: DecisionContext, policy: Policy) -> Decision:
     """Correct stock by a signed amount: one adjustment, held for approval over the thresholds."""
     part = rules.part(context, command.part_id)
-    common = common_fields(command, part, context)
+    common = common_fields(command, part, context, policy)
     change = command.quantity_adjusted
     if change == 0:
         raise errors.InvalidQuantity("quantity_adjusted must not be zero", field="quantity_adjusted")
@@ -66,7 +66,7 @@ def count(command: CountStock, context: DecisionContext, policy: Policy) -> Deci
     if not command.items:
         raise errors.EmptyCommand("a stocktake needs at least one item", field="items")
     rules.check_warehouse(context, command.warehouse_id, receives=False)
-    date = rules.transaction_date(command.transaction_date, context)
+    date = rules.transaction_date(command.transaction_date, context, policy)
     events: list[Event] = []
     for item in rules.one_each(command.items, "counted"):
         part = rules.part(context, item.part_id)

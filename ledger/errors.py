@@ -93,9 +93,15 @@ class StockOutOfRange(LedgerError):
 
 
 class InvalidDate(LedgerError):
-    """The transaction date lies in the future."""
+    """The transaction date is not acceptable."""
 
     code = "invalid_date"
+
+
+class DateOutOfRange(InvalidDate):
+    """The date lies before the earliest date or beyond now plus the allowed clock skew."""
+
+    code = "date_out_of_range"
 
 
 class UnknownTransaction(LedgerError):

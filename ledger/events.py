@@ -126,13 +126,33 @@ class MovementReversed(Event):
     notes: str | None = None
 
 
+class MovementDateCorrected(Event):
+    """An operator replaced the movement's date; readers show this one, the log keeps the first.
+
+    `previous_transaction_date` is the date replaced, as the log held it (text: it may be one no
+    reader can represent, which is why it was corrected).
+    """
+
+    event_type: ClassVar[str] = "MovementDateCorrected"
+
+    transaction_id: UUID
+    transaction_date: Timestamp
+    previous_transaction_date: str
+    notes: str | None = None
+
+
 MOVEMENT_TYPES: tuple[type[Movement], ...] = (
     StockCreated,
     StockTransferred,
     StockConsumed,
     StockAdjusted,
 )
-_DECISIONS: tuple[type[Event], ...] = (MovementApproved, MovementRejected, MovementReversed)
+_DECISIONS: tuple[type[Event], ...] = (
+    MovementApproved,
+    MovementRejected,
+    MovementReversed,
+    MovementDateCorrected,
+)
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 

@@ -37,10 +37,10 @@ def needs(command: Moving, found: Found) -> Needs:
 
 
 def common_fields(
-    command: Moving | AdjustStock, part: PartInfo, context: DecisionContext
+    command: Moving | AdjustStock, part: PartInfo, context: DecisionContext, policy: Policy
 ) -> dict[str, object]:
     """The fields every new movement takes from its command: a new id, part, unit, date, notes."""
-    date = rules.transaction_date(command.transaction_date, context)
+    date = rules.transaction_date(command.transaction_date, context, policy)
     return {
         "transaction_id": rules.new_id(context),
         "part_id": part.id,
@@ -58,7 +58,7 @@ def record(command: Moving, context: DecisionContext, policy: Policy) -> Decisio
 
 def _movement(command: Moving, context: DecisionContext, policy: Policy) -> Movement:
     part = rules.part(context, command.part_id)
-    common = common_fields(command, part, context)
+    common = common_fields(command, part, context, policy)
     rules.check_quantity(command.quantity, part)
     source, destination = from_to(command)
     if source is not None and source == destination:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from ledger.types import EARLIEST_MOMENT
 
 
 class NegativeStockPolicy(StrEnum):
@@ -37,6 +40,17 @@ class Policy(BaseModel):
     approval_quantity_threshold: Decimal | None = None
     approval_value_threshold: Decimal | None = Decimal("10000.00")
     limits: Limits = Limits()
+    # A movement's date (when it happened) lies in [earliest_date, now + max_future_skew].
+    earliest_date: AwareDatetime = EARLIEST_MOMENT
+    max_future_skew: timedelta = Field(default=timedelta(minutes=5), ge=timedelta(0), le=timedelta(days=1))
+
+    @field_validator("earliest_date")
+    @classmethod
+    def _representable(cls, value: datetime) -> datetime:
+        # Never earlier than every reader can represent, whatever the deployment asks for.
+        if value < EARLIEST_MOMENT:
+            raise ValueError(f"must not be before {EARLIEST_MOMENT.isoformat()}")
+        return value
 
     def requires_approval(self, quantity: Decimal, unit_price: Decimal | None) -> bool:
         """Whether a movement of this size must wait for an admin's approval."""

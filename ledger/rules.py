@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Protocol, TypeVar
 from uuid import UUID
@@ -21,8 +21,6 @@ from ledger.fold import stock_changes
 from ledger.policy import NegativeStockPolicy, Policy
 from ledger.state import DecisionContext, PartInfo
 from ledger.types import MAX_STOCK, decimal_places, is_whole
-
-CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -111,12 +109,28 @@ def check_warehouse(context: DecisionContext, warehouse_id: UUID, *, receives: b
         )
 
 
-def transaction_date(given: datetime | None, context: DecisionContext) -> datetime:
-    """The date a movement is recorded for: the given one (not in the future), else now."""
-    date = given or context.now
-    if date > context.now + CLOCK_SKEW:
-        raise errors.InvalidDate("transaction_date lies in the future", field="transaction_date")
-    return date
+def transaction_date(given: datetime | None, context: DecisionContext, policy: Policy) -> datetime:
+    """The date a movement happened: now unless given; a given one lies in the policy's range.
+
+    Checked here rather than at the edge so that every entry point (HTTP, CLI, library) is bound
+    by it; the upper end moves with the clock, the lower end keeps dates every reader can show.
+    """
+    if given is None:
+        return context.now
+    latest = context.now + policy.max_future_skew
+    try:
+        in_range = policy.earliest_date <= given <= latest
+    except OverflowError:  # an offset that takes it out of Python's years 1 to 9999
+        in_range = False
+    if not in_range:
+        raise errors.DateOutOfRange(
+            f"transaction_date must lie from {policy.earliest_date.isoformat()} to now "
+            f"plus {policy.max_future_skew} ({latest.isoformat()})",
+            field="transaction_date",
+            earliest=policy.earliest_date.isoformat(),
+            latest=latest.isoformat(),
+        )
+    return given
 
 
 class NamesPart(Protocol):

@@ -8,7 +8,14 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from ledger.events import Event, Movement, MovementApproved, MovementRejected, MovementReversed
+from ledger.events import (
+    Event,
+    Movement,
+    MovementApproved,
+    MovementDateCorrected,
+    MovementRejected,
+    MovementReversed,
+)
 from ledger.fold import StockKey
 from ledger.orders.state import OrderState
 
@@ -83,6 +90,9 @@ def evolve(state: MovementState | None, event: Event, version: int) -> MovementS
         return replace(state, version=version, status="rejected")
     if isinstance(event, MovementReversed):
         return replace(state, version=version, reversed_by=event.reversal_transaction_id)
+    if isinstance(event, MovementDateCorrected):
+        dated = state.movement.model_copy(update={"transaction_date": event.transaction_date})
+        return replace(state, version=version, movement=dated)
     return replace(state, version=version)
 
 

@@ -9,7 +9,7 @@ order, so a consumption and its reversal in one batch leave no row.
 
 from __future__ import annotations
 
-from projections.projection import BATCH, EFFECTIVE, Projection, Table
+from projections.projection import BATCH, EFFECTIVE, Projection, Table, date_corrections
 
 INSERT_USAGE = f"""
 WITH {EFFECTIVE}
@@ -30,8 +30,11 @@ USING batch b
 WHERE b.event_type = 'MovementReversed' AND u.id = (b.payload->>'transaction_id')::uuid
 """
 
+# An operator's repair of a movement's date (abparts repair-date) replaces the date shown.
+CORRECT_DATES = date_corrections("part_usage", "usage_date")
+
 PROJECTION = Projection(
     name="part_usage",
     tables=(Table("part_usage"),),
-    statements=(INSERT_USAGE, DELETE_REVERSED),
+    statements=(INSERT_USAGE, DELETE_REVERSED, CORRECT_DATES),
 )

@@ -81,6 +81,31 @@ changes AS (
 )"""
 
 
+def date_corrections(table: str, column: str) -> str:
+    """SQL that sets `table`.`column` to the latest MovementDateCorrected of each row's movement.
+
+    Run after the statements that insert the rows. It looks at the movements the batch corrects
+    or approves: a row of part_usage or stock_adjustments appears only when its movement takes
+    effect, perhaps batches after the correction. Later corrections win; none beyond the batch's
+    end is read, so a rebuild or a verify up to a checkpoint sees what the workers saw.
+    """
+    return f"""
+WITH {BATCH},
+touched AS (
+    SELECT DISTINCT stream_id FROM batch WHERE event_type IN ('MovementDateCorrected', 'MovementApproved')
+),
+latest AS (
+    SELECT DISTINCT ON (e.stream_id) (e.payload->>'transaction_id')::uuid AS id,
+        (e.payload->>'transaction_date')::timestamptz AS corrected
+    FROM touched t JOIN ledger_events e ON e.stream_id = t.stream_id
+    WHERE e.event_type = 'MovementDateCorrected'
+      AND (e.writer_xid, e.position) <= (%(hi_xid)s::text::xid8, %(hi_pos)s)
+    ORDER BY e.stream_id, e.stream_version DESC
+)
+UPDATE {table} r SET {column} = l.corrected FROM latest l WHERE r.id = l.id
+"""
+
+
 EFFECTIVE = effective(BATCH)
 STOCK_CHANGES = stock_changes(BATCH)
 

@@ -6,7 +6,7 @@ inventory row of its (warehouse, part), whose id is derived from that pair.
 
 from __future__ import annotations
 
-from projections.projection import EFFECTIVE, INVENTORY_ID, Projection, Table
+from projections.projection import EFFECTIVE, INVENTORY_ID, Projection, Table, date_corrections
 
 WAREHOUSE = "coalesce(payload->>'from_warehouse_id', payload->>'to_warehouse_id')::uuid"
 
@@ -24,9 +24,12 @@ FROM effective
 WHERE event_type = 'StockAdjusted'
 """
 
+# An operator's repair of a movement's date (abparts repair-date) replaces the date shown.
+CORRECT_DATES = date_corrections("stock_adjustments", "adjustment_date")
+
 PROJECTION = Projection(
     name="stock_adjustments",
     tables=(Table("stock_adjustments"),),
-    statements=(INSERT_ADJUSTMENTS,),
+    statements=(INSERT_ADJUSTMENTS, CORRECT_DATES),
     depends_on=("inventory",),  # its rows refer to inventory rows
 )

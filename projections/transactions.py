@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from projections.projection import BATCH, MOVEMENT_EVENTS, TRANSACTION_TYPE, Projection, Table
+from projections.projection import (
+    BATCH,
+    MOVEMENT_EVENTS,
+    TRANSACTION_TYPE,
+    Projection,
+    Table,
+    date_corrections,
+)
 
 INSERT_MOVEMENTS = f"""
 WITH {BATCH}
@@ -45,8 +52,11 @@ JOIN parts p ON p.id = (line->>'part_id')::uuid
 WHERE b.event_type = 'CustomerOrderReceived'
 """
 
+# An operator's repair of a movement's date (abparts repair-date) replaces the date shown.
+CORRECT_DATES = date_corrections("transactions", "transaction_date")
+
 PROJECTION = Projection(
     name="transactions",
     tables=(Table("transactions"),),
-    statements=(INSERT_MOVEMENTS, APPLY_DECISIONS, INSERT_ORDER_RECEIPTS),
+    statements=(INSERT_MOVEMENTS, APPLY_DECISIONS, INSERT_ORDER_RECEIPTS, CORRECT_DATES),
 )

@@ -5,7 +5,8 @@ and the log are read at one instant while workers go on. Each projection is
 recomputed into temporary tables up to exactly its live checkpoint, with the
 same SQL the workers run, and compared row by row; the live stock is also
 compared with the pure fold of the log (ledger.fold), the reference the SQL
-must match; and every stream's hash chain and every seal is checked.
+must match; every movement's current date is one readers can show; and every
+stream's hash chain and every seal is checked.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from decimal import Decimal
 
 from ledger.events import EVENT_TYPES
 from ledger.fold import StockKey, apply
+from ledger.postgres.dates import unreadable_dates
 from ledger.postgres.eventstore import Connection
 from ledger.postgres.history import stock_at
 from ledger.postgres.reader import read_events
@@ -62,6 +64,11 @@ def verify(conn: Connection, projections: tuple[Projection, ...], batch_size: in
         if "inventory" in report.checkpoints:
             report.problems += _compare_with_fold(conn, report.checkpoints["inventory"])
             report.problems += _check_latest_snapshot(conn)
+        report.problems += [
+            f"unreadable date: transaction {u.transaction_id} is dated {u.transaction_date}; "
+            f"repair it with `abparts repair-date {u.transaction_id} --date ISO --by USERNAME`"
+            for u in unreadable_dates(conn)
+        ]
         chains = audit(conn)
         report.events_checked = chains.events_checked
         report.problems += chains.problems

@@ -1,8 +1,9 @@
 """The `abparts` command line: one parser made of the command groups, and the one way errors end a run.
 
-The groups: `service` (serve, migrate, bootstrap, prune), `projections` (project, rebuild, status),
-`audit` (seal, audit, verify), `export` and `stock`. A command that must not change the schema
-finds the database with `checked_database`; an outdated one ends the run with exit status 2.
+The groups: `service` (serve, migrate, bootstrap, prune), `projections` (project, rebuild,
+status), `audit` (seal, audit, verify), `export`, `stock` and `repair` (repair-date). A command
+that must not change the schema finds the database with `checked_database`; an outdated one ends
+the run with exit status 2.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from api.cli import audit, export, projections, service, stock
+from api.cli import audit, export, projections, repair, service, stock
 from api.runtime.database import SchemaNotCurrent, checked_database
 from api.runtime.logs import configure as configure_logging
 from api.runtime.settings import Settings
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         group.register(sub)
     export.register(sub, checked_database)
     stock.register(sub, checked_database)
+    repair.register(sub, checked_database)
     return parser
 
 

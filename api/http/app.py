@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from api.http import openapi, problems
 from api.http.auth import routes as routes_auth
+from api.http.middleware.bodies import StorableTextMiddleware
 from api.http.middleware.idempotency import IdempotencyMiddleware
 from api.http.middleware.idempotency_retention import IdempotencyPruner
 from api.http.middleware.metrics import LatencyMiddleware, Metrics
@@ -76,6 +77,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     problems.install(app)
     openapi.install(app)
     # Added last is outermost: the request id is set before anything else runs.
+    app.add_middleware(StorableTextMiddleware)
     app.add_middleware(IdempotencyMiddleware, pool=pool)
     app.add_middleware(LatencyMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)

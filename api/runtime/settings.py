@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, AwareDatetime, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ledger.policy import Limits, NegativeStockPolicy, Policy
+from ledger.types import EARLIEST_MOMENT
 
 
 class Settings(BaseSettings):
@@ -37,6 +38,16 @@ class Settings(BaseSettings):
     negative_stock_policy: NegativeStockPolicy = NegativeStockPolicy.WARN
     approval_quantity_threshold: Decimal | None = Field(default=None, gt=0)
     approval_value_threshold: Decimal | None = Field(default=Decimal("10000.00"), gt=0)
+
+    earliest_date: AwareDatetime = Field(
+        default=EARLIEST_MOMENT, description="Earliest transaction_date a movement may carry (>= 1970)."
+    )
+    max_future_skew: timedelta = Field(
+        default=timedelta(minutes=5),
+        ge=timedelta(0),
+        le=timedelta(days=1),
+        description="How far past the server's clock a movement's transaction_date may lie.",
+    )
 
     token_lifetime: timedelta = Field(default=timedelta(hours=8))
 
@@ -83,6 +94,13 @@ class Settings(BaseSettings):
         default=5.0, ge=0, description="How long a read with min_position waits for the projections."
     )
 
+    @field_validator("earliest_date")
+    @classmethod
+    def _representable(cls, value: datetime) -> datetime:
+        if value < EARLIEST_MOMENT:
+            raise ValueError(f"must not be before {EARLIEST_MOMENT.isoformat()}")
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _postgres_url(cls, value: str | None) -> str | None:
@@ -113,4 +131,6 @@ class Settings(BaseSettings):
             approval_quantity_threshold=self.approval_quantity_threshold,
             approval_value_threshold=self.approval_value_threshold,
             limits=self.limits(),
+            earliest_date=self.earliest_date,
+            max_future_skew=self.max_future_skew,
         )

@@ -6,12 +6,12 @@ from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from ledger.commands import Command
-from ledger.types import Text, Timestamp
+from ledger.types import ClientTimestamp, Text, storable_text
 
-SupplierName = Annotated[str, Field(min_length=1, max_length=255)]
+SupplierName = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(storable_text)]
 
 
 class OrderItem(Command):
@@ -38,7 +38,7 @@ class RequestCustomerOrder(Command):
 
     customer_organization_id: UUID
     items: Items
-    expected_delivery_date: Timestamp | None = None
+    expected_delivery_date: ClientTimestamp | None = None
     notes: Text | None = None
 
 
@@ -76,7 +76,7 @@ class RequestSupplierOrder(Command):
     supplier_organization_id: UUID | None = None
     supplier_name: SupplierName | None = None
     items: Items
-    expected_delivery_date: Timestamp | None = None
+    expected_delivery_date: ClientTimestamp | None = None
     notes: Text | None = None
 
 

@@ -168,6 +168,8 @@ def test_an_expired_invitation_is_refused_and_the_attempt_recorded(
 def test_a_value_the_database_refuses_is_a_422(client: TestClient, tenants: Tenants, db: Conn) -> None:
     shop = Shop(tenants, db)
     response = post(client, shop.admin, "/users", {"username": "nul\u0000byte", "email": "nul@x.io"})
-    assert (response.status_code, response.json()["code"]) == (422, "invalid_value")
+    # Refused before the database sees it: NUL in any JSON body is invalid_text
+    # (api/http/middleware/bodies.py).
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_text")
     stale = client.get("/inventory", params={"min_position": 10**15}, headers=shop.user.headers)
     assert (stale.status_code, stale.json()["code"]) == (422, "unknown_position")

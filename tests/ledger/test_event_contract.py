@@ -35,6 +35,7 @@ STORED_NAMES = [
     "CustomerOrderRequested",
     "CustomerOrderShipped",
     "MovementApproved",
+    "MovementDateCorrected",
     "MovementRejected",
     "MovementReversed",
     "StockAdjusted",

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledger.types import Text, Timestamp
+from ledger.types import ClientTimestamp, Text
 
 
 class Body(BaseModel):
@@ -37,7 +37,7 @@ class CustomerOrderIn(Body):
 
     customer_organization_id: UUID | None = None
     items: list[ItemIn] = Field(min_length=1, max_length=1000)
-    expected_delivery_date: Timestamp | None = None
+    expected_delivery_date: ClientTimestamp | None = None
     notes: Text | None = None
 
 
@@ -47,7 +47,7 @@ class SupplierOrderIn(Body):
     supplier_organization_id: UUID | None = None
     supplier_name: str | None = Field(default=None, min_length=1, max_length=255)
     items: list[ItemIn] = Field(min_length=1, max_length=1000)
-    expected_delivery_date: Timestamp | None = None
+    expected_delivery_date: ClientTimestamp | None = None
     notes: Text | None = None
 
 

@@ -16,6 +16,7 @@ from ledger.commands import (
     AdjustStock,
     ApproveMovement,
     ConsumeStock,
+    CorrectMovementDate,
     CountStock,
     CreateStock,
     RejectMovement,
@@ -43,7 +44,7 @@ def check(conn: Connection, caller: Principal, command: StockCommand) -> None:
 
 
 def _warehouses_of(conn: Connection, command: StockCommand) -> set[UUID]:
-    if isinstance(command, ApproveMovement | RejectMovement | ReverseMovement):
+    if isinstance(command, ApproveMovement | RejectMovement | ReverseMovement | CorrectMovementDate):
         touched = queries.movement_warehouses(conn, command.transaction_id)
         if touched is None:
             raise _unknown_transaction(command.transaction_id)
@@ -64,7 +65,7 @@ def _check_reach(conn: Connection, caller: Principal, command: StockCommand, war
     for warehouse in warehouses:
         # An unknown warehouse is left to the ledger; one out of reach gets the very same answer.
         if warehouse in owners and not caller.sees(owners[warehouse]):
-            if isinstance(command, ApproveMovement | RejectMovement | ReverseMovement):
+            if isinstance(command, ApproveMovement | RejectMovement | ReverseMovement | CorrectMovementDate):
                 raise _unknown_transaction(command.transaction_id)
             raise ApiError(
                 422, "unknown_warehouse", f"warehouse {warehouse} does not exist", warehouse_id=str(warehouse)

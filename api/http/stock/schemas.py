@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ledger.types import ReasonCode, ShortText, Text, Timestamp, Unit
+from ledger.types import ClientTimestamp, ReasonCode, ShortText, Text, Unit
 
 TransactionType = Literal["creation", "transfer", "consumption", "adjustment"]
 
@@ -30,7 +30,7 @@ class TransactionIn(Body):
     machine_id: UUID | None = None
     quantity: Decimal = Field(description="Positive, at most 3 decimals; a string keeps it exact.")
     unit_of_measure: Unit | None = Field(default=None, description="Defaults to the part's unit.")
-    transaction_date: Timestamp | None = Field(default=None, description="Defaults to now.")
+    transaction_date: ClientTimestamp | None = Field(default=None, description="Defaults to now.")
     notes: Text | None = None
     reference_number: ShortText | None = None
     reason_code: ReasonCode | None = Field(default=None, description="Required for an adjustment.")
@@ -52,7 +52,7 @@ class StockAdjustmentIn(Body):
     reason_code: ReasonCode
     notes: Text | None = None
     unit_of_measure: Unit | None = None
-    transaction_date: Timestamp | None = None
+    transaction_date: ClientTimestamp | None = None
     reference_number: ShortText | None = None
 
 
@@ -69,7 +69,7 @@ class StocktakeIn(Body):
     warehouse_id: UUID
     items: list[CountedItemIn] = Field(min_length=1, max_length=10_000)
     notes: Text | None = None
-    transaction_date: Timestamp | None = None
+    transaction_date: ClientTimestamp | None = None
     reference_number: ShortText | None = None
 
 
@@ -80,7 +80,7 @@ class PartUsageIn(Body):
     part_id: UUID
     warehouse_id: UUID
     quantity: Decimal
-    usage_date: Timestamp | None = None
+    usage_date: ClientTimestamp | None = None
     notes: Text | None = None
 
 

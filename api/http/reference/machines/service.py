@@ -16,6 +16,7 @@ from api.http.auth.principal import Principal
 from api.http.problems import ApiError, forbidden, not_found
 from api.http.reference.common import insert_capped, refusals, rows, update_statement
 from ledger.postgres.eventstore import Connection
+from ledger.types import ClientDatetime
 
 COLUMNS = """id, customer_organization_id, model_type, name, serial_number, purchase_date,
     warranty_expiry_date, status::text, last_maintenance_date, next_maintenance_date, location, notes,
@@ -36,8 +37,8 @@ class MachineIn(BaseModel):
     model_type: Annotated[str, Field(min_length=1, max_length=100)]
     name: Text255
     serial_number: Text255
-    purchase_date: datetime | None = None
-    warranty_expiry_date: datetime | None = None
+    purchase_date: ClientDatetime | None = None
+    warranty_expiry_date: ClientDatetime | None = None
     status: Status = "active"
     location: str | None = Field(default=None, max_length=255)
     notes: str | None = Field(default=None, max_length=10_000)
@@ -52,8 +53,8 @@ class MachineChange(BaseModel):
     status: Status | None = None
     location: str | None = Field(default=None, max_length=255)
     notes: str | None = Field(default=None, max_length=10_000)
-    last_maintenance_date: datetime | None = None
-    next_maintenance_date: datetime | None = None
+    last_maintenance_date: ClientDatetime | None = None
+    next_maintenance_date: ClientDatetime | None = None
 
 
 class MachineOut(BaseModel):
