@@ -51,7 +51,7 @@ from bench.common import (
     write_results,
 )
 from bench.database import create_database, describe, drop_database, server_url
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 
 WAREHOUSES = 16
 PARTS = 200

@@ -58,7 +58,7 @@ from bench.common import (
 )
 from bench.database import create_database, describe, drop_database, server_url
 from bench.service import Service, bootstrap
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 
 DEFAULT_EVENTS = 1_000_000
 QUICK_EVENTS = 100_000

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.events import event_from_stored
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 
 CUSTOMERS = 20
 USERS = 60

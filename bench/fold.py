@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from psycopg import sql
 
 from ledger.events import MOVEMENT_TYPES
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 from projections.inventory import DEFAULT_LEAD_DAYS, SAFETY_DAYS, WINDOW_DAYS
 from projections.projection import MOVEMENT_EVENTS, TRANSACTION_TYPE
 

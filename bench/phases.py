@@ -30,7 +30,7 @@ from psycopg.abc import Params
 
 from api.runtime.settings import Settings
 from bench import dataset, fold
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 from projections.rebuild import rebuild
 from projections.registry import ALL
 from projections.runner import SWAP_LOCK, apply_batch

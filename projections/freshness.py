@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 from ledger.recorded import LogCheckpoint
 from projections.runner import checkpoint
 

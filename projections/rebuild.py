@@ -16,7 +16,7 @@ from typing import TextIO
 
 from psycopg import sql
 
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 from ledger.recorded import LogCheckpoint
 from projections.progress import Progress
 from projections.projection import Projection

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 from ledger.recorded import START, LogCheckpoint
 from projections.projection import Projection
 

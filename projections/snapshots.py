@@ -35,7 +35,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger.fold import StockKey
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 from projections.projection import BATCH_COLUMNS, stock_changes
 from projections.runner import lock_key
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 from projections.projection import Projection
 from projections.runner import lock_key
 

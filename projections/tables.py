@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 from projections.projection import Projection, Table
 
 COLUMNS = """

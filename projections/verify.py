@@ -16,8 +16,8 @@ from decimal import Decimal
 
 from ledger.events import EVENT_TYPES
 from ledger.fold import StockKey, apply
+from ledger.postgres.connection import Connection
 from ledger.postgres.dates import unreadable_dates
-from ledger.postgres.eventstore import Connection
 from ledger.postgres.history import stock_at
 from ledger.postgres.reader import read_events
 from ledger.postgres.seals import audit

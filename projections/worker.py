@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 import psycopg
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential
 
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 from projections import snapshots
 from projections.projection import Projection
 from projections.runner import SWAP_LOCK, apply_batch, ensure_checkpoints, lock_key

@@ -25,7 +25,7 @@ from typing import Literal, TextIO
 
 from api.runtime.settings import Settings
 from ledger.export import FIELDS, csv_row, jsonl_line
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 from ledger.postgres.history import MAX_POSITION, iter_events
 
 Format = Literal["jsonl", "csv"]

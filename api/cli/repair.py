@@ -20,7 +20,7 @@ from api.cli.stock import parse_moment
 from api.runtime.settings import Settings
 from ledger.commands import CorrectMovementDate
 from ledger.errors import LedgerError
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 from ledger.postgres.service import PostgresLedger
 from ledger.recorded import CommandMetadata
 

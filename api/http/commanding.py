@@ -17,7 +17,7 @@ from api.runtime.logs import request_id as current_request_id
 from api.runtime.settings import Settings
 from ledger.commands import StockCommand
 from ledger.orders.commands import OrderCommand
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 from ledger.postgres.service import PostgresLedger
 from ledger.recorded import CommandMetadata
 from ledger.results import CommandResult

@@ -21,15 +21,15 @@ from api.http.commanding import RequestContext
 from api.http.middleware.idempotency import HELD_CONNECTION
 from api.http.problems import ApiError, forbidden
 from api.runtime.settings import Settings
-from ledger.postgres import eventstore
+from ledger.postgres import connection as store
 from ledger.postgres.service import PostgresLedger
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="token", auto_error=False)
 
 
-async def _connection(request: Request) -> AsyncIterator[eventstore.Connection]:
+async def _connection(request: Request) -> AsyncIterator[store.Connection]:
     # A keyed request already holds one (IdempotencyMiddleware): one pooled connection a request.
-    held: eventstore.Connection | None = request.scope.get("state", {}).get(HELD_CONNECTION)
+    held: store.Connection | None = request.scope.get("state", {}).get(HELD_CONNECTION)
     if held is not None:
         yield held
         return
@@ -46,7 +46,7 @@ async def _connection(request: Request) -> AsyncIterator[eventstore.Connection]:
             await anyio.to_thread.run_sync(pool.putconn, conn)
 
 
-Connection = Annotated[eventstore.Connection, Depends(_connection)]
+Connection = Annotated[store.Connection, Depends(_connection)]
 
 
 async def _settings(request: Request) -> Settings:

@@ -30,7 +30,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool
 
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 
 log = logging.getLogger(__name__)
 

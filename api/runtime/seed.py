@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from api.http.auth.security import hash_password
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 
 ORASEAS = "Oraseas EE"
 BOSSAQUA = "BossAqua"

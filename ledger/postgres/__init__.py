@@ -2,6 +2,7 @@
 
 Public, for the entry points (api/, the CLI) and the projections:
 
+- `connection`: `Connection`, the one connection type every module names.
 - `service`: `PostgresLedger`, which executes every command (one pipeline, retries, idempotency).
 - `queries`: what may be read of the write side: a movement's or an order's stream, stock on hand,
   whether a part has moved, the log's head, the scoped log, and the lock a part's unit change takes.
@@ -9,7 +10,7 @@ Public, for the entry points (api/, the CLI) and the projections:
 - `history`: stock as of a past position, replayed from the log (as-of reads, the CLI, verify).
 - `seals`: sealing the log's hash chain and auditing it.
 
-Everything else (`eventstore`, `commit`, `context`, `orders`, `idempotency`) is private: the tables
+Everything else (`eventstore`, `commit`, `context`, `dates`, `idempotency`) is private: the tables
 they read and write (`ledger_events`, `ledger_stock_levels`, `ledger_idempotency`) may change with
-the pipeline. Only `eventstore.Connection`, the connection type, is named outside for now.
+the pipeline.
 """

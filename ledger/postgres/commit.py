@@ -17,8 +17,9 @@ from psycopg.rows import TupleRow
 
 from ledger.errors import ConcurrencyConflict
 from ledger.fold import StockKey, stock_changes
+from ledger.postgres.connection import Connection
 from ledger.postgres.context import number_array, text_array, uuid_array
-from ledger.postgres.eventstore import STREAM_VERSION_CONSTRAINT, Connection, NewEvent, chain
+from ledger.postgres.eventstore import STREAM_VERSION_CONSTRAINT, NewEvent, chain
 from ledger.recorded import CommandMetadata, RecordedEvent
 from ledger.results import AppendedEvent, CommandResult
 from ledger.rules import Decision

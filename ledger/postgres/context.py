@@ -28,7 +28,8 @@ from ledger.events import movement_stream
 from ledger.fold import StockKey
 from ledger.needs import Found, Streams
 from ledger.orders.state import OrderState, order_state
-from ledger.postgres.eventstore import Connection, load_streams
+from ledger.postgres.connection import Connection
+from ledger.postgres.eventstore import load_streams
 from ledger.recorded import RecordedEvent
 from ledger.state import (
     MachineInfo,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from ledger.events import MOVEMENT_TYPES
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 from ledger.types import EARLIEST_MOMENT, LATEST_MOMENT
 
 DATED_EVENTS = [cls.__name__ for cls in MOVEMENT_TYPES] + ["MovementDateCorrected"]

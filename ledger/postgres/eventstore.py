@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import psycopg
-from psycopg.rows import TupleRow
-
 from ledger.events import Event
+from ledger.postgres.connection import Connection
 from ledger.recorded import (
     GENESIS,
     CommandMetadata,
@@ -25,9 +23,6 @@ from ledger.recorded import (
     canonical_text,
     fixed_hash_fields,
 )
-
-# The one connection type: every module, api.http.deps and the tests included, imports it from here.
-Connection = psycopg.Connection[TupleRow]
 
 STREAM_VERSION_CONSTRAINT = "ledger_events_stream_version_uc"
 

@@ -14,7 +14,8 @@ from decimal import Decimal
 from uuid import UUID
 
 from ledger.fold import StockKey, apply
-from ledger.postgres.eventstore import COLUMNS, Connection, row_to_event
+from ledger.postgres.connection import Connection
+from ledger.postgres.eventstore import COLUMNS, row_to_event
 from ledger.postgres.reader import horizon
 from ledger.recorded import START, LogCheckpoint, RecordedEvent
 

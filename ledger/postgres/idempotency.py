@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from ledger.commands import Command
 from ledger.errors import IdempotencyConflict
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 from ledger.recorded import CommandMetadata, canonical
 from ledger.results import CommandResult
 

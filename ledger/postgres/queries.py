@@ -14,8 +14,9 @@ from typing import Any
 from uuid import UUID
 
 from ledger.events import movement_stream
+from ledger.postgres.connection import Connection
 from ledger.postgres.context import load_movements
-from ledger.postgres.eventstore import COLUMNS, Connection, load_streams, row_to_event
+from ledger.postgres.eventstore import COLUMNS, load_streams, row_to_event
 from ledger.recorded import LogCheckpoint, RecordedEvent
 from ledger.state import MovementState
 

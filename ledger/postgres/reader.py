@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ledger.postgres.eventstore import COLUMNS, Connection, row_to_event
+from ledger.postgres.connection import Connection
+from ledger.postgres.eventstore import COLUMNS, row_to_event
 from ledger.recorded import START, LogCheckpoint, RecordedEvent
 
 READ = f"""

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ledger.postgres.eventstore import COLUMNS, Connection, row_to_event
+from ledger.postgres.connection import Connection
+from ledger.postgres.eventstore import COLUMNS, row_to_event
 from ledger.postgres.reader import read_events
 from ledger.recorded import GENESIS, START, LogCheckpoint, RecordedEvent, seal_digest
 

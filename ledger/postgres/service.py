@@ -23,7 +23,7 @@ from ledger.policy import Policy
 from ledger.postgres import context as load
 from ledger.postgres import idempotency
 from ledger.postgres.commit import commit
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 from ledger.recorded import CommandMetadata
 from ledger.results import CommandResult
 from ledger.state import DecisionContext

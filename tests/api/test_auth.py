@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from ledger.postgres.eventstore import Connection as Conn
+from ledger.postgres.connection import Connection as Conn
 from tests.fixtures.api import PASSWORD, Caller, Tenants
 
 pytestmark = pytest.mark.db

@@ -10,7 +10,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from api.cli import main
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 
 pytestmark = pytest.mark.db
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 from tests.fixtures.api import Caller
 from tests.fixtures.shop import Shop, stock_in
 

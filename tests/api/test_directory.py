@@ -8,7 +8,7 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
-from ledger.postgres.eventstore import Connection as Conn
+from ledger.postgres.connection import Connection as Conn
 from tests.fixtures.api import PASSWORD, Caller, Tenants
 from tests.fixtures.shop import Shop, post
 

@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 from tests.fixtures.api import Caller, Tenants
 from tests.fixtures.shop import Shop, post, stock_in
 

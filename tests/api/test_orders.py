@@ -9,7 +9,7 @@ from uuid import UUID
 import pytest
 from fastapi.testclient import TestClient
 
-from ledger.postgres.eventstore import Connection as Conn
+from ledger.postgres.connection import Connection as Conn
 from tests.fixtures.api import Caller, Tenants
 from tests.fixtures.shop import Shop, post
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from api.http.app import create_app
 from ledger.commands import CreateStock
 from ledger.policy import Policy
-from ledger.postgres.eventstore import Connection as Conn
+from ledger.postgres.connection import Connection as Conn
 from ledger.postgres.service import PostgresLedger
 from ledger.recorded import CommandMetadata
 from tests.fixtures.api import Caller, Tenants, api_settings

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from ledger.postgres.eventstore import Connection as Conn
+from ledger.postgres.connection import Connection as Conn
 from projections.registry import ALL
 from tests.fixtures.api import Caller, Tenants
 from tests.fixtures.shop import Shop, post, stock_in

@@ -26,7 +26,7 @@ import httpx2 as httpx
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 from projections.registry import ALL
 
 ABPARTS = Path(sys.executable).with_name("abparts")

@@ -16,7 +16,7 @@ from ledger import errors
 from ledger.commands import ConsumeStock, CreateStock, TransferStock
 from ledger.fold import fold_stock
 from ledger.policy import NegativeStockPolicy, Policy
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 from ledger.postgres.reader import read_events
 from ledger.postgres.service import PostgresLedger
 from ledger.recorded import START, CommandMetadata, RecordedEvent

@@ -1,4 +1,4 @@
-"""One connection type: `ledger.postgres.eventstore.Connection`, which every module imports."""
+"""One connection type: `ledger.postgres.connection.Connection`, which every module imports."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-HOME = ROOT / "ledger" / "postgres" / "eventstore.py"
+HOME = ROOT / "ledger" / "postgres" / "connection.py"
 # A connection type spelt out (psycopg's class subscripted with a row type) instead of imported.
 SPELT_OUT = re.compile(r"\bConnection\[")
 

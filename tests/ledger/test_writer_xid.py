@@ -6,7 +6,7 @@ import psycopg
 import pytest
 
 from api.runtime.database import downgrade, migrate
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 
 pytestmark = pytest.mark.db
 

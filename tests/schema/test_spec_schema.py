@@ -25,7 +25,7 @@ import pytest
 from psycopg import errors, sql
 
 from api.runtime.database import downgrade, migrate
-from ledger.postgres.eventstore import Connection as Conn
+from ledger.postgres.connection import Connection as Conn
 
 pytestmark = pytest.mark.db
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 
 
 class Role(StrEnum):

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from api.http.auth.security import UNUSABLE_HASH, new_token, token_digest, verify_password
 from api.http.problems import ApiError
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 MAX_FAILURES = 5

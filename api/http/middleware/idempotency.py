@@ -37,7 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http.auth.security import token_digest
 from api.http.problems import problem
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 
 log = logging.getLogger(__name__)
 METHODS = {"POST", "PUT", "PATCH", "DELETE"}

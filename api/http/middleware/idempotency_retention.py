@@ -16,7 +16,7 @@ from datetime import timedelta
 
 import psycopg
 
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 from ledger.postgres.service import forget_idempotency_keys
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from api.http.auth.principal import Principal
 from api.http.problems import ApiError, forbidden
 from ledger.orders.events import customer_order_stream, supplier_order_stream
 from ledger.postgres import queries
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 
 
 def is_oraseas(caller: Principal) -> bool:

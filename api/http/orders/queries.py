@@ -16,7 +16,7 @@ from ledger.orders.events import (
 )
 from ledger.orders.state import order_state
 from ledger.postgres import queries
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 
 CUSTOMER_ORDERS = """
 SELECT o.id, o.status, o.customer_organization_id, o.oraseas_organization_id, o.order_date,

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from api.http.pagination import NAMED
 from api.http.problems import ApiError, conflict
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 
 Row = TypeVar("Row", bound=BaseModel)
 

@@ -25,7 +25,7 @@ from ledger.commands import (
     TransferStock,
 )
 from ledger.postgres import queries
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 
 # Users record transfers and consumption (part usage); everything else is an admin's.
 USER_COMMANDS = (TransferStock, ConsumeStock)

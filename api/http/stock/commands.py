@@ -27,7 +27,7 @@ from ledger.commands import (
     TransferStock,
 )
 from ledger.postgres import queries
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 from ledger.results import CommandResult
 
 

@@ -10,7 +10,7 @@ from api.http.problems import ApiError
 from api.runtime.pooling import allow_longer
 from api.runtime.settings import Settings
 from ledger.postgres import queries
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 from projections.freshness import wait_until_projected
 
 MinPosition = Annotated[

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 
 INVENTORY = """
 SELECT i.id, i.warehouse_id, i.part_id, i.current_stock, i.minimum_stock_recommendation, i.unit_of_measure,

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.http.auth.principal import Principal
 from api.http.problems import ApiError, forbidden, not_found
 from api.http.reference.common import insert_capped, refusals, rows, update_statement
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 from ledger.types import ClientDatetime
 
 COLUMNS = """id, customer_organization_id, model_type, name, serial_number, purchase_date,

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.http.auth.principal import Principal
 from api.http.problems import ApiError, conflict, forbidden, not_found
 from api.http.reference.common import check_cap, refusals, rows, update_statement
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 
 COLUMNS = """id, name, organization_type::text, parent_organization_id, address, contact_info, is_active,
     created_at, updated_at"""

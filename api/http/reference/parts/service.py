@@ -17,7 +17,7 @@ from api.http.auth.principal import Principal
 from api.http.problems import conflict, forbidden, not_found
 from api.http.reference.common import insert_capped, refusals, rows, update_statement
 from ledger.postgres import queries
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 
 COLUMNS = """id, part_number, name, description, part_type::text, is_proprietary, unit_of_measure,
     manufacturer_part_number, manufacturer_delivery_time_days, local_supplier_delivery_time_days, image_urls,

@@ -21,7 +21,7 @@ from api.http.auth.principal import Principal
 from api.http.auth.security import UNUSABLE_HASH, hash_password, new_token, token_digest
 from api.http.problems import ApiError, conflict, forbidden, not_found
 from api.http.reference.common import insert_capped, refusals, rows
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 
 INVITATION_LIFETIME = timedelta(days=7)
 COLUMNS = """id, organization_id, username, email, name, role::text, user_status::text, is_active,

@@ -24,7 +24,7 @@ from api.http.reference.users.service import (
     find,
     may_manage,
 )
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 
 RESET_LIFETIME = timedelta(hours=1)
 

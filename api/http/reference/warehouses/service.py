@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.http.auth.principal import Principal
 from api.http.problems import ApiError, forbidden, not_found
 from api.http.reference.common import insert_capped, refusals, rows, update_statement
-from ledger.postgres.eventstore import Connection
+from ledger.postgres.connection import Connection
 
 COLUMNS = "id, organization_id, name, location, description, is_active, created_at, updated_at"
 UNIQUE = {"_org_warehouse_name_uc": ("name_taken", "this organization already has a warehouse of that name")}
