@@ -4,7 +4,7 @@
 
 A fresh database gets bench/dataset.py's reference rows and a synthetic log of
 N events (default 1,000,000; --quick 100,000), its projections rebuilt
-(projections.rebuild), then `abparts serve` runs on it (bench/service.py) and
+(projections.tools.rebuild), then `abparts serve` runs on it (bench/service.py) and
 one connection asks, one request at a time (latency, not throughput):
 
     baseline        GET /inventory?warehouse_id=W&limit=500 (current stock of one warehouse, a projection)
@@ -14,7 +14,7 @@ one connection asks, one request at a time (latency, not throughput):
 
 P is uniform over the log; T over the first --at-events events in A, over the
 whole log in B. Both start from the nearest balance snapshot, by position or
-by recorded_at (projections/snapshots.py), and sum the events after it in SQL.
+by recorded_at (projections/tools/snapshots.py), and sum the events after it in SQL.
 Two states of the same log:
 
     A. as loaded: the projector takes its first snapshot at the head, so every past
@@ -108,8 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             setup["generate_seconds"] = time.monotonic() - t0
             say(f"  generated in {setup['generate_seconds']:.1f} s; rebuilding the projections")
             t0 = time.monotonic()
-            from projections.rebuild import rebuild
             from projections.registry import ALL
+            from projections.tools.rebuild import rebuild
 
             rebuild(conn, ALL, io.StringIO(), batch_size=50_000)
             setup["rebuild_seconds"] = time.monotonic() - t0
@@ -245,7 +245,7 @@ def backfill(database: str, head: int) -> int:
 
     The first one is then retaken from the last of those, as a log grown under the projector has it.
     """
-    from projections.snapshots import take
+    from projections.tools.snapshots import take
 
     taken = 0
     with psycopg.connect(database, autocommit=True) as conn:
@@ -265,7 +265,7 @@ def backfill(database: str, head: int) -> int:
 
 def explain_position(database: str, position: int) -> dict[str, Any]:
     """EXPLAIN (ANALYZE, BUFFERS) of the snapshot as-of query at `position`: time, and the plan."""
-    from projections.snapshots import AS_OF, stock_at_position
+    from projections.tools.snapshots import AS_OF, stock_at_position
 
     with psycopg.connect(database, autocommit=True) as conn:
         t0 = time.monotonic()

@@ -18,8 +18,8 @@ from psycopg import sql
 
 from ledger.events import MOVEMENT_TYPES
 from ledger.postgres.connection import Connection
-from projections.inventory import DEFAULT_LEAD_DAYS, SAFETY_DAYS, WINDOW_DAYS
-from projections.projection import MOVEMENT_EVENTS, TRANSACTION_TYPE
+from projections.engine.projection import MOVEMENT_EVENTS, TRANSACTION_TYPE
+from projections.read_models.inventory import DEFAULT_LEAD_DAYS, SAFETY_DAYS, WINDOW_DAYS
 
 SCHEMA = "bench_fold"
 

@@ -18,7 +18,7 @@ installed; the generator is asyncio on the standard library):
 While the POST load runs, a probe (in this process, on a 33rd connection) posts
 a creation into a warehouse of its own every 100 ms and measures the time from
 its answer to the movement being visible in the inventory projection: on even
-probes by polling the checkpoint (projections.freshness.is_projected) every
+probes by polling the checkpoint (projections.engine.freshness.is_projected) every
 millisecond, on odd ones by GET /inventory?min_position=... (which polls on the
 server side, 5 ms doubling to 50 ms). The same probe with no load is the lag's
 baseline.
@@ -87,7 +87,7 @@ class Probe:
 
     def run(self, count: int | None = None) -> None:
         """Probe until stopped (or `count` times)."""
-        from projections.freshness import is_projected
+        from projections.engine.freshness import is_projected
 
         conn = self.service.connection()
         body = creation(self.warehouse, self.part)

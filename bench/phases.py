@@ -5,8 +5,8 @@ The phases, on one freshly generated log:
 
     fold         the baseline (bench/fold.py)
     sequential   a worker-like loop: one batch (the settings' size) per projection, one transaction each
-    hub          projections/worker.py's ProjectorHub: one thread and connection per projection
-    rebuild      projections.rebuild.rebuild(conn, ALL, out, batch_size=50_000) on the caught-up database
+    hub          projections/engine/worker.py's ProjectorHub: one thread and connection per projection
+    rebuild      projections.tools.rebuild.rebuild(conn, ALL, out, batch_size=50_000), caught-up database
 
 After each catch-up and after the rebuild the read tables are compared with
 the fold. The sequential loop times every projection statement (a thin
@@ -31,10 +31,10 @@ from psycopg.abc import Params
 from api.runtime.settings import Settings
 from bench import dataset, fold
 from ledger.postgres.connection import Connection
-from projections.rebuild import rebuild
+from projections.engine.runner import SWAP_LOCK, apply_batch
+from projections.engine.worker import ProjectorHub
 from projections.registry import ALL
-from projections.runner import SWAP_LOCK, apply_batch
-from projections.worker import ProjectorHub
+from projections.tools.rebuild import rebuild
 
 WORKER_BATCH = Settings.model_fields["projector_batch_size"].default
 REBUILD_BATCH = 50_000

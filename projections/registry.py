@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from projections import (
+from projections.engine.projection import Projection
+from projections.read_models import (
     customer_orders,
     inventory,
     part_usage,
@@ -13,7 +14,6 @@ from projections import (
     transaction_approvals,
     transactions,
 )
-from projections.projection import Projection
 
 ALL: tuple[Projection, ...] = (
     inventory.PROJECTION,

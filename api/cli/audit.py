@@ -48,7 +48,7 @@ def verify(settings: Settings, args: argparse.Namespace) -> int:
     import psycopg
 
     from projections.registry import select
-    from projections.verify import verify as verify_projections
+    from projections.tools.verify import verify as verify_projections
 
     with psycopg.connect(checked_database(settings), autocommit=True) as conn:
         report = verify_projections(conn, select(args.names))

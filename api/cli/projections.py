@@ -23,8 +23,8 @@ def rebuild(settings: Settings, args: argparse.Namespace) -> int:
     """Rebuild projections from position 0 into shadow tables and swap them in atomically."""
     import psycopg
 
-    from projections.rebuild import rebuild as rebuild_projections
     from projections.registry import select
+    from projections.tools.rebuild import rebuild as rebuild_projections
 
     projections = select(args.names)
     with psycopg.connect(checked_database(settings), autocommit=True) as conn:
@@ -37,8 +37,8 @@ def status(settings: Settings, args: argparse.Namespace) -> int:
     """Each projection's position, events applied, lag, and whether a worker holds it."""
     import psycopg
 
+    from projections.engine.status import status as projection_status
     from projections.registry import ALL
-    from projections.status import status as projection_status
 
     with psycopg.connect(checked_database(settings), autocommit=True) as conn:
         rows = projection_status(conn, ALL)

@@ -17,10 +17,10 @@ import threading
 from collections.abc import Sequence
 
 from api.runtime.settings import Settings
-from projections.projection import Projection
+from projections.engine.projection import Projection
+from projections.engine.wakeup import Listener, Notifier, new_origin
+from projections.engine.worker import ProjectorHub
 from projections.registry import ALL
-from projections.wakeup import Listener, Notifier, new_origin
-from projections.worker import ProjectorHub
 
 
 def projector_hub(settings: Settings, url: str, projections: Sequence[Projection]) -> ProjectorHub:

@@ -27,9 +27,9 @@ from ledger.postgres.commit import commit
 from ledger.postgres.seals import audit
 from ledger.recorded import CommandMetadata
 from ledger.rules import Decision
-from projections.rebuild import rebuild
 from projections.registry import ALL
-from projections.verify import verify
+from projections.tools.rebuild import rebuild
+from projections.tools.verify import verify
 from tests.fixtures.ledger import Conn, Site, make_site, run
 from tests.fixtures.world import World
 from tests.projections.conftest import catch_up

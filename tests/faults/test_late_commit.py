@@ -21,9 +21,9 @@ from ledger.commands import CreateStock
 from ledger.policy import Policy
 from ledger.postgres.service import PostgresLedger
 from ledger.recorded import CommandMetadata
+from projections.engine.runner import apply_batch
 from projections.registry import ALL
-from projections.runner import apply_batch
-from projections.verify import verify
+from projections.tools.verify import verify
 from tests.fixtures.ledger import make_site
 from tests.fixtures.world import World
 

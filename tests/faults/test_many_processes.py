@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from projections.engine.status import status
 from projections.registry import ALL
-from projections.status import status
 from tests.faults.harness import (
     Load,
     Processes,

@@ -222,7 +222,7 @@ def test_only_customers_order_and_only_suppliers_supply(trade: Trade) -> None:
 
 def test_order_projections_follow_the_events_and_verify(trade: Trade) -> None:
     from projections.registry import ALL
-    from projections.verify import verify
+    from projections.tools.verify import verify
     from tests.projections.conftest import catch_up, inventory
 
     t = trade

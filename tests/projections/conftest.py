@@ -8,8 +8,8 @@ from uuid import UUID
 from ledger.events import EVENT_TYPES
 from ledger.fold import StockKey, fold_stock
 from ledger.postgres.reader import follow
+from projections.engine.runner import apply_batch
 from projections.registry import ALL
-from projections.runner import apply_batch
 from tests.fixtures.ledger import Conn
 
 

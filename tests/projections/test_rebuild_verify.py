@@ -16,12 +16,12 @@ from psycopg.conninfo import conninfo_to_dict
 from api.cli import main
 from ledger.commands import ApproveMovement, ConsumeStock, CreateStock, TransferStock
 from ledger.policy import Policy
-from projections.rebuild import SHADOW, _round, rebuild
+from projections.engine.runner import ensure_checkpoints
+from projections.engine.worker import ProjectorHub
 from projections.registry import ALL, select
-from projections.runner import ensure_checkpoints
-from projections.tables import create_copies
-from projections.verify import verify
-from projections.worker import ProjectorHub
+from projections.tools.rebuild import SHADOW, _round, rebuild
+from projections.tools.shadow_tables import create_copies
+from projections.tools.verify import verify
 from tests.fixtures.ledger import Conn, Site, make_site, run
 from tests.fixtures.world import World
 from tests.projections.conftest import catch_up, inventory, log_fold

@@ -23,7 +23,7 @@ from ledger.policy import Policy
 from ledger.postgres.history import stock_at
 from ledger.postgres.service import PostgresLedger
 from ledger.recorded import CommandMetadata
-from projections.snapshots import advance, stock_at_moment, stock_at_position
+from projections.tools.snapshots import advance, stock_at_moment, stock_at_position
 from tests.fixtures.ledger import Conn, Site, make_site, run
 from tests.fixtures.world import World
 
@@ -91,7 +91,7 @@ def test_a_snapshot_waits_for_a_transaction_that_could_still_write_below_it(
 
 def test_verify_checks_the_latest_snapshot_against_the_fold(own: tuple[Conn, Site]) -> None:
     from projections.registry import ALL
-    from projections.verify import verify
+    from projections.tools.verify import verify
     from tests.projections.conftest import catch_up
 
     conn, site = own

@@ -11,10 +11,10 @@ import psycopg
 import pytest
 
 from ledger.commands import CreateStock
-from projections.freshness import is_projected
-from projections.inventory import PROJECTION as INVENTORY
-from projections.wakeup import CHANNEL, Listener
-from projections.worker import ProjectionWorker
+from projections.engine.freshness import is_projected
+from projections.engine.wakeup import CHANNEL, Listener
+from projections.engine.worker import ProjectionWorker
+from projections.read_models.inventory import PROJECTION as INVENTORY
 from tests.fixtures.ledger import Conn, Site, make_site, run
 from tests.fixtures.world import World
 

@@ -13,11 +13,11 @@ import pytest
 
 from ledger.commands import CreateStock
 from ledger.recorded import START
-from projections.freshness import is_projected, wait_until_projected
-from projections.inventory import PROJECTION as INVENTORY
+from projections.engine.freshness import is_projected, wait_until_projected
+from projections.engine.runner import apply_batch, checkpoint
+from projections.engine.worker import ProjectionWorker, ProjectorHub
+from projections.read_models.inventory import PROJECTION as INVENTORY
 from projections.registry import ALL
-from projections.runner import apply_batch, checkpoint
-from projections.worker import ProjectionWorker, ProjectorHub
 from tests.fixtures.ledger import Conn, Site, make_site, run
 from tests.fixtures.world import World
 from tests.projections.conftest import catch_up, inventory, log_fold

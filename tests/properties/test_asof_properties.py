@@ -3,7 +3,7 @@
 For any sequence of commands recorded by a clock that mostly runs forward but
 sometimes goes back (recorded_at is the writer's clock, not the log's order),
 with snapshots taken at arbitrary points or not at all, the SQL answer
-(projections.snapshots) equals ledger.postgres.history.stock_at, the fold of
+(projections.tools.snapshots) equals ledger.postgres.history.stock_at, the fold of
 the log prefix, at every event's moment, between them, before the first and
 after the last; for every warehouse and for one.
 """
@@ -25,7 +25,7 @@ from ledger.policy import Policy
 from ledger.postgres.history import stock_at
 from ledger.postgres.service import PostgresLedger
 from ledger.recorded import CommandMetadata
-from projections.snapshots import advance, stock_at_moment, stock_at_position
+from projections.tools.snapshots import advance, stock_at_moment, stock_at_position
 from tests.fixtures.database import own_database
 from tests.fixtures.ledger import Conn, make_site
 from tests.fixtures.world import World

@@ -27,9 +27,9 @@ from ledger.policy import Policy
 from ledger.postgres.reader import follow
 from ledger.postgres.service import PostgresLedger
 from ledger.recorded import CommandMetadata
-from projections.rebuild import rebuild
 from projections.registry import ALL, select
-from projections.verify import verify
+from projections.tools.rebuild import rebuild
+from projections.tools.verify import verify
 from tests.fixtures.ledger import Conn
 from tests.fixtures.world import World
 from tests.projections.conftest import catch_up, inventory

@@ -17,9 +17,9 @@ from ledger.policy import NegativeStockPolicy, Policy
 from ledger.postgres.reader import follow
 from ledger.postgres.service import PostgresLedger
 from ledger.recorded import CommandMetadata
-from projections.rebuild import rebuild
 from projections.registry import ALL
-from projections.verify import verify
+from projections.tools.rebuild import rebuild
+from projections.tools.verify import verify
 from tests.fixtures.database import own_database
 from tests.fixtures.ledger import Conn, make_site
 from tests.fixtures.world import World

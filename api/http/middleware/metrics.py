@@ -17,8 +17,8 @@ from prometheus_client.registry import Collector
 from psycopg_pool import ConnectionPool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from projections.engine.status import status
 from projections.registry import ALL
-from projections.status import status
 
 access = logging.getLogger("abparts.access")
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)

@@ -15,8 +15,8 @@ from ledger.export import record
 from ledger.postgres import queries
 from ledger.postgres.reader import read_events
 from ledger.recorded import START, LogCheckpoint, RecordedEvent
+from projections.engine.status import status
 from projections.registry import ALL
-from projections.status import status
 
 # The tag of the stock reads they were served with: the OpenAPI document stays as it was.
 router = APIRouter(tags=["stock queries"])

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request, Response
 
 from api.http.deps import AppSettings, Connection
 from api.http.problems import ApiError
+from projections.engine.status import status
 from projections.registry import ALL
-from projections.status import status
 
 router = APIRouter(tags=["operations"])
 

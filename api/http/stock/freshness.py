@@ -11,7 +11,7 @@ from api.runtime.pooling import allow_longer
 from api.runtime.settings import Settings
 from ledger.postgres import queries
 from ledger.postgres.connection import Connection
-from projections.freshness import wait_until_projected
+from projections.engine.freshness import wait_until_projected
 
 MinPosition = Annotated[
     int | None,

@@ -27,7 +27,7 @@ from api.http.stock.schemas import (
     TransactionOut,
     TransactionType,
 )
-from projections.snapshots import stock_at_moment, stock_at_position
+from projections.tools.snapshots import stock_at_moment, stock_at_position
 
 router = APIRouter(tags=["stock queries"])
 DateFrom = Annotated[datetime | None, Query(description="On or after this moment.")]

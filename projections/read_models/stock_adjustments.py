@@ -6,7 +6,7 @@ inventory row of its (warehouse, part), whose id is derived from that pair.
 
 from __future__ import annotations
 
-from projections.projection import EFFECTIVE, INVENTORY_ID, Projection, Table, date_corrections
+from projections.engine.projection import EFFECTIVE, INVENTORY_ID, Projection, Table, date_corrections
 
 WAREHOUSE = "coalesce(payload->>'from_warehouse_id', payload->>'to_warehouse_id')::uuid"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from projections.projection import BATCH, Projection, Table
+from projections.engine.projection import BATCH, Projection, Table
 
 INSERT_DECISIONS = f"""
 WITH {BATCH}

@@ -18,10 +18,10 @@ from psycopg import sql
 
 from ledger.postgres.connection import Connection
 from ledger.recorded import LogCheckpoint
-from projections.progress import Progress
-from projections.projection import Projection
-from projections.runner import SWAP_LOCK, apply_batch, checkpoint, ensure_checkpoints
-from projections.tables import create_copies, sync_into_live, tables_of
+from projections.engine.projection import Projection
+from projections.engine.runner import SWAP_LOCK, apply_batch, checkpoint, ensure_checkpoints
+from projections.tools.progress import Progress
+from projections.tools.shadow_tables import create_copies, sync_into_live, tables_of
 
 SHADOW = "abparts_rebuild"
 REMAINING = """

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from psycopg import sql
 
 from ledger.postgres.connection import Connection
-from projections.projection import Projection, Table
+from projections.engine.projection import Projection, Table
 
 COLUMNS = """
 SELECT column_name FROM information_schema.columns

@@ -22,9 +22,9 @@ from ledger.postgres.history import stock_at
 from ledger.postgres.reader import read_events
 from ledger.postgres.seals import audit
 from ledger.recorded import START, LogCheckpoint
-from projections.projection import Projection
-from projections.runner import apply_batch, checkpoint, ensure_checkpoints
-from projections.tables import Difference, compare, create_copies, tables_of
+from projections.engine.projection import Projection
+from projections.engine.runner import apply_batch, checkpoint, ensure_checkpoints
+from projections.tools.shadow_tables import Difference, compare, create_copies, tables_of
 
 LIVE_STOCK = "SELECT warehouse_id, part_id, current_stock FROM public.inventory WHERE current_stock <> 0"
 

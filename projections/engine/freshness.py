@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from ledger.postgres.connection import Connection
 from ledger.recorded import LogCheckpoint
-from projections.runner import checkpoint
+from projections.engine.runner import checkpoint
 
 PLACE = "SELECT writer_xid::text::bigint FROM ledger_events WHERE position = %s"
 

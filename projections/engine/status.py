@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ledger.postgres.connection import Connection
-from projections.projection import Projection
-from projections.runner import lock_key
+from projections.engine.projection import Projection
+from projections.engine.runner import lock_key
 
 STATUS = """
 SELECT c.position, c.events_applied, c.updated_at,

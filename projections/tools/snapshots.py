@@ -36,8 +36,8 @@ from uuid import UUID
 
 from ledger.fold import StockKey
 from ledger.postgres.connection import Connection
-from projections.projection import BATCH_COLUMNS, stock_changes
-from projections.runner import lock_key
+from projections.engine.projection import BATCH_COLUMNS, stock_changes
+from projections.engine.runner import lock_key
 
 SNAPSHOT_LOCK = lock_key("stock-snapshots")
 FINISHED = "writer_xid < pg_snapshot_xmin(pg_current_snapshot())"

@@ -7,8 +7,8 @@ cancelled. Line ids derive from (order, part): a part appears once per order.
 
 from __future__ import annotations
 
-from projections.order_statements import ITEM_ID, insert_items, set_status
-from projections.projection import BATCH, Projection, Table
+from projections.engine.projection import BATCH, Projection, Table
+from projections.read_models.order_statements import ITEM_ID, insert_items, set_status
 
 INSERT_ORDERS = f"""
 WITH {BATCH}

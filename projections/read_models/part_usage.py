@@ -9,7 +9,7 @@ order, so a consumption and its reversal in one batch leave no row.
 
 from __future__ import annotations
 
-from projections.projection import BATCH, EFFECTIVE, Projection, Table, date_corrections
+from projections.engine.projection import BATCH, EFFECTIVE, Projection, Table, date_corrections
 
 INSERT_USAGE = f"""
 WITH {EFFECTIVE}

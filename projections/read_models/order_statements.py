@@ -7,7 +7,7 @@ arguments are always this package's own table, column and event names, never inp
 
 from __future__ import annotations
 
-from projections.projection import BATCH
+from projections.engine.projection import BATCH
 
 # A part appears once per order, so (order, part) names a line for good: replays derive the same id.
 ITEM_ID = "md5((b.payload->>'order_id') || '/' || (line->>'part_id'))::uuid"

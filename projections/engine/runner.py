@@ -15,7 +15,7 @@ from typing import Any
 
 from ledger.postgres.connection import Connection
 from ledger.recorded import START, LogCheckpoint
-from projections.projection import Projection
+from projections.engine.projection import Projection
 
 ENSURE = "INSERT INTO projection_checkpoints (name) VALUES (%s) ON CONFLICT (name) DO NOTHING"
 READ = "SELECT writer_xid::text::bigint, position FROM projection_checkpoints WHERE name = %s"

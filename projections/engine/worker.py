@@ -26,9 +26,9 @@ import psycopg
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential
 
 from ledger.postgres.connection import Connection
-from projections import snapshots
-from projections.projection import Projection
-from projections.runner import SWAP_LOCK, apply_batch, ensure_checkpoints, lock_key
+from projections.engine.projection import Projection
+from projections.engine.runner import SWAP_LOCK, apply_batch, ensure_checkpoints, lock_key
+from projections.tools import snapshots
 
 log = logging.getLogger(__name__)
 

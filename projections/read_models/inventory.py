@@ -22,7 +22,7 @@ It uses the part's lead time as it is when the recommendation is computed.
 
 from __future__ import annotations
 
-from projections.projection import EFFECTIVE, INVENTORY_ID, STOCK_CHANGES, Projection, Table
+from projections.engine.projection import EFFECTIVE, INVENTORY_ID, STOCK_CHANGES, Projection, Table
 
 WINDOW_DAYS = 90
 SAFETY_DAYS = 7

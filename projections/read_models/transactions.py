@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from projections.projection import (
+from projections.engine.projection import (
     BATCH,
     MOVEMENT_EVENTS,
     TRANSACTION_TYPE,
