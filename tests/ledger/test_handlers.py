@@ -25,7 +25,7 @@ D = Decimal
 
 def test_every_command_type_has_a_handler_and_nothing_else_does() -> None:
     commands = {*get_args(StockCommand), *get_args(OrderCommand)}
-    assert len(commands) == 17
+    assert len(commands) == 18
     assert set(COMMAND_HANDLERS) == commands
 
 
