@@ -57,6 +57,7 @@ class Listing(Reading):
         key: Callable[[R], K],
     ) -> Page[R]:
         """One page of `query`, whose `filters` hold the bounds of the cursor's `cursor_key`."""
+        # The cursor is decoded before this runs, so a bad one is a 422 at once, not after the wait.
         found = self.rows(names, query, model, filters | {"limit": self.limit + 1})
         return page(found, self.limit, cursor_key, key)
 
