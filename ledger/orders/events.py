@@ -60,6 +60,22 @@ class _Request(Event):
     lines: tuple[OrderLine, ...]
 
 
+class _Noted(Event):
+    """An order's step that carries only an optional note: confirmed, placed, cancelled."""
+
+    notes: str | None = None
+
+
+class _Receipt(Event):
+    """Stock taken into a warehouse against an order; `completed` once nothing is outstanding."""
+
+    receipt_id: UUID
+    warehouse_id: UUID
+    lines: tuple[MovedLine, ...]
+    received_at: Timestamp
+    completed: bool = False
+
+
 class _CustomerOrderEvent(Event):
     order_id: UUID
 
@@ -77,11 +93,10 @@ class CustomerOrderRequested(_Request, _CustomerOrderEvent):
     oraseas_organization_id: UUID
 
 
-class CustomerOrderConfirmed(_CustomerOrderEvent):
+class CustomerOrderConfirmed(_Noted, _CustomerOrderEvent):
     """Oraseas EE accepted the order."""
 
     event_type: ClassVar[str] = "CustomerOrderConfirmed"
-    notes: str | None = None
 
 
 class CustomerOrderShipped(_CustomerOrderEvent):
@@ -95,23 +110,17 @@ class CustomerOrderShipped(_CustomerOrderEvent):
     warnings: tuple[str, ...] = ()
 
 
-class CustomerOrderReceived(_CustomerOrderEvent):
+class CustomerOrderReceived(_Receipt, _CustomerOrderEvent):
     """The customer took shipped stock into one of its warehouses."""
 
     event_type: ClassVar[str] = "CustomerOrderReceived"
-    receipt_id: UUID
-    warehouse_id: UUID
-    lines: tuple[MovedLine, ...]
-    received_at: Timestamp
-    completed: bool = False
     warnings: tuple[str, ...] = ()
 
 
-class CustomerOrderCancelled(_CustomerOrderEvent):
+class CustomerOrderCancelled(_Noted, _CustomerOrderEvent):
     """The order was cancelled before anything was shipped."""
 
     event_type: ClassVar[str] = "CustomerOrderCancelled"
-    notes: str | None = None
 
 
 class _SupplierOrderEvent(Event):
@@ -132,29 +141,22 @@ class SupplierOrderRequested(_Request, _SupplierOrderEvent):
     supplier_name: str
 
 
-class SupplierOrderPlaced(_SupplierOrderEvent):
+class SupplierOrderPlaced(_Noted, _SupplierOrderEvent):
     """The order was sent to the supplier."""
 
     event_type: ClassVar[str] = "SupplierOrderPlaced"
-    notes: str | None = None
 
 
-class SupplierOrderReceived(_SupplierOrderEvent):
+class SupplierOrderReceived(_Receipt, _SupplierOrderEvent):
     """Ordered stock arrived in an Oraseas EE warehouse (with one creation movement per line)."""
 
     event_type: ClassVar[str] = "SupplierOrderReceived"
-    receipt_id: UUID
-    warehouse_id: UUID
-    lines: tuple[MovedLine, ...]
-    received_at: Timestamp
-    completed: bool = False
 
 
-class SupplierOrderCancelled(_SupplierOrderEvent):
+class SupplierOrderCancelled(_Noted, _SupplierOrderEvent):
     """The order was cancelled before anything was received."""
 
     event_type: ClassVar[str] = "SupplierOrderCancelled"
-    notes: str | None = None
 
 
 ORDER_EVENT_TYPES: tuple[type[Event], ...] = (

@@ -12,11 +12,12 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from api.http.deps import AppSettings, Connection, CurrentUser
-from api.http.pagination import DATED, STOCK, Cursor, Limit, Page, dated_after, page
+from api.http.deps import Connection, CurrentUser
+from api.http.pagination import STOCK, Page
 from api.http.problems import ApiError, not_found
 from api.http.stock import queries as q
-from api.http.stock.freshness import MinPosition, ensure_fresh, ensure_given
+from api.http.stock.freshness import ensure_given
+from api.http.stock.reading import Period, StockList, StockRead
 from api.http.stock.schemas import (
     AsOf,
     InventoryOut,
@@ -30,37 +31,28 @@ from api.http.stock.schemas import (
 from projections.tools.snapshots import stock_at_moment, stock_at_position
 
 router = APIRouter(tags=["stock queries"])
-DateFrom = Annotated[datetime | None, Query(description="On or after this moment.")]
-DateTo = Annotated[datetime | None, Query(description="Before this moment.")]
 
 
 @router.get("/inventory", response_model=Page[InventoryOut], summary="Current stock")
 def inventory(
-    conn: Connection,
-    settings: AppSettings,
-    caller: CurrentUser,
+    listing: StockList,
     warehouse_id: UUID | None = None,
     part_id: UUID | None = None,
     organization_id: UUID | None = None,
     low_stock: bool = False,
-    min_position: MinPosition = None,
-    limit: Limit = 50,
-    cursor: Cursor = None,
 ) -> Page[InventoryOut]:
     """Stock per warehouse and part; `low_stock=true` keeps those at or below their recommendation."""
-    ensure_fresh(conn, settings, ("inventory",), min_position)
-    key = STOCK.decode(cursor)
-    params = {
-        "scope": caller.scope_list(),
+    key = STOCK.decode(listing.cursor)
+    filters = {
         "warehouse_id": warehouse_id,
         "part_id": part_id,
         "organization_id": organization_id,
         "low_stock": low_stock,
         "after": list(key) if key else None,
-        "limit": limit + 1,
     }
-    found = [InventoryOut(**r) for r in q.rows(conn, q.INVENTORY, params)]
-    return page(found, limit, STOCK, lambda r: (r.warehouse_id, r.part_id))
+    return listing.paged(
+        ("inventory",), q.INVENTORY, InventoryOut, filters, STOCK, lambda r: (r.warehouse_id, r.part_id)
+    )
 
 
 @router.get("/inventory/as-of", response_model=AsOf, summary="Stock at a past point")
@@ -93,125 +85,84 @@ def inventory_as_of(
 
 @router.get("/transactions", response_model=Page[TransactionOut], summary="Movements")
 def transactions(
-    conn: Connection,
-    settings: AppSettings,
-    caller: CurrentUser,
+    period: Period,
+    listing: StockList,
     transaction_type: TransactionType | None = None,
     part_id: UUID | None = None,
     warehouse_id: UUID | None = None,
     machine_id: UUID | None = None,
     approval_status: Annotated[str | None, Query(pattern="^(approved|pending|rejected)$")] = None,
-    date_from: DateFrom = None,
-    date_to: DateTo = None,
-    min_position: MinPosition = None,
-    limit: Limit = 50,
-    cursor: Cursor = None,
 ) -> Page[TransactionOut]:
     """Movements touching the caller's warehouses, newest first."""
-    ensure_fresh(conn, settings, ("transactions",), min_position)
-    params = {
-        "scope": caller.scope_list(),
+    filters = {
         "transaction_type": transaction_type,
         "part_id": part_id,
         "warehouse_id": warehouse_id,
         "machine_id": machine_id,
         "approval_status": approval_status,
-        "date_from": date_from,
-        "date_to": date_to,
-        "limit": limit + 1,
-    } | dated_after(cursor)
-    found = [TransactionOut(**r) for r in q.rows(conn, q.TRANSACTIONS, params)]
-    return page(found, limit, DATED, lambda r: (r.transaction_date, r.id))
+    } | period.bounds()
+    return listing.newest_first(
+        ("transactions",), q.TRANSACTIONS, TransactionOut, filters, lambda r: (r.transaction_date, r.id)
+    )
 
 
 @router.get("/transactions/{transaction_id}", response_model=TransactionOut, summary="One movement")
-def transaction(
-    transaction_id: UUID,
-    conn: Connection,
-    settings: AppSettings,
-    caller: CurrentUser,
-    min_position: MinPosition = None,
-) -> TransactionOut:
+def transaction(transaction_id: UUID, reading: StockRead) -> TransactionOut:
     """One movement, if it touches the caller's warehouses."""
-    ensure_fresh(conn, settings, ("transactions",), min_position)
-    found = q.rows(conn, q.TRANSACTION, {"id": transaction_id, "scope": caller.scope_list()})
+    found = reading.rows(("transactions",), q.TRANSACTION, TransactionOut, {"id": transaction_id})
     if not found:
         raise not_found("transaction")
-    return TransactionOut(**found[0])
+    return found[0]
 
 
 @router.get("/part-usage", response_model=Page[PartUsageOut], summary="Part usage on machines")
 def part_usage(
-    conn: Connection,
-    settings: AppSettings,
-    caller: CurrentUser,
+    period: Period,
+    listing: StockList,
     machine_id: UUID | None = None,
     part_id: UUID | None = None,
     customer_organization_id: UUID | None = None,
-    date_from: DateFrom = None,
-    date_to: DateTo = None,
-    min_position: MinPosition = None,
-    limit: Limit = 50,
-    cursor: Cursor = None,
 ) -> Page[PartUsageOut]:
     """Consumptions on machines, newest first."""
-    ensure_fresh(conn, settings, ("part_usage",), min_position)
-    params = {
-        "scope": caller.scope_list(),
+    filters = {
         "machine_id": machine_id,
         "part_id": part_id,
         "customer_organization_id": customer_organization_id,
-        "date_from": date_from,
-        "date_to": date_to,
-        "limit": limit + 1,
-    } | dated_after(cursor)
-    found = [PartUsageOut(**r) for r in q.rows(conn, q.PART_USAGE, params)]
-    return page(found, limit, DATED, lambda r: (r.usage_date, r.id))
+    } | period.bounds()
+    return listing.newest_first(
+        ("part_usage",), q.PART_USAGE, PartUsageOut, filters, lambda r: (r.usage_date, r.id)
+    )
 
 
 @router.get("/stock-adjustments", response_model=Page[StockAdjustmentOut], summary="Stock adjustments")
 def stock_adjustments(
-    conn: Connection,
-    settings: AppSettings,
-    caller: CurrentUser,
+    listing: StockList,
     warehouse_id: UUID | None = None,
     part_id: UUID | None = None,
     reason_code: Annotated[str | None, Query(max_length=100)] = None,
-    min_position: MinPosition = None,
-    limit: Limit = 50,
-    cursor: Cursor = None,
 ) -> Page[StockAdjustmentOut]:
     """Adjustments and stocktake differences, signed, newest first."""
-    ensure_fresh(conn, settings, ("inventory", "stock_adjustments"), min_position)
-    params = {
-        "scope": caller.scope_list(),
-        "warehouse_id": warehouse_id,
-        "part_id": part_id,
-        "reason_code": reason_code,
-        "limit": limit + 1,
-    } | dated_after(cursor)
-    found = [StockAdjustmentOut(**r) for r in q.rows(conn, q.STOCK_ADJUSTMENTS, params)]
-    return page(found, limit, DATED, lambda r: (r.adjustment_date, r.id))
+    filters = {"warehouse_id": warehouse_id, "part_id": part_id, "reason_code": reason_code}
+    return listing.newest_first(
+        ("inventory", "stock_adjustments"),
+        q.STOCK_ADJUSTMENTS,
+        StockAdjustmentOut,
+        filters,
+        lambda r: (r.adjustment_date, r.id),
+    )
 
 
 @router.get("/transaction-approvals", response_model=Page[TransactionApprovalOut], summary="Approvals")
 def transaction_approvals(
-    conn: Connection,
-    settings: AppSettings,
-    caller: CurrentUser,
+    listing: StockList,
     transaction_id: UUID | None = None,
     status_: Annotated[str | None, Query(alias="status", pattern="^(approved|rejected|pending)$")] = None,
-    min_position: MinPosition = None,
-    limit: Limit = 50,
-    cursor: Cursor = None,
 ) -> Page[TransactionApprovalOut]:
     """Approvals and rejections of movements touching the caller's warehouses, newest first."""
-    ensure_fresh(conn, settings, ("transactions", "transaction_approvals"), min_position)
-    params = {
-        "scope": caller.scope_list(),
-        "transaction_id": transaction_id,
-        "status": status_,
-        "limit": limit + 1,
-    } | dated_after(cursor)
-    found = [TransactionApprovalOut(**r) for r in q.rows(conn, q.TRANSACTION_APPROVALS, params)]
-    return page(found, limit, DATED, lambda r: (r.created_at, r.id))
+    return listing.newest_first(
+        ("transactions", "transaction_approvals"),
+        q.TRANSACTION_APPROVALS,
+        TransactionApprovalOut,
+        {"transaction_id": transaction_id, "status": status_},
+        lambda r: (r.created_at, r.id),
+    )

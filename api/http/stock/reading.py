@@ -1,0 +1,90 @@
+"""What every stock read route shares: the caller's scope, read-your-writes, a list's page and period.
+
+Each is a typed dependency (a dataclass FastAPI fills from the request), so a route declares only its
+own filters: `StockRead` for one row or a report, `StockList` for a paged list, `Period` for a dated
+one. Their query parameters follow the route's own, in the order the fields are declared here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+from uuid import UUID
+
+from fastapi import Depends, Query
+from pydantic import BaseModel
+
+from api.http.deps import AppSettings, Connection, CurrentUser
+from api.http.pagination import DATED, Cursor, CursorKey, Limit, Page, dated_after, page
+from api.http.stock import queries as q
+from api.http.stock.freshness import MinPosition, ensure_fresh
+
+R = TypeVar("R", bound=BaseModel)
+K = TypeVar("K")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A read of the stock projections by the caller, once they include `min_position`."""
+
+    conn: Connection
+    settings: AppSettings
+    caller: CurrentUser
+    min_position: MinPosition = None
+
+    def rows(self, names: tuple[str, ...], query: str, model: type[R], filters: dict[str, Any]) -> list[R]:
+        """`query`'s rows as `model`s within the caller's scope, once the projections `names` are fresh."""
+        ensure_fresh(self.conn, self.settings, names, self.min_position)
+        return [model(**r) for r in q.rows(self.conn, query, {"scope": self.caller.scope_list()} | filters)]
+
+
+@dataclass(frozen=True)
+class Listing(Reading):
+    """A paged read: at most `limit` rows after the `cursor`'s key."""
+
+    limit: Limit = 50
+    cursor: Cursor = None
+
+    def paged(
+        self,
+        names: tuple[str, ...],
+        query: str,
+        model: type[R],
+        filters: dict[str, Any],
+        cursor_key: CursorKey[K],
+        key: Callable[[R], K],
+    ) -> Page[R]:
+        """One page of `query`, whose `filters` hold the bounds of the cursor's `cursor_key`."""
+        # The cursor is decoded before this runs, so a bad one is a 422 at once, not after the wait.
+        found = self.rows(names, query, model, filters | {"limit": self.limit + 1})
+        return page(found, self.limit, cursor_key, key)
+
+    def newest_first(
+        self,
+        names: tuple[str, ...],
+        query: str,
+        model: type[R],
+        filters: dict[str, Any],
+        key: Callable[[R], tuple[datetime, UUID]],
+    ) -> Page[R]:
+        """One page of a newest-first list, by (moment, id) after the cursor's."""
+        return self.paged(names, query, model, filters | dated_after(self.cursor), DATED, key)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A dated list's period: on or after `date_from`, before `date_to`."""
+
+    date_from: Annotated[datetime | None, Query(description="On or after this moment.")] = None
+    date_to: Annotated[datetime | None, Query(description="Before this moment.")] = None
+
+    def bounds(self) -> dict[str, datetime | None]:
+        """The period as the lists' SQL parameters."""
+        return asdict(self)
+
+
+StockRead = Annotated[Reading, Depends()]
+StockList = Annotated[Listing, Depends()]
+Period = Annotated[Window, Depends()]
