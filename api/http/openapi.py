@@ -9,9 +9,7 @@ clients, the docs pages and schema-based tests can rely on the document.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -84,9 +82,9 @@ def install(app: FastAPI, routers: Iterable[APIRouter]) -> None:
 
 
 def _codes(route: APIRoute, method: str) -> list[Code]:
-    source = inspect.getsourcefile(route.endpoint)
-    assert source is not None, route.path
-    return codes_for(Path(source), method, route.path in PUBLIC, route.body_field is not None)
+    public, has_body, given = route.path in PUBLIC, route.body_field is not None, route.dependant
+    has_input = has_body or bool(given.query_params or given.path_params or given.header_params)
+    return codes_for(route.endpoint, method, public, has_input, has_body)
 
 
 def _add_errors(operation: dict[str, Any], codes: list[Code]) -> None:

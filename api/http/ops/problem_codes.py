@@ -9,11 +9,12 @@ Nothing here is a hand-written list of codes. The catalogue is built from:
 - the few codes the framework's own errors are mapped to (`FRAMEWORK`, in `problems.py`'s handler).
 
 Which codes an operation can answer (`codes_for`) is an over-approximation chosen so that it needs no
-table by route: the codes raised anywhere in the endpoint's feature folder (`api/http/stock/`,
-`api/http/reference/parts/`, ...), plus the shared ones (sign-in and roles for a signed-in route, body
-checks for a route with a body, idempotency for a write, the database's 503), plus, for a write of the
-stock or order folders, the codes of the ledger errors the handlers of its commands can raise (the
-modules of `COMMAND_HANDLERS`' decide functions and the shared `ledger/rules.py`, read with `ast`).
+table by route: the codes raised in the endpoint's module and in every api/http module it imports,
+however indirectly (its service, access rules, pagination, freshness...), plus the shared ones
+(sign-in and roles for a signed-in route, validation for one with parameters, body checks for one
+with a body, idempotency for a write, the database's 503), plus, for a write of the stock or order
+folders, the codes of the ledger errors the handlers of its commands can raise (the modules of
+`COMMAND_HANDLERS`' decide functions and the shared `ledger/rules.py`, read with `ast`).
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import get_args
+from typing import Any, get_args
 
 import api.http
 import ledger.rules
@@ -56,9 +58,10 @@ FRAMEWORK = (
 )
 SIGNED_IN = ("not_authenticated", "invalid_token", "account_inactive", "forbidden")
 WITH_BODY = ("malformed_json", "validation_error", "invalid_text", "invalid_body", "invalid_value")
+# Their refusals are the shared ones above (and problems.py's last resort, the 500, is not a refusal).
 WRITE = ("idempotency_conflict", "request_in_progress")
 ALWAYS = ("database_unavailable",)
-SHARED_MODULES = ("deps.py", "problems.py", "middleware", "auth")
+SHARED_MODULES = ("deps.py", "problems.py", "middleware")
 
 
 @dataclass(frozen=True)
@@ -170,18 +173,63 @@ def ledger_codes(family: str) -> frozenset[str]:
     return frozenset(codes)
 
 
-def codes_for(endpoint_file: Path, method: str, public: bool, has_body: bool) -> list[Code]:
+def _source(function: Callable[..., Any]) -> Path:
+    source = inspect.getsourcefile(function)
+    assert source is not None, function
+    return Path(source)
+
+
+def _module_file(dotted: str) -> Path | None:
+    """The file of an `api.http` module, or None (a name inside a module, or another package)."""
+    if not dotted.startswith("api.http"):
+        return None
+    base = HTTP_ROOT.parent.parent.joinpath(*dotted.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@functools.cache
+def reached(path: Path) -> frozenset[Path]:
+    """`path` and every api/http module it imports, however indirectly (shared handlers left out)."""
+    seen: set[Path] = set()
+    todo = [path]
+    while todo:
+        here = todo.pop()
+        shared = any(part in SHARED_MODULES for part in here.relative_to(HTTP_ROOT).parts)
+        if here in seen or (shared and here != path):
+            continue
+        seen.add(here)
+        for node in ast.walk(ast.parse(here.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [f"{node.module}.{a.name}" for a in node.names] + [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            todo += [f for f in map(_module_file, names) if f is not None]
+    return frozenset(seen)
+
+
+def codes_for(
+    endpoint: Callable[..., Any], method: str, public: bool, has_input: bool, has_body: bool
+) -> list[Code]:
     """The codes an operation can answer, by status then name (see the module docstring)."""
-    folder = endpoint_file.parent
-    names = {r.code for r in raised_in_api() if r.path.is_relative_to(folder) and folder != HTTP_ROOT}
-    names |= set(ALWAYS)
+    endpoint_file = _source(endpoint)
+    # An endpoint made by a function (orders/routing.py) runs what it closes over: the access check.
+    captured = [c.cell_contents for c in endpoint.__closure__ or () if inspect.isfunction(c.cell_contents)]
+    modules = reached(endpoint_file).union(*(reached(_source(f)) for f in captured))
+    names = {r.code for r in raised_in_api() if r.path in modules} | set(ALWAYS)
     if not public:
         names |= set(SIGNED_IN)
+    if has_input:
+        names.add("validation_error")
     if has_body:
         names |= set(WITH_BODY)
     if method != "get":
         names |= set(WRITE)
-        family = folder.relative_to(HTTP_ROOT).parts[0] if folder != HTTP_ROOT else ""
+        family = endpoint_file.relative_to(HTTP_ROOT).parts[0]  # stock/..., orders/...
         if family in ("stock", "orders"):
             names |= ledger_codes(family)
     every = catalogue()
