@@ -22,6 +22,14 @@ from api.http.problems import not_found, type_uri
 
 ASSETS = Path(fastapi_offline.__file__).parent / "static"
 STATIC = "/docs-assets"
+# The pages may load only from this server: ReDoc's bundle always shows a logo from its vendor's CDN
+# (no option turns it off), and the browser, told so, does not even ask for it. Inline script and
+# style stay allowed: FastAPI's pages start Swagger UI inline and ReDoc styles itself at run time.
+ONLY_HERE = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
+    "worker-src 'self' blob:; connect-src 'self'"
+}
 router = APIRouter(tags=["health"])
 
 
@@ -33,13 +41,15 @@ def install(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     def swagger() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=openapi_url,
-            title=title,
-            swagger_js_url=f"{STATIC}/swagger-ui-bundle.js",
-            swagger_css_url=f"{STATIC}/swagger-ui.css",
-            swagger_favicon_url=f"{STATIC}/favicon.png",
-            oauth2_redirect_url="/docs/oauth2-redirect",
+        return _only_here(
+            get_swagger_ui_html(
+                openapi_url=openapi_url,
+                title=title,
+                swagger_js_url=f"{STATIC}/swagger-ui-bundle.js",
+                swagger_css_url=f"{STATIC}/swagger-ui.css",
+                swagger_favicon_url=f"{STATIC}/favicon.png",
+                oauth2_redirect_url="/docs/oauth2-redirect",
+            )
         )
 
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
@@ -49,13 +59,20 @@ def install(app: FastAPI) -> None:
     @app.get("/redoc", include_in_schema=False)
     def redoc() -> HTMLResponse:
         # No Google Fonts either: ReDoc falls back to the system's fonts.
-        return get_redoc_html(
-            openapi_url=openapi_url,
-            title=title,
-            redoc_js_url=f"{STATIC}/redoc.standalone.js",
-            redoc_favicon_url=f"{STATIC}/favicon.png",
-            with_google_fonts=False,
+        return _only_here(
+            get_redoc_html(
+                openapi_url=openapi_url,
+                title=title,
+                redoc_js_url=f"{STATIC}/redoc.standalone.js",
+                redoc_favicon_url=f"{STATIC}/favicon.png",
+                with_google_fonts=False,
+            )
         )
+
+
+def _only_here(page: HTMLResponse) -> HTMLResponse:
+    page.headers.update(ONLY_HERE)
+    return page
 
 
 @router.get("/problems/{code}", summary="What a problem code means", response_model=None)
