@@ -13,6 +13,7 @@ from api.http.middleware.bodies import StorableTextMiddleware
 from api.http.middleware.idempotency import IdempotencyMiddleware
 from api.http.middleware.idempotency_retention import IdempotencyPruner
 from api.http.middleware.metrics import LatencyMiddleware, Metrics
+from api.http.ops import docs_routes
 from api.http.ops import log_routes as routes_log
 from api.http.ops import routes as routes_health
 from api.http.orders import customer_routes as routes_customer_orders
@@ -46,6 +47,7 @@ ROUTERS = (
     routes_reports,
     routes_customer_orders,
     routes_supplier_orders,
+    docs_routes,
 )
 
 
@@ -67,6 +69,8 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
         version="0.1.0",
         description="Event-sourced inventory ledger for the AutoBoss parts business.",
         lifespan=_lifespan(pool, settings, database_url),
+        docs_url=None,  # served by docs_routes from packaged assets, not from a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.pool = pool
@@ -75,7 +79,8 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     app.state.metrics = metrics = Metrics(pool)
     stamp_request_ids()
     problems.install(app)
-    openapi.install(app)
+    openapi.install(app, [module.router for module in ROUTERS])
+    docs_routes.install(app)
     # Added last is outermost: the request id is set before anything else runs.
     app.add_middleware(StorableTextMiddleware)
     app.add_middleware(IdempotencyMiddleware, pool=pool)

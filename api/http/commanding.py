@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from fastapi import Request
+from fastapi import Request, Response
 
 from api.http.auth.principal import Principal
 from api.http.middleware.idempotency import LEDGER_REPLAY
@@ -30,6 +30,7 @@ class RequestContext:
     """What a command route works with: the request's connection, the ledger, the caller and headers."""
 
     request: Request  # for the app's projectors (wake-ups) and metrics
+    response: Response  # for the headers of the answer (Location)
     conn: Connection
     ledger: PostgresLedger
     caller: Principal

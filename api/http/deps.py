@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import anyio
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool
@@ -108,6 +108,7 @@ RequestId = Annotated[str | None, Header(alias="X-Request-ID", max_length=200)]
 
 async def _context(
     request: Request,
+    response: Response,
     conn: Connection,
     ledger: Ledger,
     caller: CurrentUser,
@@ -115,7 +116,7 @@ async def _context(
     key: IdempotencyKey = None,
     request_id: RequestId = None,
 ) -> RequestContext:
-    return RequestContext(request, conn, ledger, caller, settings, key, request_id)
+    return RequestContext(request, response, conn, ledger, caller, settings, key, request_id)
 
 
 # A command route's one dependency: it declares the Idempotency-Key and X-Request-ID headers too.

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException
 
+from api.runtime.logs import request_id
 from ledger.errors import LedgerError
 
 log = logging.getLogger(__name__)
@@ -83,10 +84,25 @@ def problem(
     others fixed meanings, and a client reading `status` must always find the HTTP status there.
     """
     title = code.replace("_", " ").capitalize()
-    reserved = {"type": f"/problems/{code}", "title": title, "status": status, "detail": detail, "code": code}
+    reserved: dict[str, Any] = {
+        "type": type_uri(code),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    # The request id is what the logs and the recorded events carry: quoting `instance` finds both.
+    rid = request_id.get()
+    if rid is not None:
+        reserved["instance"] = f"urn:request:{rid}"
     extras = {k: v for k, v in (extra or {}).items() if k not in RESERVED}
     body = reserved | jsonable_encoder(extras)
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def type_uri(code: str) -> str:
+    """A problem's `type`: the page of GET /problems/{code}, which describes the code."""
+    return f"/problems/{code}"
 
 
 def _count(request: Request, code: str, status: int) -> None:
@@ -111,6 +127,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        # A body that is not JSON at all is a syntax error of the request (400), not an invalid value.
+        broken = [e for e in error.errors() if e.get("type") == "json_invalid"]
+        if broken:
+            _count(request, "malformed_json", 400)
+            where = broken[0].get("ctx", {}).get("error", "not JSON")
+            return problem(400, "malformed_json", f"the body is not valid JSON: {where}")
         errors = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
             for e in error.errors()

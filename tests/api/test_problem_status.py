@@ -80,7 +80,8 @@ def test_every_ledger_error_body_carries_the_http_status(
     assert 400 <= response.status_code < 500
     assert body["status"] == response.status_code
     assert body["code"] == kind.code and body["type"] == f"/problems/{kind.code}"
-    assert body["detail"] == "refused" and "instance" not in body
+    assert body["detail"] == "refused"
+    assert body["instance"].startswith("urn:request:")  # the request's, not the clashing extra
     assert body["order_id"] == "kept"  # other members still pass through
 
 
@@ -107,6 +108,7 @@ def test_api_error_extras_cannot_replace_reserved_members(
     assert response.status_code == error.status == body["status"]
     assert (body["code"], body["detail"]) == (error.code, error.detail)
     assert body["type"] == f"/problems/{error.code}"
+    assert body["instance"].startswith("urn:request:")
     assert set(body) <= RESERVED
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from api.http.deps import Ctx
+from api.http.location import created
 from api.http.orders import queries as q
 from api.http.orders.schemas import ActionIn, CustomerOrderIn, MovementIn, OrderOut, SupplierOrderIn
 from ledger.orders import commands as c
@@ -31,6 +32,7 @@ def answer(ctx: Ctx, command: c.OrderCommand, kind: str) -> OrderOut:
     """Run `command` and describe its order as the order's stream now tells it."""
     result = ctx.run(command)
     assert result.order_id is not None
+    created(ctx.response, f"/{kind}-orders", result.order_id)
     return q.from_stream(ctx.conn, kind, result.order_id, result.position, list(result.warnings))
 
 

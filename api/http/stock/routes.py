@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Body
 
 from api.http.deps import Ctx
+from api.http.location import created
 from api.http.stock import access, commands
 from api.http.stock.schemas import (
     DecisionIn,
@@ -26,7 +27,10 @@ router = APIRouter(tags=["stock commands"])
 def _run(ctx: Ctx, command: StockCommand) -> Recorded:
     # Who may ask comes before the ledger decides whether it may be done.
     access.check(ctx.conn, ctx.caller, command)
-    return commands.recorded(ctx.conn, ctx.run(command))
+    answer = commands.recorded(ctx.conn, ctx.run(command))
+    # The first movement is the one the command created (a reversal's compensation) or acted on.
+    created(ctx.response, "/transactions", answer.transactions[0].id if answer.transactions else None)
+    return answer
 
 
 @router.post("/transactions", status_code=201, response_model=Recorded, summary="Record a movement")

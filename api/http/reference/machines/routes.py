@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api.http.deps import AppSettings, Connection, CurrentUser
+from api.http.location import created
 from api.http.pagination import NAMED, Cursor, Limit, Page, page
 from api.http.reference.common import by_name
 from api.http.reference.machines import service as m
@@ -40,10 +41,12 @@ def get_machine(machine_id: UUID, conn: Connection, caller: CurrentUser) -> m.Ma
 
 @router.post("/machines", status_code=201, response_model=m.MachineOut, summary="Register a machine")
 def create_machine(
-    body: m.MachineIn, conn: Connection, caller: CurrentUser, settings: AppSettings
+    body: m.MachineIn, conn: Connection, caller: CurrentUser, settings: AppSettings, response: Response
 ) -> m.MachineOut:
     """A new machine for a customer organization (super_admins only); serial numbers are unique."""
-    return m.create(conn, caller, body, settings.max_machines)
+    made = m.create(conn, caller, body, settings.max_machines)
+    created(response, "/machines", made.id)
+    return made
 
 
 @router.patch("/machines/{machine_id}", response_model=m.MachineOut, summary="Change a machine")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api.http.deps import AppSettings, Connection, CurrentUser
+from api.http.location import created
 from api.http.pagination import NAMED, Cursor, Limit, Page, page
 from api.http.reference.common import by_name
 from api.http.reference.organizations import service as o
@@ -54,10 +55,12 @@ def get_organization(organization_id: UUID, conn: Connection, caller: CurrentUse
     "/organizations", status_code=201, response_model=o.OrganizationOut, summary="Create an organization"
 )
 def create_organization(
-    body: o.OrganizationIn, conn: Connection, caller: CurrentUser, settings: AppSettings
+    body: o.OrganizationIn, conn: Connection, caller: CurrentUser, settings: AppSettings, response: Response
 ) -> o.OrganizationOut:
     """super_admins create any kind (one Oraseas EE, one BossAqua); admins add suppliers under their own."""
-    return o.create(conn, caller, body, settings.max_customers)
+    made = o.create(conn, caller, body, settings.max_customers)
+    created(response, "/organizations", made.id)
+    return made
 
 
 @router.patch("/organizations/{organization_id}", response_model=o.OrganizationOut, summary="Change")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api.http.deps import AppSettings, Connection, CurrentUser
+from api.http.location import created
 from api.http.pagination import NAMED, Cursor, Limit, Page, page
 from api.http.reference.common import by_name
 from api.http.reference.parts import service as p
@@ -41,9 +42,13 @@ def get_part(part_id: UUID, conn: Connection, caller: CurrentUser) -> p.PartOut:
 
 
 @router.post("/parts", status_code=201, response_model=p.PartOut, summary="Add a part")
-def create_part(body: p.PartIn, conn: Connection, caller: CurrentUser, settings: AppSettings) -> p.PartOut:
+def create_part(
+    body: p.PartIn, conn: Connection, caller: CurrentUser, settings: AppSettings, response: Response
+) -> p.PartOut:
     """A new part; part_number is unique."""
-    return p.create(conn, caller, body, settings.max_parts)
+    made = p.create(conn, caller, body, settings.max_parts)
+    created(response, "/parts", made.id)
+    return made
 
 
 @router.patch("/parts/{part_id}", response_model=p.PartOut, summary="Change a part")

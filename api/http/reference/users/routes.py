@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from api.http.deps import AppSettings, Connection, CurrentUser
+from api.http.location import created
 from api.http.pagination import NAMED, Cursor, Limit, Page, page
 from api.http.reference.common import by_name
 from api.http.reference.users import service as u
@@ -45,9 +46,13 @@ def list_users(
 
 
 @router.post("/users", status_code=201, response_model=u.Created, summary="Create or invite a user")
-def create_user(body: u.UserIn, conn: Connection, caller: CurrentUser, settings: AppSettings) -> u.Created:
+def create_user(
+    body: u.UserIn, conn: Connection, caller: CurrentUser, settings: AppSettings, response: Response
+) -> u.Created:
     """With a password: an active user. Without: a pending invitation whose token is returned once."""
-    return u.create(conn, caller, body, settings.max_users)
+    made = u.create(conn, caller, body, settings.max_users)
+    created(response, "/users", made.id)
+    return made
 
 
 @router.post("/users/accept-invitation", response_model=u.UserOut, summary="Accept an invitation")

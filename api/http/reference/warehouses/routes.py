@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api.http.deps import AppSettings, Connection, CurrentUser
+from api.http.location import created
 from api.http.pagination import NAMED, Cursor, Limit, Page, page
 from api.http.reference.common import by_name
 from api.http.reference.warehouses import service as w
@@ -42,10 +43,12 @@ def get_warehouse(warehouse_id: UUID, conn: Connection, caller: CurrentUser) -> 
 
 @router.post("/warehouses", status_code=201, response_model=w.WarehouseOut, summary="Create a warehouse")
 def create_warehouse(
-    body: w.WarehouseIn, conn: Connection, caller: CurrentUser, settings: AppSettings
+    body: w.WarehouseIn, conn: Connection, caller: CurrentUser, settings: AppSettings, response: Response
 ) -> w.WarehouseOut:
     """A new warehouse; names are unique within an organization."""
-    return w.create(conn, caller, body, settings.max_warehouses)
+    made = w.create(conn, caller, body, settings.max_warehouses)
+    created(response, "/warehouses", made.id)
+    return made
 
 
 @router.patch("/warehouses/{warehouse_id}", response_model=w.WarehouseOut, summary="Change a warehouse")
