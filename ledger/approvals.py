@@ -51,8 +51,14 @@ def needs(command: OnMovement, found: Found) -> Needs:
 
 
 def approve(command: ApproveMovement, context: DecisionContext, policy: Policy) -> Decision:
-    """A pending movement takes effect now (its destination must still receive stock)."""
-    m = _pending(context, command.transaction_id, "approved").movement
+    """A pending movement takes effect now (its destination must still receive stock).
+
+    Under the policy's segregation of duties its recorder may not approve it (SelfApproval);
+    rejecting it stays open to her, as ERPNext lets an owner cancel: a rejection moves no stock.
+    """
+    state = _pending(context, command.transaction_id, "approved")
+    _check_duties(state, context, policy)
+    m = state.movement
     if m.to_warehouse_id is not None:
         rules.check_warehouse(context, m.to_warehouse_id, receives=True)
     approved = MovementApproved(
@@ -123,6 +129,17 @@ def _settle(command: OnMovement, events: list[Event], context: DecisionContext, 
             version=state.version,
         )
     return rules.settle(events, context, policy)
+
+
+def _check_duties(state: MovementState, context: DecisionContext, policy: Policy) -> None:
+    actor = context.actor.id if context.actor is not None else None
+    if policy.segregate_approvals and actor is not None and actor == state.recorded_by:
+        raise errors.SelfApproval(
+            f"transaction {state.movement.transaction_id} was recorded by this user; "
+            "another admin must approve it",
+            transaction_id=str(state.movement.transaction_id),
+            recorded_by=str(actor),
+        )
 
 
 def _movement(context: DecisionContext, transaction_id: UUID) -> MovementState:

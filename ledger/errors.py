@@ -110,6 +110,12 @@ class UnknownTransaction(LedgerError):
     code = "unknown_transaction"
 
 
+class SelfApproval(LedgerError):
+    """The user who recorded a held movement tried to approve it (segregation of duties)."""
+
+    code = "self_approval"
+
+
 class InvalidTransactionState(LedgerError):
     """The movement is not in a state that allows this (e.g. approving an approved one)."""
 

@@ -1,4 +1,4 @@
-"""Configurable business policy: negative-stock handling, approval thresholds and caps."""
+"""Configurable business policy: negative-stock handling, approval thresholds and duties, and caps."""
 
 from __future__ import annotations
 
@@ -39,6 +39,9 @@ class Policy(BaseModel):
     negative_stock: NegativeStockPolicy = NegativeStockPolicy.WARN
     approval_quantity_threshold: Decimal | None = None
     approval_value_threshold: Decimal | None = Decimal("10000.00")
+    # Segregation of duties: the user who recorded a held movement may not approve it herself,
+    # or the approval thresholds would control nothing.
+    segregate_approvals: bool = True
     limits: Limits = Limits()
     # A movement's date (when it happened) lies in [earliest_date, now + max_future_skew].
     earliest_date: AwareDatetime = EARLIEST_MOMENT

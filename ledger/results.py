@@ -2,9 +2,56 @@
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
+from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# The text warnings were before they had fields; results stored under an idempotency key then
+# still hold it, and recalling them must give the typed warning.
+OLD_NEGATIVE_STOCK = re.compile(
+    r"negative_stock: part (?P<part>[0-9a-f-]{36}) in warehouse (?P<warehouse>[0-9a-f-]{36}) "
+    r"goes to (?P<stock>-?[0-9.]+(?:E[+-]?[0-9]+)?)"
+)
+
+
+class StockWarning(BaseModel):
+    """Something a client may act on although the command was accepted: stock went below zero."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: Literal["negative_stock"] = Field(description="Stable; what the warning is about.")
+    part_id: UUID
+    warehouse_id: UUID
+    resulting_stock: Decimal = Field(description="The warehouse's stock of the part after the command.")
+    detail: str = Field(description="The same for a person to read.")
+
+    @classmethod
+    def negative_stock(cls, warehouse_id: UUID, part_id: UUID, resulting_stock: Decimal) -> StockWarning:
+        """Stock of `part_id` in `warehouse_id` goes to `resulting_stock` (below zero)."""
+        return cls(
+            code="negative_stock",
+            part_id=part_id,
+            warehouse_id=warehouse_id,
+            resulting_stock=resulting_stock,
+            detail=f"negative_stock: part {part_id} in warehouse {warehouse_id} goes to {resulting_stock}",
+        )
+
+    @classmethod
+    def from_text(cls, text: str) -> StockWarning:
+        """The typed warning a text warning of the old format states (ValueError for any other text)."""
+        found = OLD_NEGATIVE_STOCK.fullmatch(text)
+        if found is None:
+            raise ValueError(f"not a warning this ledger writes: {text!r}")
+        return cls(
+            code="negative_stock",
+            part_id=UUID(found["part"]),
+            warehouse_id=UUID(found["warehouse"]),
+            resulting_stock=Decimal(found["stock"]),
+            detail=text,
+        )
 
 
 class AppendedEvent(BaseModel):
@@ -32,6 +79,14 @@ class CommandResult(BaseModel):
     log_transaction_id: int | None
     events: tuple[AppendedEvent, ...]
     transaction_ids: tuple[UUID, ...]
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[StockWarning, ...] = ()
     replayed: bool = False
     order_id: UUID | None = None
+
+    @field_validator("warnings", mode="before")
+    @classmethod
+    def _read_old_texts(cls, value: object) -> object:
+        # A result stored before warnings had fields holds their text.
+        if isinstance(value, list | tuple):
+            return [StockWarning.from_text(v) if isinstance(v, str) else v for v in value]
+        return value

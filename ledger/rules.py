@@ -19,6 +19,7 @@ from ledger import errors
 from ledger.events import Event, Movement, movement_stream
 from ledger.fold import stock_changes
 from ledger.policy import NegativeStockPolicy, Policy
+from ledger.results import StockWarning
 from ledger.state import DecisionContext, PartInfo
 from ledger.types import MAX_STOCK, decimal_places, is_whole
 
@@ -32,7 +33,7 @@ class Decision:
     """
 
     events: tuple[tuple[str, Event], ...] = ()
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[StockWarning, ...] = ()
     transaction_ids: tuple[UUID, ...] = ()
     order_id: UUID | None = None
 
@@ -162,11 +163,12 @@ def settle(
     """
     levels = dict(context.stock)
     recorded: list[tuple[str, Event]] = []
-    all_warnings: list[str] = []
+    all_warnings: list[StockWarning] = []
     for event in events:
         warnings = _apply(event, levels, policy)
         if warnings:
-            event = event.model_copy(update={"warnings": tuple(warnings)})
+            # The event keeps the text (its payload is a hashed contract); the answer gets the fields.
+            event = event.model_copy(update={"warnings": tuple(w.detail for w in warnings)})
             all_warnings.extend(warnings)
         recorded.append((_stream_of(event), event))
     moved = (getattr(event, "transaction_id", None) for _, event in recorded)
@@ -184,9 +186,9 @@ def settle(
     return decision
 
 
-def _apply(event: Event, levels: dict[tuple[UUID, UUID], Decimal], policy: Policy) -> list[str]:
+def _apply(event: Event, levels: dict[tuple[UUID, UUID], Decimal], policy: Policy) -> list[StockWarning]:
     """Move `levels` by the event's stock changes; return its negative-stock warnings."""
-    warnings: list[str] = []
+    warnings: list[StockWarning] = []
     for key, delta in stock_changes(event):
         before = levels.get(key, Decimal(0))
         after = before + delta
@@ -205,7 +207,7 @@ def _apply(event: Event, levels: dict[tuple[UUID, UUID], Decimal], policy: Polic
                     available=str(before),
                     requested=str(-delta),
                 )
-            warnings.append(f"negative_stock: part {key[1]} in warehouse {key[0]} goes to {after}")
+            warnings.append(StockWarning.negative_stock(key[0], key[1], after))
         levels[key] = after
     return warnings
 

@@ -76,6 +76,8 @@ class MovementState:
     version: int
     status: str  # 'approved' | 'pending' | 'rejected'
     reversed_by: UUID | None = None
+    # Who recorded it (its first event's performed_by): None when the caller does not know.
+    recorded_by: UUID | None = None
 
 
 def evolve(state: MovementState | None, event: Event, version: int) -> MovementState | None:
@@ -96,12 +98,17 @@ def evolve(state: MovementState | None, event: Event, version: int) -> MovementS
     return replace(state, version=version)
 
 
-def movement_state(events: Iterable[tuple[int, Event]]) -> MovementState | None:
-    """Fold a movement stream's (version, event) pairs into its current state."""
+def movement_state(
+    events: Iterable[tuple[int, Event]], recorded_by: UUID | None = None
+) -> MovementState | None:
+    """Fold a movement stream's (version, event) pairs into its current state.
+
+    `recorded_by` is the user who performed the stream's first event (events carry no metadata).
+    """
     state: MovementState | None = None
     for version, event in events:
         state = evolve(state, event, version)
-    return state
+    return None if state is None else replace(state, recorded_by=recorded_by)
 
 
 @dataclass(frozen=True)

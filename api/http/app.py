@@ -26,6 +26,7 @@ from api.http.reference.warehouses import routes as routes_warehouses
 from api.http.stock import reads as routes_queries
 from api.http.stock import report_routes as routes_reports
 from api.http.stock import routes as routes_stock
+from api.http.stock import stocktake_routes as routes_stocktakes
 from api.runtime.logs import RequestIdMiddleware, stamp_request_ids
 from api.runtime.pooling import WatchedPool, api_conninfo
 from api.runtime.projectors import InProcessProjectors
@@ -43,6 +44,7 @@ ROUTERS = (
     routes_machines,
     routes_stock,
     routes_queries,
+    routes_stocktakes,
     routes_log,
     routes_reports,
     routes_customer_orders,

@@ -30,6 +30,7 @@ LEDGER_STATUS = {
     "insufficient_stock": 409,
     "warehouse_inactive": 409,
     "invalid_transaction_state": 409,
+    "self_approval": 403,
     "limit_reached": 409,
     "concurrency_conflict": 409,
     "idempotency_conflict": 422,

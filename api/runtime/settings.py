@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     negative_stock_policy: NegativeStockPolicy = NegativeStockPolicy.WARN
     approval_quantity_threshold: Decimal | None = Field(default=None, gt=0)
     approval_value_threshold: Decimal | None = Field(default=Decimal("10000.00"), gt=0)
+    segregate_approvals: bool = Field(
+        default=True, description="Refuse the approval of a held movement by the user who recorded it."
+    )
 
     earliest_date: AwareDatetime = Field(
         default=EARLIEST_MOMENT, description="Earliest transaction_date a movement may carry (>= 1970)."
@@ -130,6 +133,7 @@ class Settings(BaseSettings):
             negative_stock=self.negative_stock_policy,
             approval_quantity_threshold=self.approval_quantity_threshold,
             approval_value_threshold=self.approval_value_threshold,
+            segregate_approvals=self.segregate_approvals,
             limits=self.limits(),
             earliest_date=self.earliest_date,
             max_future_skew=self.max_future_skew,

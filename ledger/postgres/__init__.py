@@ -5,7 +5,8 @@ Public, for the entry points (api/, the CLI) and the projections:
 - `connection`: `Connection`, the one connection type every module names.
 - `service`: `PostgresLedger`, which executes every command (one pipeline, retries, idempotency).
 - `queries`: what may be read of the write side: a movement's or an order's stream, stock on hand,
-  whether a part has moved, the log's head, the scoped log, and the lock a part's unit change takes.
+  whether a part has moved, the log's head, the scoped log, the stocktakes recorded, and the lock a
+  part's unit change takes.
 - `reader`: the commit-safe reader of the log (exports, GET /ledger/events, the projectors).
 - `history`: stock as of a past position, replayed from the log (as-of reads, the CLI, verify).
 - `seals`: sealing the log's hash chain and auditing it.

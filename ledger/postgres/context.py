@@ -162,7 +162,7 @@ def load_streams_of(conn: Connection, streams: Streams) -> tuple[dict[str, list[
     for stream_id, events in raw.items():
         pairs = ((e.stream_version, e.event()) for e in events)
         if stream_id in movement_ids:
-            movement = movement_state(pairs)
+            movement = movement_state(pairs, events[0].metadata.performed_by_user_id if events else None)
             if movement is not None:
                 movements[movement_ids[stream_id]] = movement
         elif (order := order_state(pairs)) is not None:

@@ -1,4 +1,4 @@
-"""What the entry points may read of the write side: movements, orders, stock on hand, the log's head.
+"""What the entry points may read of the write side: movements, orders, stock, the log's head, stocktakes.
 
 The ledger's own tables (`ledger_events`, `ledger_stock_levels`) are private to this package: their
 shape may change with the pipeline. The HTTP layer and the CLI read them only through the functions
@@ -9,6 +9,7 @@ Every function reads with the caller's connection and transaction; none writes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -116,3 +117,83 @@ def events_in_scope(
     """Like `reader.read_events`, restricted to streams whose movement touches `organizations`."""
     params = {"xid": after.transaction_id, "position": after.position, "scope": organizations, "limit": limit}
     return [row_to_event(r) for r in conn.execute(SCOPED_EVENTS, params).fetchall()]
+
+
+# A stocktake (CountStock) appends one adjustment per differing part, all in one statement, so its
+# adjustments share the writing transaction, the moment recorded, the user and the warehouse: that
+# is the group. `counted_quantity` tells them from an AdjustStock whose reason is also 'stocktake'.
+STOCKTAKES = """
+WITH counted AS (
+    SELECT e.position, e.writer_xid, e.recorded_at, e.performed_by_user_id, e.payload,
+        coalesce(e.payload->>'from_warehouse_id', e.payload->>'to_warehouse_id')::uuid AS warehouse_id,
+        CASE WHEN e.payload->>'from_warehouse_id' IS NOT NULL
+            THEN -(e.payload->>'quantity')::numeric ELSE (e.payload->>'quantity')::numeric END AS change
+    FROM ledger_events e
+    WHERE e.event_type = 'StockAdjusted' AND e.payload->>'reason_code' = 'stocktake'
+      AND e.payload->>'counted_quantity' IS NOT NULL
+), stocktakes AS (
+    SELECT (array_agg(c.payload->>'transaction_id' ORDER BY c.position))[1]::uuid AS id,
+        c.warehouse_id, c.performed_by_user_id AS counted_by_user_id,
+        min((c.payload->>'transaction_date')::timestamptz) AS stocktake_date,
+        (array_agg(c.payload->>'notes' ORDER BY c.position))[1] AS notes,
+        (array_agg(c.payload->>'reference_number' ORDER BY c.position))[1] AS reference_number,
+        max(c.position) AS position,
+        jsonb_agg(jsonb_build_object('transaction_id', c.payload->>'transaction_id',
+            'part_id', c.payload->>'part_id', 'counted_quantity', c.payload->>'counted_quantity',
+            'quantity_adjusted', c.change::text) ORDER BY c.position) AS lines
+    FROM counted c JOIN warehouses w ON w.id = c.warehouse_id
+    WHERE (%(scope)s::uuid[] IS NULL OR w.organization_id = ANY(%(scope)s))
+      AND (%(warehouse_id)s::uuid IS NULL OR c.warehouse_id = %(warehouse_id)s)
+    GROUP BY c.writer_xid, c.recorded_at, c.performed_by_user_id, c.warehouse_id
+)
+SELECT id, warehouse_id, counted_by_user_id, stocktake_date, notes, reference_number, position, lines
+FROM stocktakes
+WHERE %(after_date)s::timestamptz IS NULL OR (stocktake_date, id) < (%(after_date)s, %(after_id)s::uuid)
+ORDER BY stocktake_date DESC, id DESC
+LIMIT %(limit)s
+"""
+
+
+@dataclass(frozen=True)
+class StocktakeLine:
+    """One counted part whose level differed: the count and the adjustment it became."""
+
+    transaction_id: UUID
+    part_id: UUID
+    counted_quantity: Decimal
+    quantity_adjusted: Decimal
+
+
+@dataclass(frozen=True)
+class Stocktake:
+    """A recorded stocktake: named by its first adjustment's id."""
+
+    id: UUID
+    warehouse_id: UUID
+    counted_by_user_id: UUID
+    stocktake_date: datetime
+    notes: str | None
+    reference_number: str | None
+    position: int
+    lines: tuple[StocktakeLine, ...]
+
+
+def stocktakes(conn: Connection, params: dict[str, Any]) -> list[Stocktake]:
+    """Stocktakes that changed stock, newest first.
+
+    `params`: scope, warehouse_id, after_date, after_id, limit. A stocktake whose counts all
+    matched appended nothing, so it is not among them.
+    """
+    found = []
+    for row in conn.execute(STOCKTAKES, params).fetchall():
+        lines = tuple(
+            StocktakeLine(
+                UUID(x["transaction_id"]),
+                UUID(x["part_id"]),
+                Decimal(x["counted_quantity"]),
+                Decimal(x["quantity_adjusted"]),
+            )
+            for x in row[7]
+        )
+        found.append(Stocktake(row[0], row[1], row[2], row[3], row[4], row[5], int(row[6]), lines))
+    return found

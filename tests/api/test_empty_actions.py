@@ -75,7 +75,8 @@ def _movement(client: TestClient, tenants: Tenants, db: Conn, price: str, quanti
 
 
 def _pending(client: TestClient, tenants: Tenants, shop: Shop, db: Conn) -> Arranged:
-    return _movement(client, tenants, db, "100.00", "200")  # 200 x 100.00: over the approval threshold
+    ids, recorder = _movement(client, tenants, db, "100.00", "200")  # 200 x 100.00: over the threshold
+    return ids, tenants.user(recorder.organization_id, "admin")  # the recorder may not approve
 
 
 def _approved(client: TestClient, tenants: Tenants, shop: Shop, db: Conn) -> Arranged:

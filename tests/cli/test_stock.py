@@ -29,7 +29,7 @@ from ledger.postgres.history import stock_at
 from ledger.postgres.reader import follow
 from ledger.postgres.service import PostgresLedger
 from ledger.recorded import CommandMetadata, RecordedEvent
-from tests.fixtures.ledger import Conn, Site, make_site, run
+from tests.fixtures.ledger import Conn, Site, actor, make_site, run
 from tests.fixtures.world import World
 
 pytestmark = pytest.mark.db
@@ -47,7 +47,7 @@ def fresh(fresh_db_url: str) -> Iterator[tuple[Conn, Site]]:
 def at(conn: Conn, site: Site, command: StockCommand, moment: datetime, policy: Policy | None = None) -> int:
     """Execute `command` as if at `moment`; return the highest position it wrote."""
     ledger = PostgresLedger(policy or Policy(), clock=lambda: moment)
-    result = ledger.execute(conn, command, CommandMetadata(performed_by_user_id=site.user))
+    result = ledger.execute(conn, command, CommandMetadata(performed_by_user_id=actor(site, command)))
     assert result.position is not None
     return result.position
 

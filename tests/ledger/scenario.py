@@ -40,6 +40,7 @@ class Scenario:
     history: list[tuple[str, Event]] = field(default_factory=list)
     actor: UserInfo | None = field(default_factory=lambda: UserInfo(uuid.uuid4(), uuid.uuid4()))
     movements_this_year: int = 0
+    recorders: dict[str, UUID] = field(default_factory=dict)  # who opened each stream
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def part(self, part_type: str = "consumable", unit: str = "pieces", price: str | None = None) -> UUID:
@@ -69,8 +70,8 @@ class Scenario:
         for stream_id, event in self.history:
             streams[stream_id].append(event)
         states = {}
-        for events in streams.values():
-            state = movement_state(enumerate(events, start=1))
+        for stream_id, events in streams.items():
+            state = movement_state(enumerate(events, start=1), self.recorders.get(stream_id))
             if state is not None:
                 states[state.movement.transaction_id] = state
         return states
@@ -96,6 +97,9 @@ class Scenario:
 
     def record(self, command: StockCommand) -> Decision:
         decision = self.when(command)
+        if self.actor is not None:
+            for stream_id, _ in decision.events:
+                self.recorders.setdefault(stream_id, self.actor.id)
         self.given(decision)
         self.movements_this_year += decision.new_movements
         return decision

@@ -170,7 +170,9 @@ def test_shipping_obeys_the_negative_stock_policy_and_warehouse_owners(trade: Tr
     with pytest.raises(errors.PartNotOnOrder):
         t.run(c.ShipCustomerOrder(order_id=order_id, warehouse_id=t.depot, items=move(t.oil, "1")))
     warned = t.run(c.ShipCustomerOrder(order_id=order_id, warehouse_id=t.depot, items=move(t.part, "21")))
-    assert warned.warnings and "negative_stock" in warned.warnings[0]
+    assert [(w.code, w.warehouse_id, w.resulting_stock) for w in warned.warnings] == [
+        ("negative_stock", t.depot, D(-1))
+    ]
 
 
 def test_a_supplier_order_receives_stock_as_creations_once(trade: Trade) -> None:

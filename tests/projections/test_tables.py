@@ -71,7 +71,7 @@ def test_a_pending_movement_moves_stock_only_once_approved(conn: Conn, site: Sit
     approval = conn.execute(
         "SELECT approver_id, status::text, notes FROM transaction_approvals WHERE transaction_id = %s", [tid]
     ).fetchall()
-    assert approval == [(site.user, "approved", "ok")]
+    assert approval == [(site.approver, "approved", "ok")]  # who decided, not who recorded
 
 
 def test_a_rejected_movement_never_moves_stock(conn: Conn, site: Site) -> None:

@@ -17,6 +17,7 @@ from ledger.orders.events import (
 from ledger.orders.state import order_state
 from ledger.postgres import queries
 from ledger.postgres.connection import Connection
+from ledger.results import StockWarning
 
 CUSTOMER_ORDERS = """
 SELECT o.id, o.status, o.customer_organization_id, o.oraseas_organization_id, o.order_date,
@@ -105,7 +106,7 @@ def order_page(found: list[OrderOut], limit: int) -> Page[OrderOut]:
 
 
 def from_stream(
-    conn: Connection, kind: str, order_id: UUID, position: int | None, warnings: list[str]
+    conn: Connection, kind: str, order_id: UUID, position: int | None, warnings: list[StockWarning]
 ) -> OrderOut:
     """The order exactly as its stream tells it now (right after a command, before projections catch up)."""
     events = queries.stream(

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ledger.results import StockWarning
 from ledger.types import ClientTimestamp, Text
 
 
@@ -93,7 +94,7 @@ class OrderOut(BaseModel):
     notes: str | None = None
     items: list[OrderLineOut]
     position: int | None = None
-    warnings: list[str] = []
+    warnings: list[StockWarning] = []
 
 
 class AvailabilityLine(BaseModel):

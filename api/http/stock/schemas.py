@@ -9,6 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ledger.results import StockWarning
 from ledger.types import ClientTimestamp, ReasonCode, ShortText, Text, Unit
 
 TransactionType = Literal["creation", "transfer", "consumption", "adjustment"]
@@ -109,7 +110,7 @@ class Recorded(BaseModel):
 
     transactions: list[TransactionOut]
     position: int | None = Field(description="Log position; pass it as min_position to read your write.")
-    warnings: list[str]
+    warnings: list[StockWarning]
 
 
 STOCK_SCALE = Decimal("0.001")  # inventory.current_stock is DECIMAL(10,3)
