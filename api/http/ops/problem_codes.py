@@ -20,6 +20,7 @@ folders, the codes of the ledger errors the handlers of its commands can raise (
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import inspect
 from collections.abc import Callable
@@ -212,13 +213,30 @@ def reached(path: Path) -> frozenset[Path]:
     return frozenset(seen)
 
 
+def _captured_functions(endpoint: Callable[..., Any]) -> list[Callable[..., Any]]:
+    """What an endpoint made by a function runs: the functions it closes over, directly or as fields.
+
+    orders/routing.py closes over the access check; reference/routing.py over a table entry (a
+    dataclass) whose fields are the service functions that refuse.
+    """
+    found: list[Callable[..., Any]] = []
+    for cell in endpoint.__closure__ or ():
+        value = cell.cell_contents
+        values = [getattr(value, f.name) for f in dataclasses.fields(value)] if _is_entry(value) else [value]
+        found += [v for v in values if inspect.isfunction(v)]
+    return found
+
+
+def _is_entry(value: object) -> bool:
+    return dataclasses.is_dataclass(value) and not isinstance(value, type)
+
+
 def codes_for(
     endpoint: Callable[..., Any], method: str, public: bool, has_input: bool, has_body: bool
 ) -> list[Code]:
     """The codes an operation can answer, by status then name (see the module docstring)."""
     endpoint_file = _source(endpoint)
-    # An endpoint made by a function (orders/routing.py) runs what it closes over: the access check.
-    captured = [c.cell_contents for c in endpoint.__closure__ or () if inspect.isfunction(c.cell_contents)]
+    captured = _captured_functions(endpoint)
     modules = reached(endpoint_file).union(*(reached(_source(f)) for f in captured))
     names = {r.code for r in raised_in_api() if r.path in modules} | set(ALWAYS)
     if not public:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+from uuid import UUID
 
 import psycopg
+from fastapi import Depends
 from psycopg import sql
 from pydantic import BaseModel
 
-from api.http.pagination import NAMED
+from api.http.pagination import NAMED, Cursor, Limit, Page, page
 from api.http.problems import ApiError, conflict
 from ledger.postgres.connection import Connection
 
@@ -28,6 +31,30 @@ def by_name(cursor: str | None, limit: int, after: str = "after_name") -> dict[s
     """A list page's parameters, ordered by (name, id): one row more than `limit`, after the cursor's key."""
     key = NAMED.decode(cursor)
     return {"limit": limit + 1, after: key[0] if key else None, "after_id": key[1] if key else None}
+
+
+@dataclass(frozen=True)
+class NamedPage:
+    """A list's page, in (name, id) order: at most `limit` rows after the `cursor`'s key.
+
+    A typed dependency (FastAPI fills it from the query), so a list route declares only its own
+    filters; `limit` and `cursor` follow them in the OpenAPI document, as they did when each route
+    declared them.
+    """
+
+    limit: Limit = 50
+    cursor: Cursor = None
+
+    def bounds(self, after: str = "after_name") -> dict[str, Any]:
+        """The page's SQL parameters (`after` names the parameter of the name-like sort column)."""
+        return by_name(self.cursor, self.limit, after)
+
+    def of(self, found: list[Row], key: Callable[[Row], tuple[str, UUID]]) -> Page[Row]:
+        """The page of `found` (queried with `bounds`), `key` giving a row's (name, id)."""
+        return page(found, self.limit, NAMED, key)
+
+
+ByName = Annotated[NamedPage, Depends()]
 
 
 def check_cap(conn: Connection, table: str, cap: int, what: str, where: str = "true") -> None:

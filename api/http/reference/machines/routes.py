@@ -5,13 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query
 
-from api.http.deps import AppSettings, Connection, CurrentUser
-from api.http.location import created
-from api.http.pagination import NAMED, Cursor, Limit, Page, page
-from api.http.reference.common import by_name
+from api.http.deps import Connection, CurrentUser
+from api.http.pagination import Page
+from api.http.reference.common import ByName
 from api.http.reference.machines import service as m
+from api.http.reference.routing import Change, Create, Read, Resource, add_resource_routes
+
+# Descriptions of the routes below too long to stand in the table's lines.
+REGISTER = "A new machine for a customer organization (super_admins only); serial numbers are unique."
+CHANGE = "A super_admin changes anything (owner included); an admin of the owner its name, status and upkeep."
 
 router = APIRouter(tags=["machines"])
 
@@ -20,38 +24,19 @@ router = APIRouter(tags=["machines"])
 def list_machines(
     conn: Connection,
     caller: CurrentUser,
+    listed: ByName,
     customer_organization_id: UUID | None = None,
     status: Annotated[str | None, Query(pattern="^(active|inactive|maintenance|decommissioned)$")] = None,
-    limit: Limit = 50,
-    cursor: Cursor = None,
 ) -> Page[m.MachineOut]:
     """Machines of the caller's organizations, by name."""
-    filters = {
-        "customer_organization_id": customer_organization_id,
-        "status": status,
-    } | by_name(cursor, limit)
-    return page(m.listing(conn, caller, filters), limit, NAMED, lambda r: (r.name, r.id))
+    filters = {"customer_organization_id": customer_organization_id, "status": status}
+    return listed.of(m.listing(conn, caller, filters | listed.bounds()), lambda r: (r.name, r.id))
 
 
-@router.get("/machines/{machine_id}", response_model=m.MachineOut, summary="One machine")
-def get_machine(machine_id: UUID, conn: Connection, caller: CurrentUser) -> m.MachineOut:
-    """A machine in the caller's reach."""
-    return m.find(conn, caller, machine_id)
-
-
-@router.post("/machines", status_code=201, response_model=m.MachineOut, summary="Register a machine")
-def create_machine(
-    body: m.MachineIn, conn: Connection, caller: CurrentUser, settings: AppSettings, response: Response
-) -> m.MachineOut:
-    """A new machine for a customer organization (super_admins only); serial numbers are unique."""
-    made = m.create(conn, caller, body, settings.max_machines)
-    created(response, "/machines", made.id)
-    return made
-
-
-@router.patch("/machines/{machine_id}", response_model=m.MachineOut, summary="Change a machine")
-def change_machine(
-    machine_id: UUID, body: m.MachineChange, conn: Connection, caller: CurrentUser
-) -> m.MachineOut:
-    """A super_admin changes anything (owner included); an admin of the owner its name, status and upkeep."""
-    return m.change(conn, caller, machine_id, body)
+add_resource_routes(
+    router,
+    Resource("machines", "machine", m.MachineOut),
+    Read(m.find, "One machine", "A machine in the caller's reach."),
+    Create(m.MachineIn, m.create, lambda s: s.max_machines, "Register a machine", REGISTER),
+    Change(m.MachineChange, m.change, "Change a machine", CHANGE),
+)

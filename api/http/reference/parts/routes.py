@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query
 
-from api.http.deps import AppSettings, Connection, CurrentUser
-from api.http.location import created
-from api.http.pagination import NAMED, Cursor, Limit, Page, page
-from api.http.reference.common import by_name
+from api.http.deps import Connection, CurrentUser
+from api.http.pagination import Page
+from api.http.reference.common import ByName
 from api.http.reference.parts import service as p
+from api.http.reference.routing import Change, Create, Read, Resource, add_resource_routes
 
 router = APIRouter(tags=["parts"])
 
@@ -20,38 +19,34 @@ router = APIRouter(tags=["parts"])
 def list_parts(
     conn: Connection,
     caller: CurrentUser,
+    listed: ByName,
     part_type: Annotated[str | None, Query(pattern="^(consumable|bulk_material)$")] = None,
     is_proprietary: bool | None = None,
     name: Annotated[str | None, Query(max_length=255)] = None,
-    limit: Limit = 50,
-    cursor: Cursor = None,
 ) -> Page[p.PartOut]:
     """The catalog by part_number (`name` matches a part of it)."""
-    filters = {
-        "part_type": part_type,
-        "is_proprietary": is_proprietary,
-        "name": name,
-    } | by_name(cursor, limit, "after_number")
-    return page(p.listing(conn, filters), limit, NAMED, lambda r: (r.part_number, r.id))
+    filters = {"part_type": part_type, "is_proprietary": is_proprietary, "name": name}
+    return listed.of(
+        p.listing(conn, filters | listed.bounds("after_number")), lambda r: (r.part_number, r.id)
+    )
 
 
-@router.get("/parts/{part_id}", response_model=p.PartOut, summary="One part")
-def get_part(part_id: UUID, conn: Connection, caller: CurrentUser) -> p.PartOut:
-    """A part of the catalog."""
-    return p.find(conn, part_id)
-
-
-@router.post("/parts", status_code=201, response_model=p.PartOut, summary="Add a part")
-def create_part(
-    body: p.PartIn, conn: Connection, caller: CurrentUser, settings: AppSettings, response: Response
-) -> p.PartOut:
-    """A new part; part_number is unique."""
-    made = p.create(conn, caller, body, settings.max_parts)
-    created(response, "/parts", made.id)
-    return made
-
-
-@router.patch("/parts/{part_id}", response_model=p.PartOut, summary="Change a part")
-def change_part(part_id: UUID, body: p.PartChange, conn: Connection, caller: CurrentUser) -> p.PartOut:
-    """Change a part; unit_of_measure and part_type only while no stock of it has moved."""
-    return p.change(conn, caller, part_id, body)
+add_resource_routes(
+    router,
+    Resource("parts", "part", p.PartOut),
+    # Everyone signed in reads the catalog: who asks does not matter.
+    Read(lambda conn, _caller, part_id: p.find(conn, part_id), "One part", "A part of the catalog."),
+    Create(
+        p.PartIn,
+        p.create,
+        lambda settings: settings.max_parts,
+        "Add a part",
+        "A new part; part_number is unique.",
+    ),
+    Change(
+        p.PartChange,
+        p.change,
+        "Change a part",
+        "Change a part; unit_of_measure and part_type only while no stock of it has moved.",
+    ),
+)
