@@ -102,6 +102,10 @@ class TransactionOut(BaseModel):
     requires_approval: bool
     approval_status: str | None
     created_at: datetime
+    part_number: str | None = None
+    part_name: str | None = None
+    from_warehouse_name: str | None = None
+    to_warehouse_name: str | None = None
 
 
 class Recorded(BaseModel):
@@ -116,7 +120,7 @@ STOCK_SCALE = Decimal("0.001")  # inventory.current_stock is DECIMAL(10,3)
 
 
 class InventoryOut(BaseModel):
-    """An inventory row, with the owning organization of its warehouse."""
+    """An inventory row, with the owning organization of its warehouse and the names of all three."""
 
     id: UUID
     warehouse_id: UUID
@@ -129,6 +133,10 @@ class InventoryOut(BaseModel):
     last_updated: datetime
     created_at: datetime
     organization_id: UUID
+    part_number: str
+    part_name: str
+    warehouse_name: str
+    organization_name: str
 
 
 class StockLevel(BaseModel):
@@ -137,6 +145,12 @@ class StockLevel(BaseModel):
     warehouse_id: UUID
     part_id: UUID
     current_stock: Decimal
+    part_number: str | None = Field(default=None, description="None only for a part no longer listed.")
+    part_name: str | None = None
+    unit_of_measure: str | None = None
+    warehouse_name: str | None = None
+    organization_id: UUID | None = None
+    organization_name: str | None = None
 
     @field_validator("current_stock")
     @classmethod
@@ -166,6 +180,11 @@ class PartUsageOut(BaseModel):
     warehouse_id: UUID
     notes: str | None
     created_at: datetime
+    part_number: str
+    part_name: str
+    unit_of_measure: str
+    warehouse_name: str
+    customer_organization_name: str
 
 
 class StockAdjustmentOut(BaseModel):
@@ -181,6 +200,10 @@ class StockAdjustmentOut(BaseModel):
     reason_code: str
     notes: str | None
     created_at: datetime
+    part_number: str
+    part_name: str
+    unit_of_measure: str
+    warehouse_name: str
 
 
 class TransactionApprovalOut(BaseModel):
@@ -192,6 +215,9 @@ class TransactionApprovalOut(BaseModel):
     status: str
     notes: str | None
     created_at: datetime
+    part_id: UUID
+    part_number: str
+    part_name: str
 
 
 class LedgerEventOut(BaseModel):
@@ -257,6 +283,7 @@ class ReorderSuggestion(BaseModel):
     warehouse_id: UUID
     warehouse_name: str
     organization_id: UUID
+    organization_name: str
     part_id: UUID
     part_number: str
     part_name: str

@@ -22,14 +22,18 @@ def list_parts(
     part_type: Annotated[str | None, Query(pattern="^(consumable|bulk_material)$")] = None,
     is_proprietary: bool | None = None,
     name: Annotated[str | None, Query(max_length=255)] = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=255, description="Part number or name contains this.")
+    ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[p.PartOut]:
-    """The catalog by part_number (`name` matches a part of it)."""
+    """The catalog by part_number (`name` matches a part of the name; `q` a part of the number or name)."""
     filters = {
         "part_type": part_type,
         "is_proprietary": is_proprietary,
         "name": name,
+        "q": q,
     } | by_name(cursor, limit, "after_number")
     return page(p.listing(conn, filters), limit, NAMED, lambda r: (r.part_number, r.id))
 
