@@ -238,11 +238,13 @@ def test_the_command_prints_stock_at_a_position_or_moment(
         ["stock", "--position", str(positions[2]), "--part", str(site.part), "--format", "json"]
     )
     assert args.func(Settings(), args) == 0
-    part_number, part_name = (
-        conn.execute("SELECT part_number, name FROM parts WHERE id = %s", [site.part]).fetchone() or ()
-    )
-    org_name = conn.execute("SELECT name FROM organizations WHERE id = %s", [site.org]).fetchone() or ()
-    warehouse_names = dict(
+    named = conn.execute(
+        "SELECT p.part_number, p.name, o.name FROM parts p, organizations o WHERE p.id = %s AND o.id = %s",
+        [site.part, site.org],
+    ).fetchone()
+    assert named is not None
+    part_number, part_name, org_name = named
+    warehouse_names: dict[UUID, str] = dict(
         conn.execute("SELECT id, name FROM warehouses WHERE id IN (%s, %s)", [site.a, site.b]).fetchall()
     )
     assert json.loads(capsys.readouterr().out) == [
@@ -255,7 +257,7 @@ def test_the_command_prints_stock_at_a_position_or_moment(
             "unit_of_measure": "pieces",
             "warehouse_name": warehouse_names[w],
             "organization_id": str(site.org),
-            "organization_name": org_name[0],
+            "organization_name": org_name,
         }
         for w, stock in sorted([(site.a, "7.000"), (site.b, "1.000")], key=lambda row: str(row[0]))
     ]
