@@ -44,7 +44,7 @@ def named_rows(levels: dict[StockKey, Decimal], names: Names) -> list[dict[str, 
     named = []
     for warehouse, part, stock in stock_rows(levels):
         row: dict[str, str | None] = dict(zip(HEADER, (warehouse, part, stock), strict=True))
-        row |= {k: v for k, v in names.part(UUID(part)).items()}
+        row |= names.part(UUID(part))
         row |= {k: None if v is None else str(v) for k, v in names.warehouse(UUID(warehouse)).items()}
         named.append(row)
     return named

@@ -64,14 +64,14 @@ class Names:
             "unit_of_measure": found.unit_of_measure if found else None,
         }
 
-    def warehouse(self, warehouse_id: UUID, prefix: str = "") -> dict[str, Any]:
-        """`{prefix}warehouse_name` (and, without a prefix, its organization's id and name)."""
+    def warehouse(self, warehouse_id: UUID) -> dict[str, Any]:
+        """warehouse_name, organization_id and organization_name of a warehouse (None each when unknown)."""
         found = self.warehouses.get(warehouse_id)
-        named: dict[str, Any] = {f"{prefix}warehouse_name": found.warehouse_name if found else None}
-        if not prefix:
-            named["organization_id"] = found.organization_id if found else None
-            named["organization_name"] = found.organization_name if found else None
-        return named
+        return {
+            "warehouse_name": found.warehouse_name if found else None,
+            "organization_id": found.organization_id if found else None,
+            "organization_name": found.organization_name if found else None,
+        }
 
 
 def lookup(
