@@ -10,6 +10,10 @@ stays constant however long the log is.
 Each record carries everything an event's hash covers, in the form the hash
 was computed over (payload as stored, recorded_at in UTC ISO 8601, hashes in
 hex), so an auditor can recompute every stream's chain from the export alone.
+Beside it (a `names` object in JSONL, the NAME_FIELDS columns in CSV, neither
+hashed) come the names of the parts, warehouses and organizations its payload
+names, looked up once per batch for the ids not yet seen: the look-up cache
+holds at most the reference rows the log names.
 """
 
 from __future__ import annotations
@@ -19,12 +23,15 @@ import contextlib
 import csv
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from pathlib import Path
-from typing import Literal, TextIO
+from typing import Any, Literal, TextIO
+from uuid import UUID
 
+from api.runtime.names import lookup
 from api.runtime.settings import Settings
-from ledger.export import FIELDS, csv_row, jsonl_line
+from ledger.export import FIELDS, KINDS, NAME_FIELDS, csv_row, jsonl_line, named_ids
 from ledger.postgres.connection import Connection
 from ledger.postgres.history import MAX_POSITION, iter_events
 
@@ -46,15 +53,53 @@ def export(
         raise ValueError(f"unknown export format {fmt!r}")
     writer = csv.writer(out) if fmt == "csv" else None
     if writer is not None:
-        writer.writerow(FIELDS)
+        writer.writerow(FIELDS + NAME_FIELDS)
+    directory: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in KINDS}
+    seen: set[tuple[str, str]] = set()
     count = 0
-    for event in iter_events(conn, first_position=first_position, last_position=last_position, batch=batch):
-        if writer is not None:
-            writer.writerow(csv_row(event))
-        else:
-            out.write(jsonl_line(event))
-        count += 1
+    events = iter(iter_events(conn, first_position=first_position, last_position=last_position, batch=batch))
+    while chunk := list(islice(events, batch)):
+        _learn_names(conn, chunk, directory, seen)
+        for event in chunk:
+            if writer is not None:
+                writer.writerow(csv_row(event, directory))
+            else:
+                out.write(jsonl_line(event, directory))
+        count += len(chunk)
     return count
+
+
+def _learn_names(
+    conn: Connection,
+    events: Iterable[Any],
+    directory: dict[str, dict[str, dict[str, Any]]],
+    seen: set[tuple[str, str]],
+) -> None:
+    """Add to `directory` the names of the ids these events name that no earlier batch looked up."""
+    wanted: dict[str, set[UUID]] = {kind: set() for kind in KINDS}
+    for event in events:
+        for kind, ids in named_ids(event.payload).items():
+            for text in ids:
+                if (kind, text) not in seen:
+                    seen.add((kind, text))
+                    with contextlib.suppress(ValueError):  # not an id: nothing to name
+                        wanted[kind].add(UUID(text))
+    if not any(wanted.values()):
+        return
+    found = lookup(conn, wanted["parts"], wanted["warehouses"], wanted["organizations"])
+    for id_, part in found.parts.items():
+        directory["parts"][str(id_)] = {
+            "part_number": part.part_number,
+            "part_name": part.part_name,
+            "unit_of_measure": part.unit_of_measure,
+        }
+    for id_, warehouse in found.warehouses.items():
+        directory["warehouses"][str(id_)] = {
+            "warehouse_name": warehouse.warehouse_name,
+            "organization_id": str(warehouse.organization_id),
+        }
+    for id_, name in found.organizations.items():
+        directory["organizations"][str(id_)] = {"organization_name": name}
 
 
 @contextlib.contextmanager

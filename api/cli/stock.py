@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Literal, TextIO
 from uuid import UUID
 
+from api.runtime.names import Names, lookup
 from api.runtime.settings import Settings
 from ledger.fold import StockKey
 from ledger.postgres.history import UnknownEventType, stock_at
@@ -26,6 +27,8 @@ Format = Literal["table", "json"]
 FORMATS: tuple[Format, ...] = ("table", "json")
 STOCK_PLACES = Decimal("0.001")  # the spec's current_stock is DECIMAL(10,3)
 HEADER = ("warehouse_id", "part_id", "current_stock")
+# What a person reads first; the ids follow, for scripts and look-ups.
+TABLE = ("warehouse", "part_number", "part_name", "current_stock", "unit", "warehouse_id", "part_id")
 
 
 def stock_rows(levels: dict[StockKey, Decimal]) -> list[tuple[str, str, str]]:
@@ -36,18 +39,36 @@ def stock_rows(levels: dict[StockKey, Decimal]) -> list[tuple[str, str, str]]:
     ]
 
 
-def write_stock(out: TextIO, levels: dict[StockKey, Decimal], fmt: Format = "table") -> None:
-    """Print `levels` as an aligned table or as a JSON array (stock as exact decimal strings)."""
-    rows = stock_rows(levels)
+def named_rows(levels: dict[StockKey, Decimal], names: Names) -> list[dict[str, str | None]]:
+    """stock_rows with the part's number, name and unit and the warehouse's and organization's names."""
+    named = []
+    for warehouse, part, stock in stock_rows(levels):
+        row: dict[str, str | None] = dict(zip(HEADER, (warehouse, part, stock), strict=True))
+        row |= names.part(UUID(part))
+        row |= {k: None if v is None else str(v) for k, v in names.warehouse(UUID(warehouse)).items()}
+        named.append(row)
+    return named
+
+
+def write_stock(
+    out: TextIO, levels: dict[StockKey, Decimal], fmt: Format = "table", names: Names | None = None
+) -> None:
+    """Print `levels` as an aligned table or as a JSON array (stock as exact decimal strings), with names."""
+    rows = named_rows(levels, names or Names())
     if fmt == "json":
-        json.dump([dict(zip(HEADER, row, strict=True)) for row in rows], out, indent=2)
+        json.dump(rows, out, indent=2)
         out.write("\n")
         return
     if fmt != "table":
         raise ValueError(f"unknown stock format {fmt!r}")
-    width = max([len(HEADER[2])] + [len(row[2]) for row in rows])
-    for warehouse, part, stock in [HEADER, *rows]:
-        out.write(f"{warehouse:<36}  {part:<36}  {stock:>{width}}\n")
+    keys = ("warehouse_name", "part_number", "part_name", "current_stock", "unit_of_measure", *HEADER[:2])
+    cells = [TABLE] + [tuple(row[k] or "-" for k in keys) for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(TABLE))]
+    for line in cells:
+        padded = [
+            c.rjust(w) if i == 3 else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True))
+        ]
+        out.write("  ".join(padded).rstrip() + "\n")
 
 
 def parse_moment(text: str) -> datetime:
@@ -100,7 +121,8 @@ def register(
             except UnknownEventType as error:
                 print(f"abparts stock: error: {error}", file=sys.stderr)
                 return 1
-        write_stock(sys.stdout, levels, args.format)
+            names = lookup(conn, parts=(p for _, p in levels), warehouses=(w for w, _ in levels))
+        write_stock(sys.stdout, levels, args.format, names)
         return 0
 
     parser = sub.add_parser(

@@ -19,7 +19,7 @@ import pytest
 from api.cli.export import export, register
 from api.runtime.settings import Settings
 from ledger.commands import ApproveMovement, ConsumeStock, CreateStock, TransferStock
-from ledger.export import FIELDS
+from ledger.export import FIELDS, NAME_FIELDS
 from ledger.policy import Policy
 from ledger.recorded import GENESIS, CommandMetadata, RecordedEvent
 from tests.fixtures.ledger import Conn, Site, make_site, run
@@ -81,7 +81,8 @@ def same_moment(a: str, b: str) -> bool:
 def assert_matches_log(exported: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
     assert [r["position"] for r in exported] == [r["position"] for r in rows]
     for got, want in zip(exported, rows, strict=True):
-        assert list(got) == list(FIELDS)
+        assert list(got) == [*FIELDS, "names"]  # the hashed fields, then the names beside them
+        got = {k: v for k, v in got.items() if k != "names"}
         assert same_moment(got["recorded_at"], want["recorded_at"])
         assert got["recorded_at"].endswith("+00:00")
         assert {k: v for k, v in got.items() if k != "recorded_at"} == {
@@ -152,9 +153,10 @@ def test_csv_parses_with_the_csv_module_and_carries_the_same_records(ledger: tup
     export(conn, jsonl, "jsonl")
     assert export(conn, text, "csv") == 5
     header, *rows = list(csv.reader(io.StringIO(text.getvalue(), newline="")))
-    assert tuple(header) == FIELDS
+    assert tuple(header) == FIELDS + NAME_FIELDS
     for cells, record in zip(rows, parse_jsonl(jsonl.getvalue()), strict=True):
-        row = dict(zip(FIELDS, cells, strict=True))
+        row = dict(zip(FIELDS, cells[: len(FIELDS)], strict=True))
+        record.pop("names")
         assert json.loads(row.pop("payload")) == record.pop("payload")
         assert row == {k: "" if v is None else str(v) for k, v in record.items()}
     # The note's quotes, comma, semicolon, umlauts and newline survive the CSV quoting.
@@ -252,3 +254,67 @@ def test_the_command_refuses_bad_arguments_with_status_2(
         with pytest.raises(SystemExit) as exit_:
             parser.parse_args(["export", *bad])
         assert exit_.value.code == 2
+
+
+def site_names(conn: Conn, site: Site) -> dict[str, Any]:
+    """The site's reference names straight from the tables, as the export should name them."""
+
+    def one(sql: str, key: UUID) -> Any:
+        row = conn.execute(sql, [key]).fetchone()
+        assert row is not None
+        return row
+
+    part = one("SELECT part_number, name, unit_of_measure FROM parts WHERE id = %s", site.part)
+    bulk = one("SELECT part_number, name, unit_of_measure FROM parts WHERE id = %s", site.bulk)
+    [org] = one("SELECT name FROM organizations WHERE id = %s", site.org)
+    a, b = (one("SELECT name FROM warehouses WHERE id = %s", w)[0] for w in (site.a, site.b))
+    keys = ("part_number", "part_name", "unit_of_measure")
+    return {
+        "part": dict(zip(keys, part, strict=True)),
+        "bulk": dict(zip(keys, bulk, strict=True)),
+        "org": org,
+        "a": a,
+        "b": b,
+    }
+
+
+def test_jsonl_names_the_payloads_ids_beside_the_hashed_fields(ledger: tuple[Conn, Site]) -> None:
+    conn, site = ledger
+    n = site_names(conn, site)
+    out = io.StringIO()
+    export(conn, out, "jsonl", batch=2)  # names looked up batch by batch, cached across batches
+    exported = parse_jsonl(out.getvalue())
+    transfer = next(r for r in exported if r["event_type"] == "StockTransferred")
+    assert transfer["names"] == {
+        "parts": {str(site.part): n["part"]},
+        "warehouses": {
+            str(site.a): {"warehouse_name": n["a"], "organization_id": str(site.org)},
+            str(site.b): {"warehouse_name": n["b"], "organization_id": str(site.org)},
+        },
+        "organizations": {},
+    }
+    bulk = next(r for r in exported if r["payload"].get("part_id") == str(site.bulk))
+    assert bulk["names"]["parts"] == {str(site.bulk): n["bulk"]}
+    # The names change nothing an auditor recomputes: every hash still comes from the fields alone.
+    for record in exported:
+        event = rebuild(record)
+        assert event.computed_hash() == event.hash
+
+
+def test_csv_names_beside_the_hashed_columns(ledger: tuple[Conn, Site]) -> None:
+    conn, site = ledger
+    n = site_names(conn, site)
+    text = io.StringIO()
+    export(conn, text, "csv")
+    header, *rows = list(csv.reader(io.StringIO(text.getvalue(), newline="")))
+    named = [dict(zip(header, cells, strict=True)) for cells in rows]
+    transfer = next(r for r in named if r["event_type"] == "StockTransferred")
+    p = n["part"]
+    assert transfer["part_names"] == f"{p['part_number']} {p['part_name']} ({p['unit_of_measure']})"
+    by_id = {str(site.a): n["a"], str(site.b): n["b"]}
+    in_payload_order = [v for k, v in json.loads(transfer["payload"]).items() if k.endswith("warehouse_id")]
+    assert sorted(in_payload_order) == sorted(by_id)
+    assert transfer["warehouse_names"] == "; ".join(by_id[w] for w in in_payload_order)
+    assert transfer["organization_names"] == ""
+    approved = next(r for r in named if r["event_type"] == "MovementApproved")
+    assert approved["part_names"] == f"{n['bulk']['part_number']} {n['bulk']['part_name']} (litres)"

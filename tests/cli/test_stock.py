@@ -13,7 +13,8 @@ from uuid import UUID
 import psycopg
 import pytest
 
-from api.cli.stock import register, stock_rows, write_stock
+from api.cli.stock import TABLE, register, stock_rows, write_stock
+from api.runtime.names import Names, PartName, WarehouseName, lookup
 from api.runtime.settings import Settings
 from ledger.commands import (
     AdjustStock,
@@ -176,26 +177,49 @@ def test_output_is_a_sorted_table_or_json_with_exact_stock() -> None:
         (str(w1), str(p2)),
         (str(w2), str(p1)),
     ]
+    org = UUID(int=9)
+    names = Names(
+        parts={p1: PartName("F-100", "Oil filter", "pieces")},  # p2 is no longer in the catalog
+        warehouses={w1: WarehouseName("North depot", org, "Acme"), w2: WarehouseName("South", org, "Acme")},
+        organizations={org: "Acme"},
+    )
     table = io.StringIO()
-    write_stock(table, levels)
-    lines = table.getvalue().splitlines()
-    assert lines[0].split() == ["warehouse_id", "part_id", "current_stock"]
-    assert [line.split() for line in lines[1:]] == [
-        [str(w1), str(p1), "-0.250"],
-        [str(w1), str(p2), "7.000"],
-        [str(w2), str(p1), "1234.500"],
+    write_stock(table, levels, names=names)
+    assert table.getvalue().splitlines() == [
+        f"warehouse    part_number  part_name   current_stock  unit    warehouse_id{' ' * 26}part_id",
+        f"North depot  F-100        Oil filter         -0.250  pieces  {w1}  {p1}",
+        f"North depot  -            -                   7.000  -       {w1}  {p2}",
+        f"South        F-100        Oil filter       1234.500  pieces  {w2}  {p1}",
     ]
-    assert len({len(line) for line in lines}) == 1  # aligned columns
     as_json = io.StringIO()
-    write_stock(as_json, levels, "json")
+    write_stock(as_json, levels, "json", names)
+    named = {"organization_id": str(org), "organization_name": "Acme"}
+    filter_ = {"part_number": "F-100", "part_name": "Oil filter", "unit_of_measure": "pieces"}
+    unknown = {"part_number": None, "part_name": None, "unit_of_measure": None}
     assert json.loads(as_json.getvalue()) == [
-        {"warehouse_id": str(w1), "part_id": str(p1), "current_stock": "-0.250"},
-        {"warehouse_id": str(w1), "part_id": str(p2), "current_stock": "7.000"},
-        {"warehouse_id": str(w2), "part_id": str(p1), "current_stock": "1234.500"},
+        {
+            "warehouse_id": str(w1),
+            "part_id": str(p1),
+            "current_stock": "-0.250",
+            "warehouse_name": "North depot",
+        }
+        | filter_
+        | named,
+        {
+            "warehouse_id": str(w1),
+            "part_id": str(p2),
+            "current_stock": "7.000",
+            "warehouse_name": "North depot",
+        }
+        | unknown
+        | named,
+        {"warehouse_id": str(w2), "part_id": str(p1), "current_stock": "1234.500", "warehouse_name": "South"}
+        | filter_
+        | named,
     ]
     empty = io.StringIO()
     write_stock(empty, {})
-    assert empty.getvalue().split() == ["warehouse_id", "part_id", "current_stock"]
+    assert empty.getvalue().split() == list(TABLE)
 
 
 def parser_with_stock(url: str) -> argparse.ArgumentParser:
@@ -214,17 +238,45 @@ def test_the_command_prints_stock_at_a_position_or_moment(
         ["stock", "--position", str(positions[2]), "--part", str(site.part), "--format", "json"]
     )
     assert args.func(Settings(), args) == 0
+    named = conn.execute(
+        "SELECT p.part_number, p.name, o.name FROM parts p, organizations o WHERE p.id = %s AND o.id = %s",
+        [site.part, site.org],
+    ).fetchone()
+    assert named is not None
+    part_number, part_name, org_name = named
+    warehouse_names: dict[UUID, str] = dict(
+        conn.execute("SELECT id, name FROM warehouses WHERE id IN (%s, %s)", [site.a, site.b]).fetchall()
+    )
     assert json.loads(capsys.readouterr().out) == [
-        {"warehouse_id": str(w), "part_id": str(site.part), "current_stock": stock}
+        {
+            "warehouse_id": str(w),
+            "part_id": str(site.part),
+            "current_stock": stock,
+            "part_number": part_number,
+            "part_name": part_name,
+            "unit_of_measure": "pieces",
+            "warehouse_name": warehouse_names[w],
+            "organization_id": str(site.org),
+            "organization_name": org_name,
+        }
         for w, stock in sorted([(site.a, "7.000"), (site.b, "1.000")], key=lambda row: str(row[0]))
     ]
     args = parser.parse_args(["stock", "--as-of", "2026-03-01T10:30:00Z", "--warehouse", str(site.b)])
     assert args.func(Settings(), args) == 0
-    assert capsys.readouterr().out.splitlines()[1].split() == [str(site.b), str(site.part), "3.000"]
+    assert capsys.readouterr().out.splitlines()[1].split() == [
+        warehouse_names[site.b],
+        part_number,
+        part_name,
+        "3.000",
+        "pieces",
+        str(site.b),
+        str(site.part),
+    ]
     args = parser.parse_args(["stock", "--as-of", "2026-03-01 11:30"])  # naive: UTC
     assert args.func(Settings(), args) == 0
     out = io.StringIO()
-    write_stock(out, stock_at(conn, position=positions[2]))
+    levels = stock_at(conn, position=positions[2])
+    write_stock(out, levels, names=lookup(conn, parts=[site.part], warehouses=[site.a, site.b]))
     assert capsys.readouterr().out == out.getvalue()
 
 

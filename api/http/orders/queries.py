@@ -8,6 +8,7 @@ from uuid import UUID
 
 from api.http.orders.schemas import OrderLineOut, OrderOut
 from api.http.pagination import DATED, Page, page
+from api.runtime.names import lookup
 from ledger.orders.events import (
     CustomerOrderRequested,
     SupplierOrderRequested,
@@ -31,8 +32,10 @@ ORDER BY o.order_date DESC, o.id DESC
 LIMIT %(limit)s
 """
 CUSTOMER_ITEMS = """
-SELECT customer_order_id, part_id, quantity, unit_price, shipped_quantity, received_quantity
-FROM customer_order_items WHERE customer_order_id = ANY(%s) ORDER BY part_id
+SELECT i.customer_order_id, i.part_id, p.part_number, p.name AS part_name, p.unit_of_measure, i.quantity,
+    i.unit_price, i.shipped_quantity, i.received_quantity
+FROM customer_order_items i JOIN parts p ON p.id = i.part_id
+WHERE i.customer_order_id = ANY(%s) ORDER BY i.part_id
 """
 SUPPLIER_ORDERS = """
 SELECT o.id, o.status, o.ordering_organization_id, o.supplier_organization_id, o.supplier_name, o.order_date,
@@ -45,13 +48,18 @@ ORDER BY o.order_date DESC, o.id DESC
 LIMIT %(limit)s
 """
 SUPPLIER_ITEMS = """
-SELECT supplier_order_id, part_id, quantity, unit_price, received_quantity
-FROM supplier_order_items WHERE supplier_order_id = ANY(%s) ORDER BY part_id
+SELECT i.supplier_order_id, i.part_id, p.part_number, p.name AS part_name, p.unit_of_measure, i.quantity,
+    i.unit_price, i.received_quantity
+FROM supplier_order_items i JOIN parts p ON p.id = i.part_id
+WHERE i.supplier_order_id = ANY(%s) ORDER BY i.part_id
 """
 IN_TRANSIT = """
-SELECT i.customer_order_id, o.customer_organization_id, i.part_id, i.shipped_quantity, i.received_quantity,
+SELECT i.customer_order_id, o.customer_organization_id, i.part_id, p.part_number, p.name AS part_name,
+    p.unit_of_measure, i.shipped_quantity, i.received_quantity,
     i.shipped_quantity - i.received_quantity AS in_transit_quantity
-FROM customer_order_items i JOIN customer_orders o ON o.id = i.customer_order_id
+FROM customer_order_items i
+JOIN customer_orders o ON o.id = i.customer_order_id
+JOIN parts p ON p.id = i.part_id
 WHERE i.shipped_quantity > i.received_quantity
   AND (%(customer)s::uuid IS NULL OR o.customer_organization_id = %(customer)s)
 ORDER BY o.order_date, i.customer_order_id, i.part_id
@@ -114,9 +122,11 @@ def from_stream(
     )
     state = order_state((e.stream_version, e.event()) for e in events)
     assert state is not None
+    names = lookup(conn, parts=state.lines)
     items = [
         OrderLineOut(
             part_id=line.part_id,
+            **names.part(line.part_id),
             quantity=line.ordered,
             unit_price=line.unit_price,
             shipped_quantity=line.shipped if kind == "customer" else None,

@@ -67,9 +67,12 @@ class MovementIn(Body):
 
 
 class OrderLineOut(BaseModel):
-    """A line as it stands: ordered, shipped, received, in transit."""
+    """A line as it stands: ordered, shipped, received, in transit; the part's number, name and unit."""
 
     part_id: UUID
+    part_number: str | None = None
+    part_name: str | None = None
+    unit_of_measure: str | None = None
     quantity: Decimal
     unit_price: Decimal | None
     shipped_quantity: Decimal | None = None
@@ -121,6 +124,9 @@ class InTransitOut(BaseModel):
     customer_order_id: UUID
     customer_organization_id: UUID
     part_id: UUID
+    part_number: str
+    part_name: str
+    unit_of_measure: str
     shipped_quantity: Decimal
     received_quantity: Decimal
     in_transit_quantity: Decimal

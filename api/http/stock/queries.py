@@ -15,8 +15,12 @@ from ledger.postgres.connection import Connection
 INVENTORY = """
 SELECT i.id, i.warehouse_id, i.part_id, i.current_stock, i.minimum_stock_recommendation, i.unit_of_measure,
     i.reorder_threshold_set_by, i.last_recommendation_update, i.last_updated, i.created_at,
-    w.organization_id
-FROM inventory i JOIN warehouses w ON w.id = i.warehouse_id
+    w.organization_id, p.part_number, p.name AS part_name, w.name AS warehouse_name,
+    o.name AS organization_name
+FROM inventory i
+JOIN warehouses w ON w.id = i.warehouse_id
+JOIN parts p ON p.id = i.part_id
+JOIN organizations o ON o.id = w.organization_id
 WHERE (%(scope)s::uuid[] IS NULL OR w.organization_id = ANY(%(scope)s))
   AND (%(warehouse_id)s::uuid IS NULL OR i.warehouse_id = %(warehouse_id)s)
   AND (%(part_id)s::uuid IS NULL OR i.part_id = %(part_id)s)
@@ -35,11 +39,16 @@ TRANSACTION_SCOPE = """
 """
 TRANSACTION_COLUMNS = """t.id, t.transaction_type::text, t.part_id, t.from_warehouse_id, t.to_warehouse_id,
     t.machine_id, t.quantity, t.unit_of_measure, t.performed_by_user_id, t.transaction_date, t.notes,
-    t.reference_number, t.requires_approval, t.approval_status, t.created_at"""
+    t.reference_number, t.requires_approval, t.approval_status, t.created_at,
+    p.part_number, p.name AS part_name, fw.name AS from_warehouse_name, tw.name AS to_warehouse_name"""
+# Names beside the ids; joins on primary keys, so the keyset order on transactions stays index-driven.
+TRANSACTION_NAMES = """JOIN parts p ON p.id = t.part_id
+LEFT JOIN warehouses fw ON fw.id = t.from_warehouse_id
+LEFT JOIN warehouses tw ON tw.id = t.to_warehouse_id"""
 
 TRANSACTIONS = f"""
 SELECT {TRANSACTION_COLUMNS}
-FROM transactions t
+FROM transactions t {TRANSACTION_NAMES}
 WHERE {TRANSACTION_SCOPE}
   AND (%(transaction_type)s::text IS NULL OR t.transaction_type::text = %(transaction_type)s)
   AND (%(part_id)s::uuid IS NULL OR t.part_id = %(part_id)s)
@@ -53,12 +62,17 @@ WHERE {TRANSACTION_SCOPE}
 ORDER BY t.transaction_date DESC, t.id DESC
 LIMIT %(limit)s
 """
-TRANSACTION = f"SELECT {TRANSACTION_COLUMNS} FROM transactions t WHERE t.id = %(id)s AND {TRANSACTION_SCOPE}"
+TRANSACTION = f"""SELECT {TRANSACTION_COLUMNS} FROM transactions t {TRANSACTION_NAMES}
+WHERE t.id = %(id)s AND {TRANSACTION_SCOPE}"""
 
 PART_USAGE = """
 SELECT u.id, u.customer_organization_id, u.part_id, u.usage_date, u.quantity, u.machine_id,
-    u.recorded_by_user_id, u.warehouse_id, u.notes, u.created_at
-FROM part_usage u JOIN warehouses w ON w.id = u.warehouse_id
+    u.recorded_by_user_id, u.warehouse_id, u.notes, u.created_at, p.part_number, p.name AS part_name,
+    p.unit_of_measure, w.name AS warehouse_name, c.name AS customer_organization_name
+FROM part_usage u
+JOIN warehouses w ON w.id = u.warehouse_id
+JOIN parts p ON p.id = u.part_id
+JOIN organizations c ON c.id = u.customer_organization_id
 WHERE (%(scope)s::uuid[] IS NULL OR w.organization_id = ANY(%(scope)s)
        OR u.customer_organization_id = ANY(%(scope)s))
   AND (%(machine_id)s::uuid IS NULL OR u.machine_id = %(machine_id)s)
@@ -74,10 +88,12 @@ LIMIT %(limit)s
 
 STOCK_ADJUSTMENTS = """
 SELECT a.id, a.inventory_id, i.warehouse_id, i.part_id, a.user_id, a.adjustment_date, a.quantity_adjusted,
-    a.reason_code, a.notes, a.created_at
+    a.reason_code, a.notes, a.created_at, p.part_number, p.name AS part_name, i.unit_of_measure,
+    w.name AS warehouse_name
 FROM stock_adjustments a
 JOIN inventory i ON i.id = a.inventory_id
 JOIN warehouses w ON w.id = i.warehouse_id
+JOIN parts p ON p.id = i.part_id
 WHERE (%(scope)s::uuid[] IS NULL OR w.organization_id = ANY(%(scope)s))
   AND (%(warehouse_id)s::uuid IS NULL OR i.warehouse_id = %(warehouse_id)s)
   AND (%(part_id)s::uuid IS NULL OR i.part_id = %(part_id)s)
@@ -89,8 +105,11 @@ LIMIT %(limit)s
 """
 
 TRANSACTION_APPROVALS = f"""
-SELECT ta.id, ta.transaction_id, ta.approver_id, ta.status::text, ta.notes, ta.created_at
-FROM transaction_approvals ta JOIN transactions t ON t.id = ta.transaction_id
+SELECT ta.id, ta.transaction_id, ta.approver_id, ta.status::text, ta.notes, ta.created_at,
+    t.part_id, p.part_number, p.name AS part_name
+FROM transaction_approvals ta
+JOIN transactions t ON t.id = ta.transaction_id
+JOIN parts p ON p.id = t.part_id
 WHERE {TRANSACTION_SCOPE}
   AND (%(transaction_id)s::uuid IS NULL OR ta.transaction_id = %(transaction_id)s)
   AND (%(status)s::text IS NULL OR ta.status::text = %(status)s)
@@ -132,7 +151,8 @@ def rows(conn: Connection, query: str, params: dict[str, Any]) -> list[dict[str,
 # Order up to twice the recommendation: the recommendation covers the lead time plus a safety margin,
 # so topping up to twice it leaves a full lead time's worth of stock after the next delivery.
 REORDER_SUGGESTIONS = """
-SELECT i.warehouse_id, w.name AS warehouse_name, w.organization_id, i.part_id, p.part_number,
+SELECT i.warehouse_id, w.name AS warehouse_name, w.organization_id, o.name AS organization_name,
+    i.part_id, p.part_number,
     p.name AS part_name,
     i.current_stock, i.minimum_stock_recommendation, i.unit_of_measure,
     CASE p.part_type WHEN 'consumable' THEN ceil(2 * i.minimum_stock_recommendation - i.current_stock)
@@ -142,6 +162,7 @@ SELECT i.warehouse_id, w.name AS warehouse_name, w.organization_id, i.part_id, p
 FROM inventory i
 JOIN warehouses w ON w.id = i.warehouse_id
 JOIN parts p ON p.id = i.part_id
+JOIN organizations o ON o.id = w.organization_id
 WHERE i.minimum_stock_recommendation > 0 AND i.current_stock <= i.minimum_stock_recommendation
   AND w.is_active
   AND (%(scope)s::uuid[] IS NULL OR w.organization_id = ANY(%(scope)s))

@@ -28,6 +28,7 @@ from api.http.stock.schemas import (
     TransactionOut,
     TransactionType,
 )
+from api.runtime.names import lookup
 from projections.tools.snapshots import stock_at_moment, stock_at_position
 
 router = APIRouter(tags=["stock queries"])
@@ -75,10 +76,13 @@ def inventory_as_of(
         assert at is not None
         levels = stock_at_moment(conn, at, warehouse_id, part_id)
     visible = {r[0] for r in conn.execute(q.WAREHOUSES_IN_SCOPE, {"scope": caller.scope_list()}).fetchall()}
+    shown = sorted(((w, p) for w, p in levels if w in visible), key=lambda k: (str(k[0]), str(k[1])))
+    names = lookup(conn, parts=(p for _, p in shown), warehouses=(w for w, _ in shown))
     items = [
-        StockLevel(warehouse_id=w, part_id=p, current_stock=v)
-        for (w, p), v in sorted(levels.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1])))
-        if w in visible
+        StockLevel(
+            warehouse_id=w, part_id=p, current_stock=levels[w, p], **names.part(p) | names.warehouse(w)
+        )
+        for w, p in shown
     ]
     return AsOf(items=items, position=position, at=at)
 

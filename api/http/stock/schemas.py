@@ -103,6 +103,10 @@ class TransactionOut(BaseModel):
     requires_approval: bool
     approval_status: str | None
     created_at: datetime
+    part_number: str | None = None
+    part_name: str | None = None
+    from_warehouse_name: str | None = None
+    to_warehouse_name: str | None = None
 
 
 class Recorded(BaseModel):
@@ -117,7 +121,7 @@ STOCK_SCALE = Decimal("0.001")  # inventory.current_stock is DECIMAL(10,3)
 
 
 class InventoryOut(BaseModel):
-    """An inventory row, with the owning organization of its warehouse."""
+    """An inventory row, with the owning organization of its warehouse and the names of all three."""
 
     id: UUID
     warehouse_id: UUID
@@ -130,6 +134,10 @@ class InventoryOut(BaseModel):
     last_updated: datetime
     created_at: datetime
     organization_id: UUID
+    part_number: str
+    part_name: str
+    warehouse_name: str
+    organization_name: str
 
 
 class StockLevel(BaseModel):
@@ -138,6 +146,12 @@ class StockLevel(BaseModel):
     warehouse_id: UUID
     part_id: UUID
     current_stock: Decimal
+    part_number: str | None = Field(default=None, description="None only for a part no longer listed.")
+    part_name: str | None = None
+    unit_of_measure: str | None = None
+    warehouse_name: str | None = None
+    organization_id: UUID | None = None
+    organization_name: str | None = None
 
     @field_validator("current_stock")
     @classmethod
@@ -167,6 +181,11 @@ class PartUsageOut(BaseModel):
     warehouse_id: UUID
     notes: str | None
     created_at: datetime
+    part_number: str
+    part_name: str
+    unit_of_measure: str
+    warehouse_name: str
+    customer_organization_name: str
 
 
 class StockAdjustmentOut(BaseModel):
@@ -182,6 +201,10 @@ class StockAdjustmentOut(BaseModel):
     reason_code: str
     notes: str | None
     created_at: datetime
+    part_number: str
+    part_name: str
+    unit_of_measure: str
+    warehouse_name: str
 
 
 class TransactionApprovalOut(BaseModel):
@@ -193,6 +216,9 @@ class TransactionApprovalOut(BaseModel):
     status: str
     notes: str | None
     created_at: datetime
+    part_id: UUID
+    part_number: str
+    part_name: str
 
 
 class LedgerEventOut(BaseModel):
@@ -258,6 +284,7 @@ class ReorderSuggestion(BaseModel):
     warehouse_id: UUID
     warehouse_name: str
     organization_id: UUID
+    organization_name: str
     part_id: UUID
     part_number: str
     part_name: str

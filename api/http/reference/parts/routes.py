@@ -23,9 +23,12 @@ def list_parts(
     part_type: Annotated[str | None, Query(pattern="^(consumable|bulk_material)$")] = None,
     is_proprietary: bool | None = None,
     name: Annotated[str | None, Query(max_length=255)] = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=255, description="Part number or name contains this.")
+    ] = None,
 ) -> Page[p.PartOut]:
-    """The catalog by part_number (`name` matches a part of it)."""
-    filters = {"part_type": part_type, "is_proprietary": is_proprietary, "name": name}
+    """The catalog by part_number (`name` matches a part of the name; `q` a part of the number or name)."""
+    filters = {"part_type": part_type, "is_proprietary": is_proprietary, "name": name, "q": q}
     return listed.of(
         p.listing(conn, filters | listed.bounds("after_number")), lambda r: (r.part_number, r.id)
     )

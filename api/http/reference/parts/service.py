@@ -87,6 +87,8 @@ SELECT {COLUMNS} FROM parts
 WHERE (%(part_type)s::text IS NULL OR part_type::text = %(part_type)s)
   AND (%(is_proprietary)s::boolean IS NULL OR is_proprietary = %(is_proprietary)s)
   AND (%(name)s::text IS NULL OR name ILIKE '%%' || %(name)s || '%%')
+  AND (%(q)s::text IS NULL OR strpos(lower(part_number), lower(%(q)s)) > 0
+       OR strpos(lower(name), lower(%(q)s)) > 0)
   AND (%(after_number)s::text IS NULL OR (part_number, id) > (%(after_number)s, %(after_id)s::uuid))
 ORDER BY part_number, id
 LIMIT %(limit)s
@@ -108,7 +110,7 @@ def find(conn: Connection, part_id: UUID) -> PartOut:
 
 
 def listing(conn: Connection, filters: dict[str, Any]) -> list[PartOut]:
-    """Parts by part_number."""
+    """Parts by part_number; `q` matches part_number or name, literally (no wildcards), ignoring case."""
     return rows(conn, PartOut, LIST, filters)
 
 
