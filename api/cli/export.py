@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 from api.runtime.settings import Settings
-from ledger.export import FIELDS, csv_row, jsonl_line
+from ledger.export import FIELDS, csv_row, jsonl_line, seal_line
 from ledger.postgres.connection import Connection
 from ledger.postgres.history import MAX_POSITION, iter_events
+from ledger.postgres.seals import stored_seals
 
 Format = Literal["jsonl", "csv"]
 FORMATS: tuple[Format, ...] = ("jsonl", "csv")
@@ -55,6 +56,18 @@ def export(
             out.write(jsonl_line(event))
         count += 1
     return count
+
+
+def export_seals(conn: Connection, out: TextIO) -> int:
+    """Write every seal as a JSON line of its own; return how many.
+
+    Called before `export` of the whole log: the seals are read before the events' horizon is
+    taken, so each covers only events that export writes.
+    """
+    sealed = stored_seals(conn)
+    for s in sealed:
+        out.write(seal_line(s.number, s.after, s.through, s.event_count, s.previous_digest, s.digest))
+    return len(sealed)
 
 
 @contextlib.contextmanager
@@ -97,8 +110,18 @@ def register(
         if first > last:
             print(f"abparts export: error: --from {first} is after --to {last}", file=sys.stderr)
             return 2
+        if args.seals and (
+            args.format != "jsonl" or args.from_position is not None or args.to_position is not None
+        ):
+            print(
+                "abparts export: error: --seals needs --format jsonl and the whole log (no --from/--to)",
+                file=sys.stderr,
+            )
+            return 2
         url = resolve_database(settings)
         with psycopg.connect(url, autocommit=True) as conn, _destination(args.output) as out:
+            if args.seals:
+                export_seals(conn, out)
             count = export(conn, out, args.format, first_position=first, last_position=last)
         if args.output is not None:
             print(f"exported {count} events to {args.output}", file=sys.stderr)
@@ -118,6 +141,11 @@ def register(
     )
     parser.add_argument(
         "--to", dest="to_position", type=_non_negative, metavar="M", help="last position (inclusive)"
+    )
+    parser.add_argument(
+        "--seals",
+        action="store_true",
+        help="write every seal first, as records of their own, so `abparts audit --file` checks them too",
     )
     parser.add_argument("--output", type=Path, metavar="FILE", help="write here instead of stdout")
     parser.set_defaults(func=handler)
