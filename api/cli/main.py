@@ -10,6 +10,7 @@ stderr and exit status 2; `-v` adds the traceback.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import traceback
 from collections.abc import Sequence
@@ -48,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {version('abparts-ledger')}")
     parser.add_argument(
-        "-v", "--verbose", action="store_true", help="on an error, print its traceback as well"
+        "-v", "--verbose", action="store_true", help="log what happens (INFO), and on an error its traceback"
     )
     sub = parser.add_subparsers(dest="command", required=True)
     for group in (service, projections, audit):
@@ -76,7 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings()
     except ValidationError as error:
         return _fail(args, setting_errors(error))
-    configure_logging(json_lines=settings.log_json and args.func in SERVICES)
+    # Quiet by default: a one-off command says only what it did; -v shows the INFO lines too.
+    long_running = args.func in SERVICES
+    level = logging.INFO if long_running or args.verbose else logging.WARNING
+    configure_logging(json_lines=settings.log_json and long_running, level=level)
     try:
         status: int = args.func(settings, args)
     except OPERATOR_ERRORS as error:
