@@ -24,6 +24,7 @@ class Progress:
         self.every = every
         self.started = time.monotonic()
         self._last = 0.0
+        self._shown = -1  # the count of the last plain line: the final one is not printed twice
         self._bar: Bar | None = None
         self._task: TaskID | None = None
         if out.isatty():
@@ -55,9 +56,9 @@ class Progress:
             # The done count may pass the total: the log grows while a rebuild runs.
             self._bar.update(self._task, completed=done, total=max(self.total, done), rate=f"{rate:,.0f}")
             return
-        if not final and now - self._last < self.every:
+        if (not final and now - self._last < self.every) or (final and done == self._shown):
             return
-        self._last = now
+        self._last, self._shown = now, done
         left = max(self.total - done, 0)
         eta = f"{left / rate:.0f}s" if rate > 0 and left else "0s"
         self.out.write(f"{self.label}: {done}/{self.total} events, {rate:,.0f} events/s, ETA {eta}\n")

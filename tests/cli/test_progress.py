@@ -35,6 +35,11 @@ def test_a_terminal_gets_richs_bar_and_a_pipe_plain_lines() -> None:
         "rebuild inventory: 10/40 events",
         "rebuild inventory: 40/40 events",
     ]
+    once = io.StringIO()
+    with Progress(5, once, "rebuild inventory") as progress:
+        progress.update(5)
+        progress.update(5, final=True)  # nothing new: not said twice
+    assert len(once.getvalue().splitlines()) == 1
 
 
 @pytest.mark.db
