@@ -96,6 +96,16 @@ def _non_negative(text: str) -> int:
     return value
 
 
+def _refusal(args: argparse.Namespace, first: int, last: int) -> str | None:
+    """Why these arguments cannot make an export, or None."""
+    if first > last:
+        return f"--from {first} is after --to {last}"
+    whole_log = args.from_position is None and args.to_position is None
+    if args.seals and (args.format != "jsonl" or not whole_log):
+        return "--seals needs --format jsonl and the whole log (no --from/--to)"
+    return None
+
+
 def register(
     sub: argparse._SubParsersAction[argparse.ArgumentParser],
     resolve_database: Callable[[Settings], str],
@@ -107,16 +117,8 @@ def register(
 
         first = 0 if args.from_position is None else args.from_position
         last = MAX_POSITION if args.to_position is None else args.to_position
-        if first > last:
-            print(f"abparts export: error: --from {first} is after --to {last}", file=sys.stderr)
-            return 2
-        if args.seals and (
-            args.format != "jsonl" or args.from_position is not None or args.to_position is not None
-        ):
-            print(
-                "abparts export: error: --seals needs --format jsonl and the whole log (no --from/--to)",
-                file=sys.stderr,
-            )
+        if (refusal := _refusal(args, first, last)) is not None:
+            print(f"abparts export: error: {refusal}", file=sys.stderr)
             return 2
         url = resolve_database(settings)
         with psycopg.connect(url, autocommit=True) as conn, _destination(args.output) as out:

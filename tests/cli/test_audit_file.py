@@ -161,3 +161,17 @@ def test_a_line_that_is_no_record_and_a_missing_file(
     assert main(["audit", "--file", str(tmp_path / "absent.jsonl")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("abparts audit: error: cannot read") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--format", "csv", "--seals"], ["--format", "jsonl", "--seals", "--from", "2"]],
+    ids=["csv", "from"],
+)
+def test_seals_are_exported_only_with_the_whole_log_as_json_lines(
+    args: list[str], no_database: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["export", *args]) == 2
+    assert capsys.readouterr().err == (
+        "abparts export: error: --seals needs --format jsonl and the whole log (no --from/--to)\n"
+    )
