@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
-from ledger.recorded import RecordedEvent, canonical
+from ledger.recorded import CommandMetadata, LogCheckpoint, RecordedEvent, canonical
 from ledger.types import utc
 
 FIELDS = (
@@ -99,6 +101,62 @@ def record(event: RecordedEvent) -> dict[str, Any]:
         "previous_hash": event.previous_hash.hex(),
         "hash": event.hash.hex(),
     }
+
+
+def event_from_record(record: dict[str, Any]) -> RecordedEvent:
+    """The event rebuilt from its exported record alone (KeyError, TypeError or ValueError if malformed)."""
+    return RecordedEvent(
+        position=int(record["position"]),
+        transaction_id=int(record["transaction_id"]),
+        stream_id=str(record["stream_id"]),
+        stream_version=int(record["stream_version"]),
+        event_type=str(record["event_type"]),
+        schema_version=int(record["schema_version"]),
+        payload=dict(record["payload"]),
+        metadata=CommandMetadata(
+            performed_by_user_id=UUID(record["performed_by_user_id"]),
+            request_id=record["request_id"],
+            idempotency_key=record["idempotency_key"],
+            correlation_id=_uuid(record["correlation_id"]),
+            causation_id=_uuid(record["causation_id"]),
+        ),
+        recorded_at=datetime.fromisoformat(record["recorded_at"]),
+        previous_hash=bytes.fromhex(record["previous_hash"]),
+        hash=bytes.fromhex(record["hash"]),
+    )
+
+
+def _uuid(value: str | None) -> UUID | None:
+    return None if value is None else UUID(value)
+
+
+SEAL_RECORD = "seal"
+
+
+def seal_line(
+    number: int,
+    after: LogCheckpoint,
+    through: LogCheckpoint,
+    event_count: int,
+    previous: bytes,
+    digest: bytes,
+) -> str:
+    """A seal as one JSON line of an export: the events it covers are those after `after` through `through`.
+
+    Its `record` key tells it from an event record (which has none).
+    """
+    document = {
+        "record": SEAL_RECORD,
+        "seal_number": number,
+        "after_transaction_id": after.transaction_id,
+        "after_position": after.position,
+        "through_transaction_id": through.transaction_id,
+        "through_position": through.position,
+        "event_count": event_count,
+        "previous_digest": previous.hex(),
+        "digest": digest.hex(),
+    }
+    return json.dumps(document, separators=(",", ":")) + "\n"
 
 
 def _text(value: object) -> str | None:

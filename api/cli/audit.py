@@ -1,10 +1,16 @@
-"""`abparts seal`, `audit` and `verify`: the auditors' commands (tamper evidence and replay checks)."""
+"""`abparts seal`, `audit` and `verify`: the auditors' commands (tamper evidence and replay checks).
+
+Each prints lines for a person, or with --json one document (its keys are listed in the README).
+`audit --file` checks an export with no database at all (`api.cli.audit_file`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
-from api.cli.common import Commands, names_argument
+from api.cli.common import Commands, json_argument, names_argument, print_json
 from api.runtime.database import checked_database
 from api.runtime.settings import Settings
 
@@ -15,24 +21,54 @@ def seal(settings: Settings, args: argparse.Namespace) -> int:
 
     from ledger.postgres.seals import seal as seal_log
 
-    sealed = 0
+    sealed = []
     with psycopg.connect(checked_database(settings), autocommit=True) as conn:
         while (new := seal_log(conn)) is not None:
-            sealed += 1
-            print(f"seal {new.number}: {new.event_count} events through position {new.through.position}")
-    if not sealed:
+            sealed.append(new)
+            if not args.json:
+                print(f"seal {new.number}: {new.event_count} events through position {new.through.position}")
+    if args.json:
+        print_json(
+            {
+                "seals": [
+                    {
+                        "seal_number": s.number,
+                        "event_count": s.event_count,
+                        "through_transaction_id": s.through.transaction_id,
+                        "through_position": s.through.position,
+                        "digest": s.digest.hex(),
+                    }
+                    for s in sealed
+                ]
+            }
+        )
+    elif not sealed:
         print("nothing new to seal")
     return 0
 
 
 def audit(settings: Settings, args: argparse.Namespace) -> int:
-    """Recompute every hash chain and seal; 1 on any problem."""
+    """Recompute every hash chain and seal, of the database or of an export file; 1 on any problem."""
+    if args.file is not None:
+        return _audit_file(args.file, args.json)
     import psycopg
 
     from ledger.postgres.seals import audit as audit_log
 
     with psycopg.connect(checked_database(settings), autocommit=True) as conn:
         report = audit_log(conn)
+    if args.json:
+        print_json(
+            {
+                "ok": report.ok,
+                "source": "database",
+                "events_checked": report.events_checked,
+                "streams_checked": report.streams_checked,
+                "seals_checked": report.seals_checked,
+                "problems": report.problems,
+            }
+        )
+        return 0 if report.ok else 1
     print(
         f"checked {report.events_checked} events in {report.streams_checked} streams"
         f" and {report.seals_checked} seals"
@@ -40,6 +76,47 @@ def audit(settings: Settings, args: argparse.Namespace) -> int:
     for problem in report.problems:
         print(f"PROBLEM {problem}")
     print("OK: every hash chain and seal holds" if report.ok else f"FAILED: {len(report.problems)} problems")
+    return 0 if report.ok else 1
+
+
+def _audit_file(path: Path, as_json: bool) -> int:
+    from api.cli.audit_file import audit_lines
+
+    try:
+        with path.open(encoding="utf-8") as lines:
+            report = audit_lines(lines)
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"abparts audit: error: cannot read {path}: {error}", file=sys.stderr)
+        return 2
+    if as_json:
+        print_json(
+            {
+                "ok": report.ok,
+                "source": str(path),
+                "events_checked": report.events_checked,
+                "streams_checked": report.streams_checked,
+                "seals_checked": report.seals_checked,
+                "problems": report.problems,
+                "first_position": report.first_position,
+                "last_position": report.last_position,
+                "gaps": report.gaps,
+            }
+        )
+        return 0 if report.ok else 1
+    span = f" (positions {report.first_position}-{report.last_position})" if report.events_checked else ""
+    print(
+        f"checked {report.events_checked} events in {report.streams_checked} streams"
+        f" and {report.seals_checked} seals from {path}{span}"
+    )
+    for gap in report.gaps:
+        print(f"GAP position {gap} not in the file (a rolled-back transaction leaves gaps too)")
+    for problem in report.problems:
+        print(f"PROBLEM {problem}")
+    print(
+        "OK: every hash, chain and seal in the file holds"
+        if report.ok
+        else f"FAILED: {len(report.problems)} problems"
+    )
     return 0 if report.ok else 1
 
 
@@ -52,6 +129,25 @@ def verify(settings: Settings, args: argparse.Namespace) -> int:
 
     with psycopg.connect(checked_database(settings), autocommit=True) as conn:
         report = verify_projections(conn, select(args.names))
+    if args.json:
+        print_json(
+            {
+                "ok": report.ok,
+                "events_checked": report.events_checked,
+                "checkpoints": {name: place.position for name, place in report.checkpoints.items()},
+                "differences": [
+                    {
+                        "table": d.table,
+                        "only_live": d.only_live,
+                        "only_recomputed": d.only_recomputed,
+                        "sample_keys": list(d.sample_keys),
+                    }
+                    for d in report.differences
+                ],
+                "problems": report.problems,
+            }
+        )
+        return 0 if report.ok else 1
     for name, place in report.checkpoints.items():
         print(f"{name}: recomputed up to position {place.position}")
     for d in report.differences:
@@ -68,14 +164,24 @@ def verify(settings: Settings, args: argparse.Namespace) -> int:
 
 def register(sub: Commands) -> None:
     """Add this group's commands to `sub`."""
-    sub.add_parser("seal", help="digest the log's new events into seals (tamper evidence)").set_defaults(
-        func=seal
+    parser = sub.add_parser("seal", help="digest the log's new events into seals (tamper evidence)")
+    json_argument(parser)
+    parser.set_defaults(func=seal)
+    parser = sub.add_parser(
+        "audit",
+        help="check every hash chain and seal (or an export file: --file); exit 1 on a problem",
     )
-    sub.add_parser("audit", help="check every hash chain and seal; exit 1 on any problem").set_defaults(
-        func=audit
+    parser.add_argument(
+        "--file",
+        type=Path,
+        metavar="EXPORT",
+        help="check this `abparts export --format jsonl` file instead, without any database",
     )
+    json_argument(parser)
+    parser.set_defaults(func=audit)
     parser = sub.add_parser(
         "verify", help="recompute projections from the log and compare; exit 1 on a difference"
     )
     names_argument(parser, "verify")
+    json_argument(parser)
     parser.set_defaults(func=verify)

@@ -31,9 +31,10 @@ from uuid import UUID
 
 from api.runtime.names import lookup
 from api.runtime.settings import Settings
-from ledger.export import FIELDS, KINDS, NAME_FIELDS, csv_row, jsonl_line, named_ids
+from ledger.export import FIELDS, KINDS, NAME_FIELDS, csv_row, jsonl_line, named_ids, seal_line
 from ledger.postgres.connection import Connection
 from ledger.postgres.history import MAX_POSITION, iter_events
+from ledger.postgres.seals import stored_seals
 
 Format = Literal["jsonl", "csv"]
 FORMATS: tuple[Format, ...] = ("jsonl", "csv")
@@ -102,6 +103,18 @@ def _learn_names(
         directory["organizations"][str(id_)] = {"organization_name": name}
 
 
+def export_seals(conn: Connection, out: TextIO) -> int:
+    """Write every seal as a JSON line of its own; return how many.
+
+    Called before `export` of the whole log: the seals are read before the events' horizon is
+    taken, so each covers only events that export writes.
+    """
+    sealed = stored_seals(conn)
+    for s in sealed:
+        out.write(seal_line(s.number, s.after, s.through, s.event_count, s.previous_digest, s.digest))
+    return len(sealed)
+
+
 @contextlib.contextmanager
 def _destination(output: Path | None) -> Iterator[TextIO]:
     """stdout, or FILE written beside itself and renamed into place only once complete."""
@@ -128,6 +141,16 @@ def _non_negative(text: str) -> int:
     return value
 
 
+def _refusal(args: argparse.Namespace, first: int, last: int) -> str | None:
+    """Why these arguments cannot make an export, or None."""
+    if first > last:
+        return f"--from {first} is after --to {last}"
+    whole_log = args.from_position is None and args.to_position is None
+    if args.seals and (args.format != "jsonl" or not whole_log):
+        return "--seals needs --format jsonl and the whole log (no --from/--to)"
+    return None
+
+
 def register(
     sub: argparse._SubParsersAction[argparse.ArgumentParser],
     resolve_database: Callable[[Settings], str],
@@ -139,11 +162,13 @@ def register(
 
         first = 0 if args.from_position is None else args.from_position
         last = MAX_POSITION if args.to_position is None else args.to_position
-        if first > last:
-            print(f"abparts export: error: --from {first} is after --to {last}", file=sys.stderr)
+        if (refusal := _refusal(args, first, last)) is not None:
+            print(f"abparts export: error: {refusal}", file=sys.stderr)
             return 2
         url = resolve_database(settings)
         with psycopg.connect(url, autocommit=True) as conn, _destination(args.output) as out:
+            if args.seals:
+                export_seals(conn, out)
             count = export(conn, out, args.format, first_position=first, last_position=last)
         if args.output is not None:
             print(f"exported {count} events to {args.output}", file=sys.stderr)
@@ -163,6 +188,11 @@ def register(
     )
     parser.add_argument(
         "--to", dest="to_position", type=_non_negative, metavar="M", help="last position (inclusive)"
+    )
+    parser.add_argument(
+        "--seals",
+        action="store_true",
+        help="write every seal first, as records of their own, so `abparts audit --file` checks them too",
     )
     parser.add_argument("--output", type=Path, metavar="FILE", help="write here instead of stdout")
     parser.set_defaults(func=handler)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from api.cli.common import Commands, names_argument
+from api.cli.common import Commands, json_argument, names_argument, print_json
 from api.runtime.database import checked_database, ready_database
 from api.runtime.settings import Settings
+from projections.engine.status import ProjectionStatus
 
 
 def project(settings: Settings, args: argparse.Namespace) -> int:
@@ -28,7 +29,7 @@ def rebuild(settings: Settings, args: argparse.Namespace) -> int:
 
     projections = select(args.names)
     with psycopg.connect(checked_database(settings), autocommit=True) as conn:
-        result = rebuild_projections(conn, projections, sys.stdout, batch_size=args.batch_size)
+        result = rebuild_projections(conn, projections, sys.stderr, batch_size=args.batch_size)
     print(f"rebuilt {', '.join(result.projections)} from {result.events} events and swapped them in")
     return 0
 
@@ -42,6 +43,9 @@ def status(settings: Settings, args: argparse.Namespace) -> int:
 
     with psycopg.connect(checked_database(settings), autocommit=True) as conn:
         rows = projection_status(conn, ALL)
+    if args.json:
+        print_json({"projections": [_status_document(r) for r in rows]})
+        return 0
     print(f"{'projection':<24}{'position':>12}{'applied':>12}{'lag':>10}{'lag s':>10}  worker")
     for r in rows:
         print(
@@ -49,6 +53,18 @@ def status(settings: Settings, args: argparse.Namespace) -> int:
             f"  {'active' if r.worker_active else '-'}"
         )
     return 0
+
+
+def _status_document(row: ProjectionStatus) -> dict[str, object]:
+    return {
+        "name": row.name,
+        "position": row.position,
+        "events_applied": row.events_applied,
+        "lag_events": row.lag_events,
+        "lag_seconds": row.lag_seconds,
+        "updated_at": None if row.updated_at is None else row.updated_at.isoformat(),
+        "worker_active": row.worker_active,
+    }
 
 
 def register(sub: Commands) -> None:
@@ -60,4 +76,6 @@ def register(sub: Commands) -> None:
     names_argument(parser, "rebuild")
     parser.add_argument("--batch-size", type=int, default=50_000)
     parser.set_defaults(func=rebuild)
-    sub.add_parser("status", help="each projection's position and lag").set_defaults(func=status)
+    parser = sub.add_parser("status", help="each projection's position and lag")
+    json_argument(parser)
+    parser.set_defaults(func=status)

@@ -122,7 +122,7 @@ def register(
                 print(f"abparts stock: error: {error}", file=sys.stderr)
                 return 1
             names = lookup(conn, parts=(p for _, p in levels), warehouses=(w for w, _ in levels))
-        write_stock(sys.stdout, levels, args.format, names)
+        write_stock(sys.stdout, levels, "json" if args.json else args.format, names)
         return 0
 
     parser = sub.add_parser(
@@ -146,4 +146,5 @@ def register(
     parser.add_argument("--warehouse", type=_uuid, metavar="ID", help="only this warehouse")
     parser.add_argument("--part", type=_uuid, metavar="ID", help="only this part")
     parser.add_argument("--format", choices=FORMATS, default="table", help="table (default) or json")
+    parser.add_argument("--json", action="store_true", help="the same as --format json")
     parser.set_defaults(func=handler)

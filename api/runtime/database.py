@@ -74,15 +74,44 @@ def _alive(pid: int) -> bool:
     return True
 
 
-@retry(
-    retry=retry_if_exception_type(psycopg.OperationalError),
-    wait=wait_exponential(multiplier=0.1, max=2),
-    stop=stop_after_delay(60),
-    reraise=True,
-)
-def wait_for_database(url: str) -> None:
-    """Block until the database accepts connections (up to a minute), then return."""
-    with psycopg.connect(url, connect_timeout=5) as conn:
+class DatabaseUnreachable(Exception):
+    """The database did not accept a connection within the time a command waits for it."""
+
+    def __init__(self, url: str, waited: float, cause: Exception) -> None:
+        reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        super().__init__(f"cannot reach the database at {_where(url)} after {waited:g} s: {reason}")
+
+
+def _where(url: str) -> str:
+    """host:port/dbname of `url`, never its password."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    info = conninfo_to_dict(url)
+    return f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+
+
+# Services (serve, migrate, project) wait a minute: under docker compose the database may still be
+# starting. The checking commands are run by a person or a cron job, who wants an answer at once.
+SERVICE_WAIT = 60.0
+COMMAND_WAIT = 3.0
+
+
+def wait_for_database(url: str, within: float = SERVICE_WAIT) -> None:
+    """Block until the database accepts connections, up to `within` seconds; else DatabaseUnreachable."""
+    attempt = retry(
+        retry=retry_if_exception_type(psycopg.OperationalError),
+        wait=wait_exponential(multiplier=0.1, max=2),
+        stop=stop_after_delay(within),
+        reraise=True,
+    )(_connect_once)
+    try:
+        attempt(url, max(1, min(5, round(within))))
+    except psycopg.OperationalError as error:
+        raise DatabaseUnreachable(url, within, error) from error
+
+
+def _connect_once(url: str, timeout: int) -> None:
+    with psycopg.connect(url, connect_timeout=timeout) as conn:
         conn.execute("SELECT 1")
 
 
@@ -167,10 +196,11 @@ def ready_database(settings: Settings, *, migrate_it: bool) -> str:
 
     With `migrate_it` the schema is brought to head (serve, migrate, project, bootstrap); otherwise
     it must already be there (SchemaNotCurrent): the other commands only read or write data, and an
-    outdated schema is said, not migrated behind the operator's back.
+    outdated schema is said, not migrated behind the operator's back. Those commands wait
+    COMMAND_WAIT seconds for the database, the migrating ones SERVICE_WAIT (DatabaseUnreachable).
     """
     url = settings.database_url or start_embedded(settings.pgdata_dir, stop_at_exit=True)
-    wait_for_database(url)
+    wait_for_database(url, SERVICE_WAIT if migrate_it else COMMAND_WAIT)
     if migrate_it:
         migrate(url)
     else:

@@ -76,6 +76,28 @@ def seal(conn: Connection, max_events: int = 100_000) -> Seal | None:
         return new
 
 
+@dataclass(frozen=True)
+class StoredSeal:
+    """A seal as stored: what it covers (after `after`, through `through`) and its digests."""
+
+    number: int
+    after: LogCheckpoint
+    through: LogCheckpoint
+    event_count: int
+    previous_digest: bytes
+    digest: bytes
+
+
+def stored_seals(conn: Connection) -> list[StoredSeal]:
+    """Every seal, in order (for `abparts export --seals`)."""
+    seals, after = [], START
+    for number, xid, position, event_count, previous_digest, digest in conn.execute(ALL_SEALS).fetchall():
+        through = LogCheckpoint(xid, position)
+        seals.append(StoredSeal(number, after, through, event_count, bytes(previous_digest), bytes(digest)))
+        after = through
+    return seals
+
+
 @dataclass
 class AuditReport:
     """What an audit of the log found; `ok` when nothing."""

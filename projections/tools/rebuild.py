@@ -57,25 +57,26 @@ def rebuild(
         start = min(checkpoint(conn, p.name) for p in projections)
         row = conn.execute(REMAINING, [start.transaction_id, start.position]).fetchone()
         total = row[0] if row else 0
-        progress = Progress(total, out, "rebuild " + ", ".join(p.name for p in projections))
-        done = 0
-        # Up to the head as it was at the start: under a steady load the head moves on for ever,
-        # and the swap below brings the shadows up to wherever it is then.
-        while done < total:
-            with conn.transaction():
-                applied = _round(conn, projections, batch_size)
-            done += applied
-            progress.update(done)
-            if applied == 0:
-                break
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", [SWAP_LOCK])
-            while applied := _round(conn, projections, batch_size):
+        label = "rebuild " + ", ".join(p.name for p in projections)
+        with Progress(total, out, label) as progress:
+            done = 0
+            # Up to the head as it was at the start: under a steady load the head moves on for ever,
+            # and the swap below brings the shadows up to wherever it is then.
+            while done < total:
+                with conn.transaction():
+                    applied = _round(conn, projections, batch_size)
                 done += applied
-            sync_into_live(conn, SHADOW, projections)
-            for projection in projections:
-                conn.execute(MOVE_CHECKPOINT, [projection.name])
-        progress.update(done, final=True)
+                progress.update(done)
+                if applied == 0:
+                    break
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", [SWAP_LOCK])
+                while applied := _round(conn, projections, batch_size):
+                    done += applied
+                sync_into_live(conn, SHADOW, projections)
+                for projection in projections:
+                    conn.execute(MOVE_CHECKPOINT, [projection.name])
+            progress.update(done, final=True)
     finally:
         conn.execute("RESET search_path")
     _drop_shadow(conn, projections)
