@@ -47,8 +47,9 @@ def replicated() -> Iterator[Replicated]:
     with primary_and_standby() as (primary, standby):
         url = primary.create_database(DATABASE)
         migrate(url)
+        standby.catch_up(url)  # the app's reads must find the database and its tables there
         settings = api_settings(
-            read_database_url=standby.url(DATABASE), read_wait_timeout=1.5, pool_timeout=1.0
+            read_database_url=standby.url(DATABASE), read_wait_timeout=3.0, pool_timeout=3.0
         )
         with (
             psycopg.connect(url, autocommit=True) as db,
@@ -78,6 +79,7 @@ def _primary_has_projected(r: Replicated, position: int) -> None:
     assert wait_until_projected(r.shop.db, ("inventory",), position, 10), "the primary never projected it"
 
 
+@pytest.mark.db
 def test_a_read_with_min_position_on_the_replica_includes_that_position(replicated: Replicated) -> None:
     before = _stock(_inventory(replicated)) or Decimal(0)
     replicated.replica.execute("SELECT pg_wal_replay_pause()")
@@ -93,6 +95,7 @@ def test_a_read_with_min_position_on_the_replica_includes_that_position(replicat
         replicated.replica.execute("SELECT pg_wal_replay_resume()")
 
 
+@pytest.mark.db
 def test_a_plain_read_may_lag_and_min_position_waits_for_the_replica(replicated: Replicated) -> None:
     shown = _stock(
         _inventory(replicated, min_position=stock_in(replicated.client, replicated.shop, "1")["position"])
@@ -113,6 +116,7 @@ def test_a_plain_read_may_lag_and_min_position_waits_for_the_replica(replicated:
     assert _stock(_inventory(replicated, min_position=positions[-1])) == shown + 40
 
 
+@pytest.mark.db
 def test_what_the_replica_has_not_replayed_is_asked_of_the_primary(replicated: Replicated) -> None:
     r = replicated
     r.replica.execute("SELECT pg_wal_replay_pause()")
@@ -131,6 +135,7 @@ def test_what_the_replica_has_not_replayed_is_asked_of_the_primary(replicated: R
         r.replica.execute("SELECT pg_wal_replay_resume()")
 
 
+@pytest.mark.db
 def test_the_replica_gone_reads_answer_503_and_writes_go_on(replicated: Replicated) -> None:
     replicated.standby.stop()
     try:
@@ -143,10 +148,9 @@ def test_the_replica_gone_reads_answer_503_and_writes_go_on(replicated: Replicat
     finally:
         replicated.standby.start()
     # Each pooled connection to the old standby fails once (503) and is replaced: the client retries.
-    for _ in range(20):
-        back = _inventory(replicated, min_position=written["position"])
-        if back.status_code != 503:
-            break
+    deadline = time.monotonic() + 20
+    while (back := _inventory(replicated, min_position=written["position"])).status_code == 503:
+        assert time.monotonic() < deadline, back.text
         time.sleep(0.1)
     assert _stock(back) is not None
 

@@ -14,10 +14,13 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+
+import psycopg
 
 from api.runtime.database import wait_for_database
 from tests.faults.own_server import FreezablePostgres, freezable_postgres
@@ -47,6 +50,20 @@ class Standby:
         log = self.pgdata.parent / "standby.log"
         self._pg_ctl("-w", "-t", "60", "-l", str(log), "-o", options, "start")
         wait_for_database(self.url("postgres"))
+
+    def catch_up(self, primary_url: str, timeout: float = 30) -> None:
+        """Return once the standby has replayed everything the primary had written when called."""
+        with psycopg.connect(primary_url, autocommit=True) as primary:
+            target = primary.execute("SELECT pg_current_wal_lsn()").fetchone()
+        assert target is not None
+        deadline = time.monotonic() + timeout
+        with psycopg.connect(self.url("postgres"), autocommit=True) as standby:
+            while True:
+                row = standby.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [target[0]]).fetchone()
+                if row is not None and row[0]:
+                    return
+                assert time.monotonic() < deadline, "the standby did not catch up"
+                time.sleep(0.05)
 
     def stop(self) -> None:
         """Stop the standby (fast shutdown: its clients are disconnected)."""
