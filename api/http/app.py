@@ -55,27 +55,22 @@ ROUTERS = (
 
 def create_app(settings: Settings, database_url: str) -> FastAPI:
     """Build the HTTP app for an already migrated database at `database_url`."""
-    # Autocommit: a request's writes are explicit transactions, committed before the response is sent.
-    # Bounded holds: a database that stops answering costs a request at most `database_timeout` (then 503).
-    pool = WatchedPool(
-        api_conninfo(database_url, settings.database_timeout),
-        hold_timeout=settings.database_timeout,
-        min_size=2,
-        max_size=settings.pool_size,
-        kwargs={"autocommit": True},
-        timeout=settings.pool_timeout,
-        open=False,
+    pool = _api_pool(settings, database_url)
+    # Reads of the projections may go to a streaming replica; everything that writes stays on `pool`.
+    read_pool = (
+        None if settings.read_database_url is None else _api_pool(settings, settings.read_database_url)
     )
     app = FastAPI(
         title="ABParts Ledger",
         version="0.1.0",
         description="Event-sourced inventory ledger for the AutoBoss parts business.",
-        lifespan=_lifespan(pool, settings, database_url),
+        lifespan=_lifespan(pool, read_pool, settings, database_url),
         docs_url=None,  # served by docs_routes from packaged assets, not from a CDN
         redoc_url=None,
     )
     app.state.settings = settings
     app.state.pool = pool
+    app.state.read_pool = read_pool
     app.state.projectors = None  # set while the app runs
     app.state.ledger = PostgresLedger(settings.policy())
     app.state.metrics = metrics = Metrics(pool)
@@ -93,8 +88,22 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     return app
 
 
+def _api_pool(settings: Settings, url: str) -> WatchedPool:
+    # Autocommit: a request's writes are explicit transactions, committed before the response is sent.
+    # Bounded holds: a database that stops answering costs a request at most `database_timeout` (then 503).
+    return WatchedPool(
+        api_conninfo(url, settings.database_timeout),
+        hold_timeout=settings.database_timeout,
+        min_size=2,
+        max_size=settings.pool_size,
+        kwargs={"autocommit": True},
+        timeout=settings.pool_timeout,
+        open=False,
+    )
+
+
 def _lifespan(
-    pool: WatchedPool, settings: Settings, database_url: str
+    pool: WatchedPool, read_pool: WatchedPool | None, settings: Settings, database_url: str
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """Open the pool and start the projectors on the first start; stop both when the last one ends."""
     running = 0  # lifespans entered and not yet left: an app served by two clients starts once
@@ -104,6 +113,9 @@ def _lifespan(
         nonlocal running
         if running == 0:
             pool.open(wait=True, timeout=30)
+            if read_pool is not None:
+                # Not waited for: the API starts without its replica, and the reads answer 503 meanwhile.
+                read_pool.open(wait=False)
             app.state.projectors = InProcessProjectors(settings, database_url)
             app.state.projectors.start()
             app.state.pruner = IdempotencyPruner(
@@ -121,5 +133,7 @@ def _lifespan(
                     app.state.projectors = None
                 app.state.pruner.stop()
                 pool.close()
+                if read_pool is not None:
+                    read_pool.close()
 
     return lifespan

@@ -1,4 +1,4 @@
-"""Typed FastAPI dependencies shared by the routes: connection, settings, the caller, the ledger, `Ctx`.
+"""Typed FastAPI dependencies shared by the routes: connections, settings, the caller, the ledger, `Ctx`.
 
 Dependencies that do no I/O are `async def`, so FastAPI calls them on the event loop rather than
 sending each through the threadpool.
@@ -7,6 +7,7 @@ sending each through the threadpool.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 import anyio
@@ -33,9 +34,14 @@ async def _connection(request: Request) -> AsyncIterator[store.Connection]:
     if held is not None:
         yield held
         return
+    async with _checkout(request.app.state.pool) as conn:
+        yield conn
+
+
+@asynccontextmanager
+async def _checkout(pool: ConnectionPool) -> AsyncIterator[store.Connection]:
     # Async, so that neither a held connection nor giving one back costs a worker-thread hop: only
     # waiting for one blocks. An idle connection goes back without I/O; any other is reset in a thread.
-    pool: ConnectionPool = request.app.state.pool
     conn = await anyio.to_thread.run_sync(pool.getconn)
     try:
         yield conn
@@ -47,6 +53,21 @@ async def _connection(request: Request) -> AsyncIterator[store.Connection]:
 
 
 Connection = Annotated[store.Connection, Depends(_connection)]
+
+
+async def _read_connection(request: Request, primary: Connection) -> AsyncIterator[store.Connection]:
+    # The caller's lookup needs the primary anyway (it touches last_activity), so without a replica
+    # the read shares that connection: still one pooled connection a request.
+    replica: ConnectionPool | None = request.app.state.read_pool
+    if replica is None:
+        yield primary
+        return
+    async with _checkout(replica) as conn:
+        yield conn
+
+
+# The read routes' connection: the replica's pool when ABPARTS_READ_DATABASE_URL is set, else the primary.
+ReadConnection = Annotated[store.Connection, Depends(_read_connection)]
 
 
 async def _settings(request: Request) -> Settings:

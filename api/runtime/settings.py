@@ -23,6 +23,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("ABPARTS_DATABASE_URL", "DATABASE_URL"),
         description="postgresql:// URL; when unset an embedded PostgreSQL is started.",
     )
+    read_database_url: str | None = Field(
+        default=None,
+        description="postgresql:// URL of a streaming replica of database_url: the read routes use it"
+        " (min_position waits on its own checkpoints); writes, sign-in and projectors stay on the primary.",
+    )
     data_dir: Path = Field(default=Path(".abparts"), description="Where local state is kept.")
     pgdata: Path | None = Field(default=None, description="Embedded PostgreSQL data directory.")
     host: str = "127.0.0.1"
@@ -104,7 +109,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must not be before {EARLIEST_MOMENT.isoformat()}")
         return value
 
-    @field_validator("database_url")
+    @field_validator("database_url", "read_database_url")
     @classmethod
     def _postgres_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("postgresql://", "postgres://")):

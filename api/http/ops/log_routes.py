@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from api.http.deps import Connection, CurrentAdmin
+from api.http.deps import Connection, CurrentAdmin, ReadConnection
 from api.http.pagination import Cursor, Limit, Page
 from api.http.problems import ApiError
 from api.http.stock.schemas import LedgerEventOut, ProjectionStatusOut
@@ -25,6 +25,7 @@ router = APIRouter(tags=["stock queries"])
 @router.get("/ledger/events", response_model=Page[LedgerEventOut], summary="The raw log")
 def ledger_events(
     conn: Connection,
+    reads: ReadConnection,
     caller: CurrentAdmin,
     after: Annotated[int, Query(ge=0, description="Position of the last event already read.")] = 0,
     limit: Limit = 50,
@@ -42,12 +43,13 @@ def ledger_events(
         after = int(cursor)
     start = START
     if after:
+        # Asked of the primary: a replica that has not replayed `after` yet would call it unknown.
         checkpoint = queries.checkpoint_at(conn, after)
         if checkpoint is None:
             raise ApiError(422, "invalid_request", f"no event at position {after}", field="after")
         start = checkpoint
     found = [
-        LedgerEventOut(**record(e)) for e in _visible_events(conn, caller.scope_list(), start, limit + 1)
+        LedgerEventOut(**record(e)) for e in _visible_events(reads, caller.scope_list(), start, limit + 1)
     ]
     items = found[:limit]
     more = len(found) > limit

@@ -12,7 +12,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from api.http.auth.principal import Principal
-from api.http.deps import AppSettings, Connection, Ctx, CurrentUser
+from api.http.deps import AppSettings, Connection, Ctx, CurrentUser, ReadConnection
 from api.http.orders import access
 from api.http.orders import queries as q
 from api.http.orders.commands import answer, items
@@ -70,6 +70,7 @@ def _customer_scope(caller: Principal) -> UUID | None:
 @router.get("/customer-orders", response_model=Page[OrderOut], summary="Customer orders")
 def list_customer_orders(
     conn: Connection,
+    reads: ReadConnection,
     settings: AppSettings,
     caller: CurrentUser,
     status: Status = None,
@@ -79,12 +80,12 @@ def list_customer_orders(
     cursor: Cursor = None,
 ) -> Page[OrderOut]:
     """A customer's own orders; all of them for Oraseas EE. Newest first."""
-    ensure_fresh(conn, settings, ("customer_orders",), min_position)
+    ensure_fresh(reads, settings, ("customer_orders",), min_position, primary=conn)
     customer = _customer_scope(caller) or customer_organization_id
     if customer_organization_id is not None and customer != customer_organization_id:
         return Page[OrderOut](items=[], next_cursor=None)
     params = {"customer": customer, "status": status, "id": None, "limit": limit + 1} | dated_after(cursor)
-    return q.order_page(q.customer_orders(conn, params), limit)
+    return q.order_page(q.customer_orders(reads, params), limit)
 
 
 add_read(
@@ -119,8 +120,12 @@ def availability(order_id: UUID, warehouse_id: UUID, conn: Connection, caller: C
 
 @router.get("/reports/in-transit", response_model=list[InTransitOut], summary="Stock in transit")
 def in_transit(
-    conn: Connection, settings: AppSettings, caller: CurrentUser, min_position: MinPosition = None
+    conn: Connection,
+    reads: ReadConnection,
+    settings: AppSettings,
+    caller: CurrentUser,
+    min_position: MinPosition = None,
 ) -> list[InTransitOut]:
     """Customer order lines shipped and not yet received (a customer sees its own)."""
-    ensure_fresh(conn, settings, ("customer_orders",), min_position)
-    return [InTransitOut(**r) for r in q.in_transit(conn, _customer_scope(caller))]
+    ensure_fresh(reads, settings, ("customer_orders",), min_position, primary=conn)
+    return [InTransitOut(**r) for r in q.in_transit(reads, _customer_scope(caller))]

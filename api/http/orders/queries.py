@@ -97,15 +97,18 @@ def in_transit(conn: Connection, customer: UUID | None) -> list[dict[str, Any]]:
     return _rows(conn, IN_TRANSIT, {"customer": customer})
 
 
-def one_order(conn: Connection, kind: str, order_id: UUID) -> OrderOut:
-    """The order from its projection; from its stream when it is recorded but not projected yet."""
+def one_order(conn: Connection, kind: str, order_id: UUID, *, log: Connection) -> OrderOut:
+    """The order from its projection on `conn`; from its stream on `log` when not projected yet.
+
+    `log` is the primary's connection: a read replica may not have replayed the stream yet either.
+    """
     keys = {"status": None, "id": order_id, "limit": 1, "after_date": None, "after_id": None}
     found = (
         customer_orders(conn, keys | {"customer": None})
         if kind == "customer"
         else supplier_orders(conn, keys)
     )
-    return found[0] if found else from_stream(conn, kind, order_id, None, [])
+    return found[0] if found else from_stream(log, kind, order_id, None, [])
 
 
 def order_page(found: list[OrderOut], limit: int) -> Page[OrderOut]:

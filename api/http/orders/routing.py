@@ -16,7 +16,7 @@ from uuid import UUID
 from fastapi import APIRouter, Body
 
 from api.http.auth.principal import Principal
-from api.http.deps import AppSettings, Connection, Ctx, CurrentUser
+from api.http.deps import AppSettings, Connection, Ctx, CurrentUser, ReadConnection
 from api.http.orders import queries as q
 from api.http.orders.commands import Build, answer, movement, plain
 from api.http.orders.schemas import ActionIn, MovementIn, OrderOut
@@ -81,13 +81,14 @@ def add_read(router: APIRouter, kind: str, check: Check, doc: str) -> None:
     def route(
         order_id: UUID,
         conn: Connection,
+        reads: ReadConnection,
         settings: AppSettings,
         caller: CurrentUser,
         min_position: MinPosition = None,
     ) -> OrderOut:
         check(conn, caller, order_id, "read")
-        ensure_fresh(conn, settings, (f"{kind}_orders",), min_position)
-        return q.one_order(conn, kind, order_id)
+        ensure_fresh(reads, settings, (f"{kind}_orders",), min_position, primary=conn)
+        return q.one_order(reads, kind, order_id, log=conn)
 
     route.__doc__ = doc
     router.add_api_route(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.http.deps import AppSettings, Connection, Ctx, CurrentUser
+from api.http.deps import AppSettings, Connection, Ctx, CurrentUser, ReadConnection
 from api.http.orders import access
 from api.http.orders import queries as q
 from api.http.orders.commands import answer, items
@@ -63,6 +63,7 @@ add_actions(router, "supplier", access.supplier_order, ACTIONS)
 @router.get("/supplier-orders", response_model=Page[OrderOut], summary="Supplier orders")
 def list_supplier_orders(
     conn: Connection,
+    reads: ReadConnection,
     settings: AppSettings,
     caller: CurrentUser,
     status: Status = None,
@@ -72,9 +73,9 @@ def list_supplier_orders(
 ) -> Page[OrderOut]:
     """Oraseas EE's supplier orders, newest first."""
     access.supplier_order(conn, caller, None, "read")
-    ensure_fresh(conn, settings, ("supplier_orders",), min_position)
+    ensure_fresh(reads, settings, ("supplier_orders",), min_position, primary=conn)
     params = {"status": status, "id": None, "limit": limit + 1} | dated_after(cursor)
-    return q.order_page(q.supplier_orders(conn, params), limit)
+    return q.order_page(q.supplier_orders(reads, params), limit)
 
 
 add_read(

@@ -1,4 +1,9 @@
-"""Read-your-writes for the read routes: `min_position` waits (bounded) for the projections to catch up."""
+"""Read-your-writes for the read routes: `min_position` waits (bounded) for the projections to catch up.
+
+On a read replica the wait is on the replica's own copy of the checkpoints (they are replicated with
+the read tables), so a read never shows a state older than the position; whether a position has been
+given at all is asked of the primary, where a replica that has not yet replayed it would say no.
+"""
 
 from __future__ import annotations
 
@@ -19,14 +24,27 @@ MinPosition = Annotated[
 ]
 
 
-def ensure_fresh(conn: Connection, settings: Settings, names: tuple[str, ...], position: int | None) -> None:
-    """Return once `names` include `position`; a 503 `stale_read` after the configured wait."""
+def ensure_fresh(
+    reads: Connection,
+    settings: Settings,
+    names: tuple[str, ...],
+    position: int | None,
+    *,
+    primary: Connection,
+) -> None:
+    """Return once `names` on `reads` include `position`; a 503 `stale_read` after the configured wait.
+
+    `primary` (the same connection without a replica) says whether `position` exists: a position the
+    replica has not replayed yet is waited for, not refused as unknown.
+    """
     if position is None:
         return
-    ensure_given(conn, position)
-    # The wait holds the connection; it is not the database being slow, so it does not count against it.
-    allow_longer(conn, settings.read_wait_timeout)
-    if not wait_until_projected(conn, names, position, settings.read_wait_timeout):
+    ensure_given(primary, position)
+    # The wait holds the connections; it is not the database being slow, so it does not count against it.
+    allow_longer(reads, settings.read_wait_timeout)
+    if primary is not reads:
+        allow_longer(primary, settings.read_wait_timeout)
+    if not wait_until_projected(reads, names, position, settings.read_wait_timeout):
         raise ApiError(
             503,
             "stale_read",

@@ -16,7 +16,7 @@ from uuid import UUID
 from fastapi import Depends, Query
 from pydantic import BaseModel
 
-from api.http.deps import AppSettings, Connection, CurrentUser
+from api.http.deps import AppSettings, Connection, CurrentUser, ReadConnection
 from api.http.pagination import DATED, Cursor, CursorKey, Limit, Page, dated_after, page
 from api.http.stock import queries as q
 from api.http.stock.freshness import MinPosition, ensure_fresh
@@ -27,16 +27,20 @@ K = TypeVar("K")
 
 @dataclass(frozen=True)
 class Reading:
-    """A read of the stock projections by the caller, once they include `min_position`."""
+    """A read of the stock projections by the caller, once they include `min_position`.
 
-    conn: Connection
+    `conn` is the read replica's when one is configured; `primary` is the caller's lookup's.
+    """
+
+    conn: ReadConnection
+    primary: Connection
     settings: AppSettings
     caller: CurrentUser
     min_position: MinPosition = None
 
     def rows(self, names: tuple[str, ...], query: str, model: type[R], filters: dict[str, Any]) -> list[R]:
         """`query`'s rows as `model`s within the caller's scope, once the projections `names` are fresh."""
-        ensure_fresh(self.conn, self.settings, names, self.min_position)
+        ensure_fresh(self.conn, self.settings, names, self.min_position, primary=self.primary)
         return [model(**r) for r in q.rows(self.conn, query, {"scope": self.caller.scope_list()} | filters)]
 
 

@@ -68,7 +68,8 @@ def inventory_as_of(
     """Stock as the ledger stood at a moment (`at`) or a log position, from the nearest balance snapshot."""
     if (at is None) == (position is None):
         raise ApiError(422, "invalid_request", "give exactly one of `at` and `position`")
-    # From the nearest balance snapshot by position or by recorded_at, plus the events after it.
+    # From the nearest balance snapshot by position or by recorded_at, plus the events after it. On the
+    # primary, not a replica: a replica that has not replayed up to `position` would sum too few events.
     if position is not None:
         ensure_given(conn, position, "position")
         levels = stock_at_position(conn, position, warehouse_id, part_id)
