@@ -8,9 +8,11 @@ an auditor can recompute every stream's chain from the records alone.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
-from ledger.recorded import RecordedEvent, canonical
+from ledger.recorded import CommandMetadata, RecordedEvent, canonical
 from ledger.types import utc
 
 FIELDS = (
@@ -56,6 +58,38 @@ def record(event: RecordedEvent) -> dict[str, Any]:
 
 def _text(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def from_record(fields: dict[str, Any]) -> RecordedEvent:
+    """The event back from one exported record (a JSON Lines line or a change feed message's body).
+
+    The inverse of record(): `from_record(r).computed_hash()` recomputes the hash from the record's
+    content alone, which is how a consumer checks what it received. KeyError or ValueError if the
+    record lacks a field or holds a malformed one.
+    """
+    return RecordedEvent(
+        position=int(fields["position"]),
+        transaction_id=int(fields["transaction_id"]),
+        stream_id=str(fields["stream_id"]),
+        stream_version=int(fields["stream_version"]),
+        event_type=str(fields["event_type"]),
+        schema_version=int(fields["schema_version"]),
+        payload=dict(fields["payload"]),
+        metadata=CommandMetadata(
+            performed_by_user_id=UUID(fields["performed_by_user_id"]),
+            request_id=fields["request_id"],
+            idempotency_key=fields["idempotency_key"],
+            correlation_id=_uuid(fields["correlation_id"]),
+            causation_id=_uuid(fields["causation_id"]),
+        ),
+        recorded_at=datetime.fromisoformat(fields["recorded_at"]),
+        previous_hash=bytes.fromhex(fields["previous_hash"]),
+        hash=bytes.fromhex(fields["hash"]),
+    )
+
+
+def _uuid(value: str | None) -> UUID | None:
+    return None if value is None else UUID(value)
 
 
 def jsonl_line(event: RecordedEvent) -> str:
