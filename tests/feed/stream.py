@@ -32,7 +32,10 @@ async def _read(url: str, subject: str, start: int) -> list[Received]:
     nc = await nats.connect(url, allow_reconnect=False)
     try:
         js = nc.jetstream()
-        last = (await js.stream_info(STREAM)).state.last_seq
+        try:
+            last = (await js.stream_info(STREAM)).state.last_seq
+        except NotFoundError:
+            return []  # the publisher has not created it yet
         if last < start:
             return []
         config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start)

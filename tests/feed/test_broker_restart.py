@@ -23,20 +23,22 @@ from tests.fixtures.world import World
 pytestmark = [pytest.mark.db]
 
 
-def _load(url: str, site: Site, commands: int, done: threading.Event) -> None:
-    """Creations, transfers and consumptions, one command at a time, as fast as they commit."""
+def _load(url: str, site: Site, commands: int, stop: threading.Event | None = None) -> int:
+    """Creations, transfers and consumptions, one command at a time; how many ran (`stop` ends it early)."""
     with psycopg.connect(url, autocommit=True) as conn:
         for i in range(commands):
+            if stop is not None and stop.is_set():
+                return i
             if i % 3 == 0:
                 run(conn, CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(3)), site)
             elif i % 3 == 1:
-                command = TransferStock(
+                transfer = TransferStock(
                     part_id=site.part, from_warehouse_id=site.a, to_warehouse_id=site.b, quantity=D(1)
                 )
-                run(conn, command, site)
+                run(conn, transfer, site)
             else:
                 run(conn, ConsumeStock(part_id=site.part, from_warehouse_id=site.b, quantity=D(1)), site)
-    done.set()
+    return commands
 
 
 def test_a_broker_restart_under_load_is_survived_without_help(
@@ -45,15 +47,20 @@ def test_a_broker_restart_under_load_is_survived_without_help(
     with psycopg.connect(feed_db, autocommit=True) as conn:
         site = make_site(World(conn))
         publisher = start_publisher(processes, feed_db, broker, ABPARTS_FEED_BATCH_SIZE="10")
-        done = threading.Event()
-        load = threading.Thread(target=_load, args=(feed_db, site, 600, done), daemon=True)
+        stop = threading.Event()
+        ran: list[int] = []
+        load = threading.Thread(target=lambda: ran.append(_load(feed_db, site, 600, stop)), daemon=True)
         load.start()
-        eventually(lambda: len(read_stream(broker.url)) >= 50, 30, "the feed under way")
-        broker.kill()
-        time.sleep(1.0)  # commands keep committing while the broker is away
-        broker.start()  # same port, same store
-        load.join(120)
-        assert done.is_set(), "the load did not finish"
+        try:
+            eventually(lambda: len(read_stream(broker.url)) >= 50, 30, "the feed under way")
+            broker.kill()
+            time.sleep(1.0)  # commands keep committing while the broker is away
+            broker.start()  # same port, same store
+            load.join(120)
+        finally:
+            stop.set()  # never leave the load running into the database's teardown
+            load.join(30)
+        assert ran == [600], "the load did not finish"
         eventually(lambda: caught_up(conn), 60, "feed caught up after the broker came back")
         assert publisher.alive(), f"the publisher gave up:\n{publisher.tail()}"
         assert "unavailable" in publisher.tail(200), "the broker's absence went unnoticed"
@@ -65,7 +72,7 @@ def test_a_consumer_replays_from_its_place_and_verifies_every_hash(
 ) -> None:
     with psycopg.connect(feed_db, autocommit=True) as conn:
         site = make_site(World(conn))
-        _load(feed_db, site, 30, threading.Event())
+        _load(feed_db, site, 30)
         start_publisher(processes, feed_db, broker)
         eventually(lambda: caught_up(conn), 30, "feed caught up")
     subject = f"abparts.{site.org}.>"

@@ -8,7 +8,7 @@ import pytest
 from bench import dataset
 from projections.engine.runner import checkpoint
 from projections.feed import FEED
-from tests.faults.harness import Processes, eventually
+from tests.faults.harness import Conn, Processes, eventually
 from tests.feed.broker import NatsServer
 from tests.feed.checks import caught_up, check_stream_holds_log_once, start_publisher
 from tests.feed.stream import last_position, read_stream
@@ -56,6 +56,6 @@ def test_kill_9_of_the_publisher_mid_stream_leaves_each_event_once(
         check_stream_holds_log_once(conn, broker)
 
 
-def _stream_ahead(conn: psycopg.Connection[tuple[object, ...]], broker: NatsServer) -> bool:
+def _stream_ahead(conn: Conn, broker: NatsServer) -> bool:
     """The stream holds an event the feed's checkpoint does not yet cover (a batch not checkpointed)."""
     return last_position(broker.url) > checkpoint(conn, FEED.name).position
