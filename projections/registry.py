@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from projections.engine.projection import Projection
+from projections.feed import FEED
 from projections.read_models import (
     customer_orders,
     inventory,
@@ -25,6 +26,11 @@ ALL: tuple[Projection, ...] = (
     supplier_orders.PROJECTION,
 )
 BY_NAME = {p.name: p for p in ALL}
+
+
+def watched(*, feed: bool) -> tuple[Projection, ...]:
+    """What status, /ready and /metrics report: every projection, and the change feed when it runs."""
+    return (*ALL, FEED) if feed else ALL
 
 
 class UnknownProjection(ValueError):

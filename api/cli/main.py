@@ -1,7 +1,7 @@
 """The `abparts` command line: one parser made of the command groups, and the one way errors end a run.
 
-The groups: `service` (serve, migrate, bootstrap, prune), `projections` (project, rebuild,
-status), `audit` (seal, audit, verify), `export`, `stock` and `repair` (repair-date). A command
+The groups: `service` (serve, migrate, bootstrap, prune), `projections` (project, publish,
+rebuild, status), `audit` (seal, audit, verify), `export`, `stock` and `repair` (repair-date). A command
 that must not change the schema finds the database with `checked_database`. What the operator can
 fix (a bad setting, a database out of reach, an outdated schema) ends the run with one line on
 stderr and exit status 2; `-v` adds the traceback.
@@ -26,7 +26,7 @@ from api.runtime.settings import Settings
 from projections.registry import UnknownProjection
 
 # Long-running processes log JSON lines; the other commands print for a person.
-SERVICES = (service.serve, projections.project)
+SERVICES = (service.serve, projections.project, projections.publish)
 
 EXIT_CODES = """exit status:
   0  done; every check passed

@@ -1,4 +1,4 @@
-"""`abparts project`, `rebuild` and `status`: the projector workers, rebuilding, and where each stands."""
+"""`abparts project`, `publish`, `rebuild`, `status`: the workers, the feed, rebuilding, where each stands."""
 
 from __future__ import annotations
 
@@ -17,6 +17,17 @@ def project(settings: Settings, args: argparse.Namespace) -> int:
     from projections.registry import select
 
     run_in_foreground(settings, ready_database(settings, migrate_it=True), select(args.names))
+    return 0
+
+
+def publish(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the change feed's publisher alone in the foreground (it needs ABPARTS_NATS_URL)."""
+    from api.runtime.projectors import run_in_foreground
+
+    if settings.nats_url is None:
+        print("abparts publish: set ABPARTS_NATS_URL to the NATS server to publish to", file=sys.stderr)
+        return 2
+    run_in_foreground(settings, ready_database(settings, migrate_it=True), ())
     return 0
 
 
@@ -39,10 +50,10 @@ def status(settings: Settings, args: argparse.Namespace) -> int:
     import psycopg
 
     from projections.engine.status import status as projection_status
-    from projections.registry import ALL
+    from projections.registry import watched
 
     with psycopg.connect(checked_database(settings), autocommit=True) as conn:
-        rows = projection_status(conn, ALL)
+        rows = projection_status(conn, watched(feed=settings.nats_url is not None))
     if args.json:
         print_json({"projections": [_status_document(r) for r in rows]})
         return 0
@@ -72,6 +83,7 @@ def register(sub: Commands) -> None:
     parser = sub.add_parser("project", help="run the projector workers in the foreground")
     names_argument(parser, "run")
     parser.set_defaults(func=project)
+    sub.add_parser("publish", help="run the change feed to NATS JetStream alone").set_defaults(func=publish)
     parser = sub.add_parser("rebuild", help="rebuild projections from the log and swap them in atomically")
     names_argument(parser, "rebuild")
     parser.add_argument("--batch-size", type=int, default=50_000)

@@ -32,6 +32,7 @@ from api.runtime.pooling import WatchedPool, api_conninfo
 from api.runtime.projectors import InProcessProjectors
 from api.runtime.settings import Settings
 from ledger.postgres.service import PostgresLedger
+from projections.registry import watched
 
 # routes_auth first: its /users/me must win over /users/{user_id}.
 ROUTERS = (
@@ -73,7 +74,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     app.state.read_pool = read_pool
     app.state.projectors = None  # set while the app runs
     app.state.ledger = PostgresLedger(settings.policy())
-    app.state.metrics = metrics = Metrics(pool)
+    app.state.metrics = metrics = Metrics(pool, watched(feed=settings.nats_url is not None))
     stamp_request_ids()
     problems.install(app)
     openapi.install(app, [module.router for module in ROUTERS])

@@ -102,6 +102,33 @@ class Settings(BaseSettings):
         default=5.0, ge=0, description="How long a read with min_position waits for the projections."
     )
 
+    nats_url: str | None = Field(
+        default=None,
+        description="nats:// URL of a NATS server with JetStream; when set, the change feed publishes the"
+        " log to it (from `abparts project` and `abparts publish`). Unset: no feed.",
+    )
+    feed_stream: str = Field(
+        default="ABPARTS", pattern=r"^[A-Za-z0-9_-]+$", description="The JetStream stream of the feed."
+    )
+    # Nats-Msg-Id de-duplication only reaches this far back: a publisher down longer than this
+    # between publishing a batch and checkpointing it would publish that batch twice on restart.
+    feed_duplicate_window: timedelta = Field(
+        default=timedelta(minutes=5),
+        ge=timedelta(minutes=2),
+        le=timedelta(days=1),
+        description="The stream's duplicate window (a re-publish within it is dropped by JetStream).",
+    )
+    feed_batch_size: int = Field(
+        default=1000, ge=1, le=100_000, description="Events read and published per feed checkpoint."
+    )
+
+    @field_validator("nats_url")
+    @classmethod
+    def _nats_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("nats://", "tls://")):
+            raise ValueError("must be a nats:// (or tls://) URL")
+        return value or None
+
     @field_validator("earliest_date")
     @classmethod
     def _representable(cls, value: datetime) -> datetime:

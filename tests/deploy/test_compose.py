@@ -39,7 +39,7 @@ def test_the_file_follows_the_compose_specification(compose: dict[str, Any]) -> 
 
 def test_services_start_in_order_each_waiting_on_the_one_before(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) == {"db", "migrate", "api", "projector"}
+    assert set(services) == {"db", "nats", "migrate", "api", "projector"}
     db = services["db"]
     assert db["image"] == "postgres:15"
     assert "pg_isready" in " ".join(db["healthcheck"]["test"])
@@ -58,7 +58,7 @@ def test_commands_and_settings_are_ones_the_service_accepts(
     known = {f"ABPARTS_{name.upper()}" for name in Settings.model_fields} | {"DATABASE_URL"}
     commands = {}
     for name, service in compose["services"].items():
-        if name == "db":
+        if name in ("db", "nats"):
             continue
         command = service["command"]
         argv = command if isinstance(command, list) else shlex.split(command)
@@ -71,6 +71,20 @@ def test_commands_and_settings_are_ones_the_service_accepts(
     for variable, value in compose["services"]["api"]["environment"].items():
         monkeypatch.setenv(variable, value)
     assert Settings().run_projectors is False
+
+
+def test_the_projector_publishes_the_change_feed_to_a_healthy_jetstream(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    nats = services["nats"]
+    assert nats["image"].startswith("nats:")
+    assert "-js" in nats["command"]
+    assert any(v.split(":")[0] in compose["volumes"] for v in nats["volumes"])
+    monitoring = nats["command"][nats["command"].index("-m") + 1]
+    assert f"127.0.0.1:{monitoring}/healthz" in " ".join(nats["healthcheck"]["test"])
+    projector = services["projector"]
+    assert projector["depends_on"]["nats"] == {"condition": "service_healthy"}
+    assert Settings(nats_url=projector["environment"]["ABPARTS_NATS_URL"]).nats_url == "nats://nats:4222"
+    assert "ABPARTS_NATS_URL" not in services["api"]["environment"]  # one publisher: the projector's
 
 
 def test_the_image_installs_the_project_with_its_migrations() -> None:

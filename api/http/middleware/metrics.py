@@ -17,8 +17,8 @@ from prometheus_client.registry import Collector
 from psycopg_pool import ConnectionPool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from projections.engine.projection import Projection
 from projections.engine.status import status
-from projections.registry import ALL
 
 access = logging.getLogger("abparts.access")
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -27,7 +27,7 @@ BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0
 class Metrics:
     """The app's metrics and their registry."""
 
-    def __init__(self, pool: ConnectionPool) -> None:
+    def __init__(self, pool: ConnectionPool, projections: tuple[Projection, ...]) -> None:
         self.registry = CollectorRegistry()
         self.latency = Histogram(
             "abparts_http_request_duration_seconds",
@@ -48,7 +48,7 @@ class Metrics:
         self.errors = Counter(
             "abparts_errors_total", "Error responses, by code", ["code", "status"], registry=self.registry
         )
-        self.registry.register(ProjectionCollector(pool))
+        self.registry.register(ProjectionCollector(pool, projections))
 
     def exposition(self) -> bytes:
         """The metrics in Prometheus text format."""
@@ -56,10 +56,11 @@ class Metrics:
 
 
 class ProjectionCollector(Collector):
-    """Each projection's checkpoint position and lag, read at scrape time."""
+    """Each projection's position and lag (the change feed's too, when set), read at scrape time."""
 
-    def __init__(self, pool: ConnectionPool) -> None:
+    def __init__(self, pool: ConnectionPool, projections: tuple[Projection, ...]) -> None:
         self.pool = pool
+        self.projections = projections
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         position = GaugeMetricFamily(
@@ -72,7 +73,7 @@ class ProjectionCollector(Collector):
             "abparts_projection_lag_seconds", "Age of the oldest event not yet applied", labels=["projection"]
         )
         with self.pool.connection() as conn:
-            for row in status(conn, ALL):
+            for row in status(conn, self.projections):
                 position.add_metric([row.name], row.position)
                 lag.add_metric([row.name], row.lag_events)
                 seconds.add_metric([row.name], row.lag_seconds)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, Response
 from api.http.deps import AppSettings, Connection
 from api.http.problems import ApiError
 from projections.engine.status import status
-from projections.registry import ALL
+from projections.registry import watched
 
 router = APIRouter(tags=["operations"])
 
@@ -20,8 +20,11 @@ def health() -> dict[str, str]:
 
 @router.get("/ready", summary="Readiness")
 def ready(conn: Connection, settings: AppSettings) -> dict[str, object]:
-    """The database answers and every projection is within `ABPARTS_READY_MAX_LAG_SECONDS`; else 503."""
-    rows = status(conn, ALL)
+    """The database answers and every projection (and the feed, if set) is within the lag limit; else 503.
+
+    The limit is `ABPARTS_READY_MAX_LAG_SECONDS`.
+    """
+    rows = status(conn, watched(feed=settings.nats_url is not None))
     lagging = {
         r.name: round(r.lag_seconds, 3) for r in rows if r.lag_seconds > settings.ready_max_lag_seconds
     }
