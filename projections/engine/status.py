@@ -9,15 +9,20 @@ from ledger.postgres.connection import Connection
 from projections.engine.projection import Projection
 from projections.engine.runner import lock_key
 
+# One row per projection, run or not: a projection with no checkpoint yet lags by the whole log, in
+# events and in seconds (so /ready does not pass for a projection that never ran). The worker's
+# advisory lock is looked for in this database only: pg_locks shows the whole server's.
 STATUS = """
-SELECT c.position, c.events_applied, c.updated_at,
+SELECT coalesce(c.position, 0), coalesce(c.events_applied, 0), c.updated_at,
     (SELECT count(*) FROM ledger_events e
-     WHERE (e.writer_xid, e.position) > (c.writer_xid, c.position)),
+     WHERE c.name IS NULL OR (e.writer_xid, e.position) > (c.writer_xid, c.position)),
     (SELECT extract(epoch FROM now() - min(e.recorded_at)) FROM ledger_events e
-     WHERE (e.writer_xid, e.position) > (c.writer_xid, c.position)),
+     WHERE c.name IS NULL OR (e.writer_xid, e.position) > (c.writer_xid, c.position)),
     EXISTS (SELECT FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+            AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
             AND ((l.classid::bigint << 32) | l.objid::bigint) = %(key)s::bigint)
-FROM projection_checkpoints c WHERE c.name = %(name)s
+FROM (SELECT %(name)s::text AS name) AS wanted
+LEFT JOIN projection_checkpoints c ON c.name = wanted.name
 """
 
 
@@ -39,10 +44,7 @@ def status(conn: Connection, projections: tuple[Projection, ...]) -> list[Projec
     result = []
     for p in projections:
         row = conn.execute(STATUS, {"name": p.name, "key": lock_key(p.name)}).fetchone()
-        if row is None:
-            lag = conn.execute("SELECT count(*) FROM ledger_events").fetchone()
-            result.append(ProjectionStatus(p.name, 0, 0, lag[0] if lag else 0, 0.0, None, False))
-            continue
+        assert row is not None  # one row per projection, whether it ran or not
         result.append(
             ProjectionStatus(p.name, row[0], row[1], row[3], float(row[4] or 0), row[2], bool(row[5]))
         )
