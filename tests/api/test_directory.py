@@ -173,3 +173,18 @@ def test_a_value_the_database_refuses_is_a_422(client: TestClient, tenants: Tena
     assert (response.status_code, response.json()["code"]) == (422, "invalid_text")
     stale = client.get("/inventory", params={"min_position": 10**15}, headers=shop.user.headers)
     assert (stale.status_code, stale.json()["code"]) == (422, "unknown_position")
+
+
+def test_an_admin_may_not_unmake_a_super_admin(client: TestClient, tenants: Tenants, db: Conn) -> None:
+    # An Oraseas EE admin sees the super_admins' organization; demoting one would let her reset the
+    # password of what was a super_admin account and take it over.
+    admin = tenants.user(tenants.oraseas_id, "admin")
+    boss = tenants.user(tenants.oraseas_id, "super_admin")
+    demoted = client.patch(f"/users/{boss.user_id}", json={"role": "admin"}, headers=admin.headers)
+    assert (demoted.status_code, demoted.json()["code"]) == (403, "forbidden")
+    renamed = client.patch(f"/users/{boss.user_id}", json={"name": "x"}, headers=admin.headers)
+    assert renamed.status_code == 403, renamed.text
+    role = db.execute("SELECT role::text FROM users WHERE id = %s", [boss.user_id]).fetchone()
+    assert role == ("super_admin",)
+    reset = client.post(f"/users/{boss.user_id}/password-reset", headers=admin.headers)
+    assert reset.status_code == 403, reset.text

@@ -172,6 +172,9 @@ def change(conn: Connection, caller: Principal, user_id: UUID, body: UserChange)
     user = find(conn, caller, user_id)
     changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
     if user.id != caller.user_id or "role" in changes:
+        # Both the role the user has and the one asked for: an admin may neither make a super_admin
+        # nor unmake one (and then take over the account with a password reset).
+        may_manage(caller, user.organization_id, user.role)
         may_manage(caller, user.organization_id, changes.get("role", user.role))
     if changes.get("role") == "super_admin" and _org_type(conn, user.organization_id) != "oraseas_ee":
         raise conflict("super_admin_outside_oraseas", "super_admins belong to Oraseas EE")
