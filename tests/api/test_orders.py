@@ -82,6 +82,13 @@ def test_a_customer_order_from_request_to_receipt(client: TestClient, shop: Shop
         headers=oraseas.user.headers,
     ).json()
     assert availability["can_fill"] is True
+    # Another organization's warehouse answers as if it did not exist: its stock is not told.
+    elsewhere = client.get(
+        f"/customer-orders/{oid}/availability",
+        params={"warehouse_id": str(shop.a)},
+        headers=oraseas.user.headers,
+    )
+    assert (elsewhere.status_code, elsewhere.json()["code"]) == (422, "unknown_warehouse")
     shipped = post(
         client,
         oraseas.user,

@@ -67,3 +67,18 @@ def supplier_order(conn: Connection, caller: Principal, order_id: UUID | None, a
         raise ApiError(404, "unknown_order", f"order {order_id} does not exist", order_id=str(order_id))
     if action in ("request", "place", "cancel") and not caller.is_admin:
         raise forbidden(f"only an admin may {action} a supplier order")
+
+
+WAREHOUSE_OWNER = "SELECT organization_id FROM warehouses WHERE id = %s"
+
+
+def warehouse_in_reach(conn: Connection, caller: Principal, warehouse_id: UUID) -> None:
+    """Refuse a warehouse the caller does not see, exactly as one that does not exist (422)."""
+    row = conn.execute(WAREHOUSE_OWNER, [warehouse_id]).fetchone()
+    if row is None or not caller.sees(row[0]):
+        raise ApiError(
+            422,
+            "unknown_warehouse",
+            f"warehouse {warehouse_id} does not exist",
+            warehouse_id=str(warehouse_id),
+        )

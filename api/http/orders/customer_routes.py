@@ -102,6 +102,7 @@ add_read(
 def availability(order_id: UUID, warehouse_id: UUID, conn: Connection, caller: CurrentUser) -> Availability:
     """Whether the chosen Oraseas EE warehouse holds, now, what is left to ship of each line."""
     access.customer_order(conn, caller, order_id, "ship")
+    access.warehouse_in_reach(conn, caller, warehouse_id)
     order = q.from_stream(conn, "customer", order_id, None, [])
     stock = queries.on_hand(conn, warehouse_id, [line.part_id for line in order.items])
     lines = []
