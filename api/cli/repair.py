@@ -61,10 +61,10 @@ def register(
                 position = repair_date(conn, settings, args.transaction_id, args.date, args.by, args.notes)
             except LedgerError as error:
                 print(f"abparts repair-date: error: {error.code}: {error}", file=sys.stderr)
-                return 1
+                return 2
             except (LookupError, ValidationError) as error:
                 print(f"abparts repair-date: error: {error}", file=sys.stderr)
-                return 1
+                return 2
         print(f"transaction {args.transaction_id} is dated {args.date.isoformat()} from position {position}")
         return 0
 

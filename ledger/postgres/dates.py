@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from ledger.events import MOVEMENT_TYPES
+from ledger.events import MOVEMENT_TYPES, MovementDateCorrected
 from ledger.postgres.connection import Connection
 from ledger.types import EARLIEST_MOMENT, LATEST_MOMENT
 
-DATED_EVENTS = [cls.__name__ for cls in MOVEMENT_TYPES] + ["MovementDateCorrected"]
+DATED_EVENTS = [cls.event_type for cls in MOVEMENT_TYPES] + [MovementDateCorrected.event_type]
 
 UNREADABLE_DATES = """
 WITH dated AS (

@@ -1,4 +1,4 @@
-"""A stock list checks its own input before it asks the log or waits for the projections."""
+"""A list checks its own input before it asks the log or waits for the projections."""
 
 from __future__ import annotations
 
@@ -9,7 +9,16 @@ from tests.fixtures.api import Caller
 
 pytestmark = pytest.mark.db
 
-LISTS = ["/inventory", "/transactions", "/part-usage", "/stock-adjustments", "/transaction-approvals"]
+LISTS = [
+    "/inventory",
+    "/transactions",
+    "/part-usage",
+    "/stock-adjustments",
+    "/transaction-approvals",
+    "/stocktakes",
+    "/customer-orders",
+    "/supplier-orders",
+]
 
 
 @pytest.mark.parametrize("path", LISTS)

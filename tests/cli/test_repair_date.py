@@ -177,7 +177,7 @@ def test_repair_date_refuses_what_it_must_not_do(
     conn, site, operator = fresh
     consumed, _ = bad_movements(conn, site)
     argv = [a.format(operator=operator) for a in argv]
-    assert repair(conn, str(consumed), *argv) == 1
+    assert repair(conn, str(consumed), *argv) == 2
     assert message in capsys.readouterr().err
-    assert repair(conn, str(uuid.uuid4()), "--date", "2026-01-01T00:00:00Z", "--by", operator) == 1
+    assert repair(conn, str(uuid.uuid4()), "--date", "2026-01-01T00:00:00Z", "--by", operator) == 2
     assert "does not exist" in capsys.readouterr().err

@@ -80,11 +80,12 @@ def list_customer_orders(
     cursor: Cursor = None,
 ) -> Page[OrderOut]:
     """A customer's own orders; all of them for Oraseas EE. Newest first."""
+    after = dated_after(cursor)  # a bad cursor is refused before any wait
     ensure_fresh(reads, settings, ("customer_orders",), min_position, primary=conn)
     customer = _customer_scope(caller) or customer_organization_id
     if customer_organization_id is not None and customer != customer_organization_id:
         return Page[OrderOut](items=[], next_cursor=None)
-    params = {"customer": customer, "status": status, "id": None, "limit": limit + 1} | dated_after(cursor)
+    params = {"customer": customer, "status": status, "id": None, "limit": limit + 1} | after
     return q.order_page(q.customer_orders(reads, params), limit)
 
 

@@ -73,8 +73,9 @@ def list_supplier_orders(
 ) -> Page[OrderOut]:
     """Oraseas EE's supplier orders, newest first."""
     access.supplier_order(conn, caller, None, "read")
+    after = dated_after(cursor)  # a bad cursor is refused before any wait
     ensure_fresh(reads, settings, ("supplier_orders",), min_position, primary=conn)
-    params = {"status": status, "id": None, "limit": limit + 1} | dated_after(cursor)
+    params = {"status": status, "id": None, "limit": limit + 1} | after
     return q.order_page(q.supplier_orders(reads, params), limit)
 
 

@@ -64,10 +64,11 @@ def stocktakes(
 
     A stocktake whose every count matched the ledger appended nothing and is not listed.
     """
+    after = dated_after(cursor)  # a bad cursor is refused before the position is looked at
     if min_position is not None:
         ensure_given(conn, min_position)  # read from the log: a given position is already readable
     params = {"scope": caller.scope_list(), "warehouse_id": warehouse_id, "limit": limit + 1}
-    found = [_out(s) for s in queries.stocktakes(conn, params | dated_after(cursor))]
+    found = [_out(s) for s in queries.stocktakes(conn, params | after)]
     return page(found, limit, DATED, lambda s: (s.stocktake_date, s.id))
 
 
