@@ -127,14 +127,21 @@ WITH counted AS (
     SELECT e.position, e.writer_xid, e.recorded_at, e.performed_by_user_id, e.payload,
         coalesce(e.payload->>'from_warehouse_id', e.payload->>'to_warehouse_id')::uuid AS warehouse_id,
         CASE WHEN e.payload->>'from_warehouse_id' IS NOT NULL
-            THEN -(e.payload->>'quantity')::numeric ELSE (e.payload->>'quantity')::numeric END AS change
+            THEN -(e.payload->>'quantity')::numeric ELSE (e.payload->>'quantity')::numeric END AS change,
+        coalesce(d.corrected, e.payload->>'transaction_date')::timestamptz AS transaction_date
     FROM ledger_events e
+    -- A date repaired by `abparts repair-date`: the latest correction in the adjustment's stream.
+    LEFT JOIN LATERAL (
+        SELECT c.payload->>'transaction_date' AS corrected FROM ledger_events c
+        WHERE c.stream_id = e.stream_id AND c.event_type = 'MovementDateCorrected'
+        ORDER BY c.stream_version DESC LIMIT 1
+    ) d ON true
     WHERE e.event_type = 'StockAdjusted' AND e.payload->>'reason_code' = 'stocktake'
       AND e.payload->>'counted_quantity' IS NOT NULL
 ), stocktakes AS (
     SELECT (array_agg(c.payload->>'transaction_id' ORDER BY c.position))[1]::uuid AS id,
         c.warehouse_id, c.performed_by_user_id AS counted_by_user_id,
-        min((c.payload->>'transaction_date')::timestamptz) AS stocktake_date,
+        min(c.transaction_date) AS stocktake_date,
         (array_agg(c.payload->>'notes' ORDER BY c.position))[1] AS notes,
         (array_agg(c.payload->>'reference_number' ORDER BY c.position))[1] AS reference_number,
         max(c.position) AS position,

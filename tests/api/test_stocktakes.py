@@ -110,3 +110,21 @@ def test_stocktakes_are_scoped_to_the_callers_warehouses(
 def test_a_position_not_yet_given_is_refused(client: TestClient, shop: Shop) -> None:
     answer = client.get("/stocktakes", params={"min_position": 2**40}, headers=shop.user.headers)
     assert (answer.status_code, answer.json()["code"]) == (422, "unknown_position")
+
+
+def test_a_repaired_date_is_the_stocktakes_date(client: TestClient, shop: Shop, db: Conn) -> None:
+    from datetime import UTC
+
+    from ledger.commands import CorrectMovementDate
+    from ledger.policy import Policy
+    from ledger.postgres.service import PostgresLedger
+    from ledger.recorded import CommandMetadata
+
+    stock_in(client, shop, "10")
+    counted = count(client, shop.admin, shop.a, {shop.part: "7"})
+    [adjustment] = counted["transactions"]
+    repaired = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    fix = CorrectMovementDate(transaction_id=UUID(adjustment["id"]), transaction_date=repaired)
+    PostgresLedger(Policy()).execute(db, fix, CommandMetadata(performed_by_user_id=shop.admin.user_id))
+    [stocktake] = listed(client, shop.user, warehouse_id=str(shop.a))["items"]
+    assert moment(stocktake["stocktake_date"]) == repaired
