@@ -81,7 +81,9 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     docs_routes.install(app)
     # Added last is outermost: the request id is set before anything else runs.
     app.add_middleware(StorableTextMiddleware)
-    app.add_middleware(IdempotencyMiddleware, pool=pool)
+    # Past the longest a request can hold its connection (a read's wait included), a claim is stale.
+    takeover = max(15.0, settings.database_timeout + settings.read_wait_timeout + 5)
+    app.add_middleware(IdempotencyMiddleware, pool=pool, takeover=takeover)
     app.add_middleware(LatencyMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
     for module in ROUTERS:

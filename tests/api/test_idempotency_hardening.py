@@ -230,3 +230,14 @@ def test_a_keyed_request_cancelled_midway_releases_its_key_and_its_connection(
     fingerprint = hashlib.sha256(b"POST\0" + path.encode() + b"\0{}").digest()
     left = db.execute("SELECT count(*) FROM api_idempotency WHERE fingerprint = %s", [fingerprint])
     assert left.fetchone() == (0,)
+
+
+def test_a_claim_is_taken_over_only_once_its_request_cannot_be_running() -> None:
+    from api.http.app import create_app
+    from api.runtime.settings import Settings
+
+    # A request may hold its connection database_timeout, a read read_wait_timeout longer.
+    settings = Settings(database_timeout=30.0, read_wait_timeout=10.0)
+    app = create_app(settings, "postgresql://nobody@127.0.0.1:1/none")
+    [kwargs] = [m.kwargs for m in app.user_middleware if "takeover" in m.kwargs]
+    assert kwargs["takeover"] == 45.0

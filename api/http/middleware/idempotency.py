@@ -14,7 +14,8 @@ runs again). If the database goes away between the handler and the store, the
 answer is queued for the next request that can store it and the client gets 503
 `database_unavailable` instead (never an answer it could not get again); its
 retry then finds the queued answer. A claim left by a crashed process is taken
-over after 15 seconds.
+over once its request can no longer be running: after ABPARTS_DATABASE_TIMEOUT +
+ABPARTS_READ_WAIT_TIMEOUT + 5 s (15 s by default, never less).
 
 One pooled connection a request: the claim's connection is put in the request's
 state, the routes' `Connection` dependency uses it, and the answer is stored on
@@ -65,7 +66,7 @@ WITH caller AS (
     INSERT INTO api_idempotency (key, fingerprint) SELECT key, %(fingerprint)s FROM caller
     ON CONFLICT (key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, created_at = now()
         WHERE api_idempotency.status_code IS NULL
-          AND api_idempotency.created_at < now() - interval '15 seconds'
+          AND api_idempotency.created_at < now() - %(takeover)s * interval '1 second'
     RETURNING key
 )
 SELECT c.key, EXISTS (SELECT FROM claimed), e.fingerprint, e.status_code, e.headers, e.body
@@ -89,9 +90,12 @@ class Claim:
 class IdempotencyMiddleware:
     """ASGI middleware keeping the first answer to each (user, Idempotency-Key) before giving it."""
 
-    def __init__(self, app: ASGIApp, pool: ConnectionPool) -> None:
+    def __init__(self, app: ASGIApp, pool: ConnectionPool, takeover: float = 15.0) -> None:
         self.app = app
         self.pool = pool
+        # A claim without an answer is taken over only once its request can no longer be running:
+        # the pool breaks off any hold longer than the database timeout (app.py passes it in).
+        self.takeover = takeover
         # Answers that could not be kept while the database was away: kept by the next request that can.
         self._unsettled: deque[Outcome] = deque(maxlen=100_000)
 
@@ -156,7 +160,8 @@ class IdempotencyMiddleware:
         conn = self.pool.getconn()
         try:
             self._flush(conn)
-            params = {"token": token, "key": raw_key, "fingerprint": fingerprint}
+            params: dict[str, object] = {"token": token, "key": raw_key, "fingerprint": fingerprint}
+            params["takeover"] = self.takeover
             row = conn.execute(CLAIM, params).fetchone()
         except BaseException:
             self.pool.putconn(conn)
