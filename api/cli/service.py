@@ -57,6 +57,7 @@ def bootstrap(settings: Settings, args: argparse.Namespace) -> int:
     """Create Oraseas EE, BossAqua and a first super_admin, unless there is one already."""
     import psycopg
 
+    from api.runtime.seed import NameTaken
     from api.runtime.seed import bootstrap as seed
 
     password = args.admin_password or os.environ.get("ABPARTS_ADMIN_PASSWORD")
@@ -69,7 +70,11 @@ def bootstrap(settings: Settings, args: argparse.Namespace) -> int:
         print("abparts: the password needs at least 8 characters", file=sys.stderr)
         return 2
     with psycopg.connect(ready_database(settings, migrate_it=True), autocommit=True) as conn:
-        result = seed(conn, args.admin_username, args.admin_email, password)
+        try:
+            result = seed(conn, args.admin_username, args.admin_email, password)
+        except NameTaken as error:
+            print(f"abparts: {error}: give another --admin-username and --admin-email", file=sys.stderr)
+            return 2
     already = f"nothing to do: already bootstrapped: super_admin {result.admin_username} exists"
     for line in result.created or (already,):
         print(line)

@@ -67,15 +67,20 @@ def bootstrap(conn: Connection, username: str, email: str, password: str) -> Boo
     return Bootstrapped(ids["oraseas_ee"], ids["bossaqua"], admin_id, admin_name, tuple(created))
 
 
+class NameTaken(ValueError):
+    """The first super_admin's username or email already belongs to a user who is not one."""
+
+
 def _create_admin(
     conn: Connection, oraseas_id: UUID, username: str, email: str, password: str, created: list[str]
 ) -> tuple[UUID, str]:
     row = conn.execute(FIND_USER, [username, email]).fetchone()
-    if row is None:
-        row = conn.execute(
-            CREATE_ADMIN, [oraseas_id, username, email, hash_password(password), username]
-        ).fetchone()
-        assert row is not None
-        conn.execute(AUDIT, [row[0], row[0]])
-        created.append(f"super_admin {username}")
+    if row is not None:  # no super_admin exists (the caller looked): this user is not one
+        raise NameTaken(f"a user with username {username!r} or email {email!r} exists and is no super_admin")
+    row = conn.execute(
+        CREATE_ADMIN, [oraseas_id, username, email, hash_password(password), username]
+    ).fetchone()
+    assert row is not None
+    conn.execute(AUDIT, [row[0], row[0]])
+    created.append(f"super_admin {username}")
     return row[0], username
