@@ -50,7 +50,7 @@ def seal(settings: Settings, args: argparse.Namespace) -> int:
 def audit(settings: Settings, args: argparse.Namespace) -> int:
     """Recompute every hash chain and seal, of the database or of an export file; 1 on any problem."""
     if args.file is not None:
-        return _audit_file(args.file, args.json)
+        return _audit_file(args.file, args.json, args.partial)
     import psycopg
 
     from ledger.postgres.seals import audit as audit_log
@@ -79,12 +79,12 @@ def audit(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _audit_file(path: Path, as_json: bool) -> int:
+def _audit_file(path: Path, as_json: bool, partial: bool) -> int:
     from api.cli.audit_file import audit_lines
 
     try:
         with path.open(encoding="utf-8") as lines:
-            report = audit_lines(lines)
+            report = audit_lines(lines, partial=partial)
     except (OSError, UnicodeDecodeError) as error:
         print(f"abparts audit: error: cannot read {path}: {error}", file=sys.stderr)
         return 2
@@ -176,6 +176,11 @@ def register(sub: Commands) -> None:
         type=Path,
         metavar="EXPORT",
         help="check this `abparts export --format jsonl` file instead, without any database",
+    )
+    parser.add_argument(
+        "--partial",
+        action="store_true",
+        help="with --file: the export was made with --from, so streams may begin before it",
     )
     json_argument(parser)
     parser.set_defaults(func=audit)

@@ -175,3 +175,23 @@ def test_seals_are_exported_only_with_the_whole_log_as_json_lines(
     assert capsys.readouterr().err == (
         "abparts export: error: --seals needs --format jsonl and the whole log (no --from/--to)\n"
     )
+
+
+def test_events_cut_from_the_front_fail_unless_the_export_is_partial(
+    small_ledger: tuple[Conn, Site], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = exported(tmp_path)
+    records = events(lines)
+    # Cut the first event whose stream goes on later in the file: what is left starts mid-stream.
+    index = next(
+        i
+        for i, r in enumerate(records)
+        if any(o["stream_id"] == r["stream_id"] and o["stream_version"] > 1 for o in records)
+    )
+    cut = lines[index + 1 :]
+    status, report = audit_of(tmp_path, cut, capsys)
+    assert status == 1
+    assert any("the stream's earlier events are not in the file" in p for p in report["problems"])
+    target = tmp_path / "partial.jsonl"
+    target.write_text("".join(cut), encoding="utf-8")
+    assert main(["audit", "--file", str(target), "--partial", "--json"]) == 0
