@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
@@ -10,6 +12,8 @@ from api.http.app import create_app
 from bench import dataset
 from projections.engine.runner import ensure_checkpoints
 from projections.feed import FEED
+from projections.registry import ALL
+from projections.tools.rebuild import rebuild
 from tests.faults.harness import Processes, service_env, subprocess_url
 from tests.fixtures.api import api_settings
 
@@ -20,10 +24,11 @@ UNREACHABLE = "nats://127.0.0.1:9"  # nothing publishes in these tests: the feed
 
 @pytest.fixture
 def lagging_db(fresh_db_url: str) -> str:
-    """A log of old events and a feed checkpoint at its start (the other projections have none yet)."""
+    """A log of old events, every projection caught up with it, and a feed checkpoint at its start."""
     with psycopg.connect(fresh_db_url, autocommit=True) as conn:
         dataset.create_reference(conn)
         dataset.generate(conn, 200)
+        rebuild(conn, ALL, io.StringIO())  # a projection that never ran lags too: these have run
         ensure_checkpoints(conn, (FEED,))
     return fresh_db_url
 
