@@ -149,6 +149,42 @@ def postgres_cpu_seconds(url: str) -> float | None:
     return tree_cpu_seconds(int(stat.rsplit(")", 1)[1].split()[1]))
 
 
+def backend_cpu(url: str) -> dict[int, float] | None:
+    """CPU seconds so far of each backend connected to the database of `url` (not this one's), by pid.
+
+    Only the database's own backends: on a server shared with other work (tests of other
+    sessions) the postmaster's whole tree would count theirs too. None when /proc cannot see them.
+    """
+    with psycopg.connect(url, autocommit=True) as conn:
+        pids = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    seen = {int(p): proc_cpu_seconds(int(p)) for (p,) in pids}
+    if pids and all(v is None for v in seen.values()):
+        return None
+    return {p: v for p, v in seen.items() if v is not None}
+
+
+def backend_cpu_delta(before: dict[int, float] | None, after: dict[int, float] | None) -> float | None:
+    """CPU seconds the database's backends used between two `backend_cpu` readings."""
+    if before is None or after is None:
+        return None
+    return sum(v - before.get(p, 0.0) for p, v in after.items())
+
+
+def tree_rss_bytes(pid: int) -> int:
+    """Resident memory of a process and its descendants."""
+    total = 0
+    for p in [pid, *_children(pid)]:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            continue
+    return total
+
+
 class Reference:
     """Reference rows written straight with SQL (as tests/fixtures/world.py does): ids kept for commands."""
 

@@ -79,51 +79,27 @@ def free_port() -> int:
 
 
 class Service:
-    """One running server process (and its workers), its port and its log file."""
+    """One running server process (and its workers), its port and its log file.
 
-    def __init__(
-        self,
-        database: str,
-        workers: int | None = None,
-        extra: dict[str, str] | None = None,
-        *,
-        projectors_apart: bool = False,
-    ) -> None:
+    `floor` serves bench/floor.py's bare app instead, with the same uvicorn options (no database use,
+    no sign-in: its `path` is `/`).
+    """
+
+    def __init__(self, database: str, extra: dict[str, str] | None = None, *, floor: bool = False) -> None:
         self.port = free_port()
+        self.floor = floor
         self.projector: subprocess.Popen[bytes] | None = None
-        if projectors_apart:  # as docker-compose.yml deploys it: `abparts project` in a process of its own
-            extra = (extra or {}) | {"ABPARTS_RUN_PROJECTORS": "false"}
         self.log = Path(tempfile.mkstemp(prefix="abparts-bench-server-", suffix=".log")[1])
-        if workers is None:
-            argv = [str(BIN / "abparts"), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
-            self.name = "abparts serve (1 process)"
+        if floor:
+            argv = [sys.executable, "-m", "bench.floor", "--port", str(self.port)]
+            self.name = "framework floor (bare FastAPI)"
         else:
-            argv = [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "bench.asgi:create",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--workers",
-                str(workers),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ]
-            self.name = f"uvicorn --workers {workers}"
+            argv = [str(BIN / "abparts"), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+            self.name = "abparts serve"
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(argv, env=service_env(database, extra), stdout=out, stderr=out)
-            if projectors_apart:
-                self.name += " + abparts project"
-                self.projector = subprocess.Popen(
-                    [str(BIN / "abparts"), "project"], env=service_env(database), stdout=out, stderr=out
-                )
         self.wait_healthy()
-        self.token = self.sign_in()
+        self.token = "" if floor else self.sign_in()
 
     def wait_healthy(self, timeout: float = 120.0) -> None:
         """Until GET /health answers 200 (or the process died, or the timeout)."""
@@ -132,7 +108,7 @@ class Service:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited {self.process.returncode}; see {self.log}")
             try:
-                if self.request("GET", "/health")[0] == 200:
+                if self.request("GET", "/" if self.floor else "/health")[0] == 200:
                     return
             except OSError:
                 pass
@@ -187,10 +163,13 @@ class Service:
         """CPU seconds of the server and its workers so far."""
         from bench.common import tree_cpu_seconds
 
-        total = tree_cpu_seconds(self.process.pid)
-        if total is not None and self.projector is not None:
-            total += tree_cpu_seconds(self.projector.pid) or 0.0
-        return total
+        return tree_cpu_seconds(self.process.pid)
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the server and its workers."""
+        from bench.common import tree_rss_bytes
+
+        return tree_rss_bytes(self.process.pid)
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 20 s (the server and the projector process, if any)."""

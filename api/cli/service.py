@@ -18,25 +18,15 @@ from api.runtime.settings import Settings
 
 
 def serve(settings: Settings, args: argparse.Namespace) -> int:
-    """Migrate, then serve the HTTP API until SIGTERM or Ctrl-C."""
-    import uvicorn
-
-    from api.http.app import create_app
+    """Migrate, then serve the HTTP API until SIGTERM or Ctrl-C (api/runtime/serving.py)."""
+    from api.runtime.serving import serve as run
 
     url = ready_database(settings, migrate_it=True)
-    app = create_app(settings, url)
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it with the handler found before it
     # started: by default that kills the process before its exit handlers run, and the embedded
     # PostgreSQL would outlive the service. Ours makes it a normal exit.
     signal.signal(signal.SIGTERM, _exit_normally)
-    # Our own JSON lines (with request ids) replace uvicorn's logging config and access log.
-    uvicorn.run(
-        app,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        log_config=None,
-        access_log=False,
-    )
+    run(settings, url, args.host or settings.host, args.port or settings.port)
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, AwareDatetime, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,20 @@ class Settings(BaseSettings):
     pgdata: Path | None = Field(default=None, description="Embedded PostgreSQL data directory.")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="Server processes of `abparts serve` (default: one per CPU); with more than one, the"
+        " projectors run in a process of their own.",
+    )
+    server_loop: Literal["auto", "asyncio", "uvloop"] = Field(
+        default="auto", description="uvicorn's event loop (auto: uvloop when installed)."
+    )
+    server_http: Literal["auto", "h11", "httptools"] = Field(
+        default="auto", description="uvicorn's HTTP parser (auto: httptools when installed)."
+    )
+    access_log: bool = Field(default=False, description="Log a line per request (uvicorn's access log).")
 
     max_customers: int = Field(default=100, ge=0)
     max_users: int = Field(default=200, ge=0)

@@ -1,0 +1,103 @@
+"""How `abparts serve` runs the HTTP app: uvicorn's options, one process or several, and the projectors.
+
+`uvicorn_options` is the one place the server's settings are chosen (event loop, HTTP parser,
+access log, workers), so the benchmark's framework floor (bench/floor.py) is served exactly as
+the service is. With one worker the app runs in this process with its projectors in threads (as
+`make run` always did). With several, uvicorn's supervisor starts them (each builds the app
+with `worker_app`, the projectors off) and the projectors run in a process of their own, the
+`abparts project` one, started and stopped with the service.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import subprocess
+import sys
+from typing import Any
+
+from api.runtime.settings import Settings
+
+log = logging.getLogger(__name__)
+# The URL a worker process reads (the embedded server's is known only once it has started).
+URL_VARIABLE = "ABPARTS_DATABASE_URL"
+
+
+def worker_count(settings: Settings) -> int:
+    """`ABPARTS_WORKERS`, else one server process per CPU."""
+    return settings.workers if settings.workers is not None else max(1, os.cpu_count() or 1)
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn.run's keyword arguments for the service (and for the benchmark's floor app)."""
+    return {
+        "loop": settings.server_loop,
+        "http": settings.server_http,
+        # Our own JSON lines (with request ids) replace uvicorn's logging config; its access log
+        # (a line per request, about 5% of a request's CPU) only when asked for.
+        "log_config": None,
+        "access_log": settings.access_log,
+        "workers": worker_count(settings),
+    }
+
+
+def serve(settings: Settings, url: str, host: str, port: int) -> None:
+    """Serve the API on host:port until SIGTERM or Ctrl-C (see the module docstring)."""
+    import uvicorn
+
+    options = uvicorn_options(settings)
+    if options["workers"] == 1:
+        from api.http.app import create_app
+
+        uvicorn.run(create_app(settings, url), host=host, port=port, **options)
+        return
+    os.environ[URL_VARIABLE] = url
+    projector = _projector_process(url) if settings.run_projectors else None
+    os.environ["ABPARTS_RUN_PROJECTORS"] = "false"  # the workers' (they read the environment)
+    try:
+        uvicorn.run("api.runtime.serving:worker_app", factory=True, host=host, port=port, **options)
+    finally:
+        if projector is not None:
+            _stop(projector)
+
+
+def worker_app() -> Any:
+    """The app of one of several server processes (uvicorn's `--factory`), from the environment."""
+    from api.http.app import create_app
+    from api.runtime.logs import configure
+
+    _die_with_parent()
+    settings = Settings()
+    configure(json_lines=settings.log_json)
+    url = settings.database_url or os.environ[URL_VARIABLE]
+    return create_app(settings, url)
+
+
+def _projector_process(url: str) -> subprocess.Popen[bytes]:
+    """`abparts project` for `url`, as a child that dies with this process."""
+    env = os.environ | {URL_VARIABLE: url}
+    code = "import sys; from api.cli import main; sys.exit(main(['project']))"
+    # A fixed argv: this interpreter and our own entry point.
+    return subprocess.Popen([sys.executable, "-c", code], env=env, preexec_fn=_die_with_parent)  # noqa: S603
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def _die_with_parent() -> None:
+    """On Linux, ask for SIGKILL when the parent dies (a kill -9 of the service leaves no orphans)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        log.debug("prctl(PR_SET_PDEATHSIG) is not available")
