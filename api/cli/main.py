@@ -79,7 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(args, setting_errors(error))
     # Quiet by default: a one-off command says only what it did; -v shows the INFO lines too.
     long_running = args.func in SERVICES
-    level = logging.INFO if long_running or args.verbose else logging.WARNING
+    level = logging.getLevelNamesMapping()[settings.log_level] if long_running else logging.INFO
+    level = level if long_running or args.verbose else logging.WARNING
     configure_logging(json_lines=settings.log_json and long_running, level=level)
     try:
         status: int = args.func(settings, args)

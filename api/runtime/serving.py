@@ -11,6 +11,7 @@ with `worker_app`, the projectors off) and the projectors run in a process of th
 from __future__ import annotations
 
 import ctypes
+import inspect
 import logging
 import os
 import signal
@@ -32,15 +33,23 @@ def worker_count(settings: Settings) -> int:
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """uvicorn.run's keyword arguments for the service (and for the benchmark's floor app)."""
-    return {
+    import uvicorn
+
+    workers = worker_count(settings)
+    options: dict[str, Any] = {
         "loop": settings.server_loop,
         "http": settings.server_http,
         # Our own JSON lines (with request ids) replace uvicorn's logging config; its access log
         # (a line per request, about 5% of a request's CPU) only when asked for.
         "log_config": None,
         "access_log": settings.access_log,
-        "workers": worker_count(settings),
+        "workers": workers,
     }
+    if workers > 1 and "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
+        # A worker builds the app and opens its pool before it answers the supervisor's ping: on a
+        # loaded machine that takes longer than uvicorn's 5 s, and it would be killed and restarted.
+        options["timeout_worker_healthcheck"] = 60
+    return options
 
 
 def serve(settings: Settings, url: str, host: str, port: int) -> None:
@@ -70,7 +79,7 @@ def worker_app() -> Any:
 
     _die_with_parent()
     settings = Settings()
-    configure(json_lines=settings.log_json)
+    configure(json_lines=settings.log_json, level=logging.getLevelNamesMapping()[settings.log_level])
     url = settings.database_url or os.environ[URL_VARIABLE]
     return create_app(settings, url)
 

@@ -73,6 +73,14 @@ class Settings(BaseSettings):
     )
 
     token_lifetime: timedelta = Field(default=timedelta(hours=8))
+    principal_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        description="How long a token's caller is reused without asking the database (0: never); this"
+        " process forgets them all at once on a sign-out, a deactivation or any change of users or"
+        " organizations.",
+    )
 
     pool_size: int = Field(default=16, ge=2, le=200, description="Database connections of the API process.")
     pool_timeout: float = Field(default=5.0, gt=0, description="Seconds a request waits for a connection.")
@@ -113,6 +121,10 @@ class Settings(BaseSettings):
     )
     ready_max_lag_seconds: float = Field(default=30.0, gt=0, description="/ready fails beyond this lag.")
     log_json: bool = Field(default=True, description="Log one JSON object per line (else plain text).")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO",
+        description="The services' log level (serve, project, publish); DEBUG adds a line per command.",
+    )
     read_wait_timeout: float = Field(
         default=5.0, ge=0, description="How long a read with min_position waits for the projections."
     )

@@ -41,7 +41,8 @@ def test_metrics_count_commands_events_errors_and_time_routes(client: TestClient
 def test_request_id_is_echoed_and_in_every_log_line(
     client: TestClient, shop: Shop, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO):
+    # The command's own line is at DEBUG (ABPARTS_LOG_LEVEL=DEBUG): none per request at INFO.
+    with caplog.at_level(logging.DEBUG):
         response = client.post(
             "/transactions",
             json={
@@ -61,6 +62,16 @@ def test_request_id_is_echoed_and_in_every_log_line(
     assert all(line["request_id"] == "req-42" for line in lines), lines
     made_up = client.get("/health")
     assert len(made_up.headers["x-request-id"]) == 32
+
+
+def test_a_command_writes_no_log_line_at_info(
+    client: TestClient, shop: Shop, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = {"transaction_type": "creation", "part_id": str(shop.part), "to_warehouse_id": str(shop.a)}
+    with caplog.at_level(logging.INFO):
+        response = client.post("/transactions", json=body | {"quantity": "1"}, headers=shop.admin.headers)
+    assert response.status_code == 201, response.text
+    assert [r.getMessage() for r in caplog.records if r.name.startswith(("api", "uvicorn"))] == []
 
 
 def test_an_event_carries_the_request_id_of_its_log_lines(client: TestClient, shop: Shop, db: Conn) -> None:
