@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from api.http import openapi, problems
 from api.http.auth import routes as routes_auth
+from api.http.auth.cache import PrincipalCache, PrincipalCacheMiddleware
 from api.http.middleware.bodies import StorableTextMiddleware
 from api.http.middleware.idempotency import IdempotencyMiddleware
 from api.http.middleware.idempotency_retention import IdempotencyPruner
@@ -74,6 +75,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     app.state.read_pool = read_pool
     app.state.projectors = None  # set while the app runs
     app.state.ledger = PostgresLedger(settings.policy())
+    app.state.principals = principals = PrincipalCache(settings.principal_cache_seconds)
     app.state.metrics = metrics = Metrics(pool, watched(feed=settings.nats_url is not None))
     stamp_request_ids()
     problems.install(app)
@@ -84,6 +86,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     # Past the longest a request can hold its connection (a read's wait included), a claim is stale.
     takeover = max(15.0, settings.database_timeout + settings.read_wait_timeout + 5)
     app.add_middleware(IdempotencyMiddleware, pool=pool, takeover=takeover)
+    app.add_middleware(PrincipalCacheMiddleware, cache=principals)
     app.add_middleware(LatencyMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
     for module in ROUTERS:

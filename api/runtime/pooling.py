@@ -154,6 +154,25 @@ class WatchedPool(ConnectionPool[Connection]):
         self.watchdog.watch(conn, self.hold_timeout)
         return conn
 
+    def try_getconn(self) -> Connection | None:
+        """An idle connection at once (watched as by `getconn`), or None when none is idle: never waits.
+
+        For the event loop, which must not block: None sends the caller to `getconn` in a thread.
+        It takes from the pool's own deque under the pool's lock (psycopg_pool keeps no public
+        non-blocking get; `getconn(timeout=0)` always times out); the pool has no `check` callback
+        to run, and `_nconns_min` is kept as `getconn` keeps it, for the pool's shrinking.
+        """
+        with self._lock:
+            if not self._pool or self._closed:
+                return None
+            conn = self._pool.popleft()
+            self._nconns_min = min(self._nconns_min, len(self._pool))
+        self._stats[self._REQUESTS_NUM] += 1  # counted as getconn counts it (get_stats, /metrics)
+        conn._pool = self
+        assert isinstance(conn, WatchedConnection)  # the pool's connection_class
+        self.watchdog.watch(conn, self.hold_timeout)
+        return conn
+
     def putconn(self, conn: Connection) -> None:
         """Give `conn` back; it is no longer watched."""
         if isinstance(conn, WatchedConnection):

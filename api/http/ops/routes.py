@@ -13,7 +13,7 @@ router = APIRouter(tags=["operations"])
 
 
 @router.get("/health", summary="Liveness")
-def health() -> dict[str, str]:
+async def health() -> dict[str, str]:
     """The process serves HTTP. It does not touch the database: an outage there is no reason to restart."""
     return {"status": "ok"}
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
+import anyio
 from fastapi import APIRouter, Query
 
 from api.http.deps import Connection, CurrentUser
@@ -35,7 +36,7 @@ router = APIRouter(tags=["stock queries"])
 
 
 @router.get("/inventory", response_model=Page[InventoryOut], summary="Current stock")
-def inventory(
+async def inventory(
     listing: StockList,
     warehouse_id: UUID | None = None,
     part_id: UUID | None = None,
@@ -51,8 +52,11 @@ def inventory(
         "low_stock": low_stock,
         "after": list(key) if key else None,
     }
-    return listing.paged(
-        ("inventory",), q.INVENTORY, InventoryOut, filters, STOCK, lambda r: (r.warehouse_id, r.part_id)
+    # Async, with the page's statement (and any min_position wait) in one worker-thread hop.
+    return await anyio.to_thread.run_sync(
+        lambda: listing.paged(
+            ("inventory",), q.INVENTORY, InventoryOut, filters, STOCK, lambda r: (r.warehouse_id, r.part_id)
+        )
     )
 
 

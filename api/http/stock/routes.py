@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 from uuid import UUID
 
+import anyio
 from fastapi import APIRouter, Body
 
 from api.http.deps import Ctx
@@ -24,30 +25,32 @@ from ledger.commands import ApproveMovement, RejectMovement, ReverseMovement, St
 router = APIRouter(tags=["stock commands"])
 
 
-def _run(ctx: Ctx, command: StockCommand) -> Recorded:
+async def _run(ctx: Ctx, command: StockCommand) -> Recorded:
     # Who may ask comes before the ledger decides whether it may be done.
-    access.check(ctx.conn, ctx.caller, command)
-    answer = commands.recorded(ctx.conn, ctx.run(command))
+    result = await ctx.execute(command, lambda: access.check(ctx.conn, ctx.caller, command))
+    answer = await anyio.to_thread.run_sync(commands.recorded, ctx.conn, result)
     # The first movement is the one the command created (a reversal's compensation) or acted on.
     created(ctx.response, "/transactions", answer.transactions[0].id if answer.transactions else None)
     return answer
 
 
 @router.post("/transactions", status_code=201, response_model=Recorded, summary="Record a movement")
-def post_transaction(body: TransactionIn, ctx: Ctx) -> Recorded:
+async def post_transaction(body: TransactionIn, ctx: Ctx) -> Recorded:
     """Record a creation, transfer, consumption or adjustment."""
-    return _run(ctx, commands.transaction_command(body))
+    return await _run(ctx, commands.transaction_command(body))
 
 
 def _decision(
     kind: type[ApproveMovement | RejectMovement | ReverseMovement], summary: str
-) -> Callable[..., Recorded]:
-    def route(transaction_id: UUID, ctx: Ctx, body: Annotated[DecisionIn | None, Body()] = None) -> Recorded:
+) -> Callable[..., Awaitable[Recorded]]:
+    async def route(
+        transaction_id: UUID, ctx: Ctx, body: Annotated[DecisionIn | None, Body()] = None
+    ) -> Recorded:
         decision = body or DecisionIn()
         command = kind(
             transaction_id=transaction_id, notes=decision.notes, expected_version=decision.expected_version
         )
-        return _run(ctx, command)
+        return await _run(ctx, command)
 
     route.__doc__ = summary
     return route
@@ -70,18 +73,18 @@ for path, kind, summary in (
 
 
 @router.post("/stock-adjustments", status_code=201, response_model=Recorded, summary="Adjust stock")
-def post_stock_adjustment(body: StockAdjustmentIn, ctx: Ctx) -> Recorded:
+async def post_stock_adjustment(body: StockAdjustmentIn, ctx: Ctx) -> Recorded:
     """Correct one part's stock in one warehouse by a signed quantity, with a reason (admins)."""
-    return _run(ctx, commands.adjustment_command(body))
+    return await _run(ctx, commands.adjustment_command(body))
 
 
 @router.post("/stocktakes", status_code=201, response_model=Recorded, summary="Record a stocktake")
-def post_stocktake(body: StocktakeIn, ctx: Ctx) -> Recorded:
+async def post_stocktake(body: StocktakeIn, ctx: Ctx) -> Recorded:
     """Counted quantities of one warehouse; each difference becomes an adjustment, atomically (admins)."""
-    return _run(ctx, commands.stocktake_command(body))
+    return await _run(ctx, commands.stocktake_command(body))
 
 
 @router.post("/part-usage", status_code=201, response_model=Recorded, summary="Record part usage")
-def post_part_usage(body: PartUsageIn, ctx: Ctx) -> Recorded:
+async def post_part_usage(body: PartUsageIn, ctx: Ctx) -> Recorded:
     """Parts used on a machine: a consumption out of one of the owner's warehouses."""
-    return _run(ctx, commands.part_usage_command(body))
+    return await _run(ctx, commands.part_usage_command(body))
