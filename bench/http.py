@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -84,17 +83,13 @@ def _measured(
 
 
 def _wait_caught_up(database: str, timeout: float = 120.0) -> None:
-    """Until every projection's checkpoint has reached the log's last position."""
-    deadline = time.monotonic() + timeout
+    """Until the inventory projection has applied the log's last event (checkpoints are (xid, position))."""
+    from projections.engine.freshness import wait_until_projected
+
     with psycopg.connect(database, autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            row = conn.execute(
-                "SELECT (SELECT coalesce(max(position), 0) FROM ledger_events)"
-                " <= (SELECT coalesce(min(position), 0) FROM projection_checkpoints)"
-            ).fetchone()
-            if row and row[0]:
-                return
-            time.sleep(0.2)
+        row = conn.execute("SELECT coalesce(max(position), 0) FROM ledger_events").fetchone()
+        if row and row[0]:
+            wait_until_projected(conn, ("inventory",), int(row[0]), timeout)
 
 
 def run_service(
