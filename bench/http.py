@@ -13,6 +13,10 @@ PostgreSQL, each at 1, 8 and 32 connections (`--connections`):
     the same, keyed      each POST with an Idempotency-Key of its own
     GET /inventory       a 100-row page (`?limit=100`), once the projections have caught up
 
+Baselines and our phases are interleaved (per connection count: floor, GET /health, pgbench,
+POST, keyed POST; then floor and GET /inventory), `--repeats` times (default 2, `--quick` 1), and
+each figure is the median repeat: on a shared machine the load changes by the minute.
+
 The load generator is Debian's wrk (bench/wrk.py, installed with apt-get when missing; its own
 CPU is printed), else bench/loadgen.py (asyncio), and the report says which. During POST at the
 widest connection count: a lag probe (a creation every 100 ms on a connection of its own, then the
@@ -92,61 +96,76 @@ def _wait_caught_up(database: str, timeout: float = 120.0) -> None:
             wait_until_projected(conn, ("inventory",), int(row[0]), timeout)
 
 
-def run_service(
+def _median(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """The sample of median rate (its latencies and CPU with it); every sample's rate kept beside."""
+    ordered = sorted(samples, key=_rate)
+    return ordered[(len(ordered) - 1) // 2] | {"repeats": [round(_rate(x), 1) for x in samples]}
+
+
+def _rate(p: dict[str, Any]) -> float:
+    return float(p.get("requests_per_second", p.get("tps", 0.0)))
+
+
+def run_all(
     database: str, ref: Reference, args: argparse.Namespace, use_wrk: bool
 ) -> dict[str, dict[int, Any]]:
-    """Every phase of our service at every connection count."""
+    """Every phase at every connection count, the baselines interleaved with ours; medians of repeats.
+
+    The floor app and the service run side by side (the idle one costs nothing); for each connection
+    count and repeat: floor, GET /health, pgbench, POST, keyed POST; then, once the projections have
+    caught up, floor and GET /inventory again. On a machine shared with other work the load changes
+    by the minute: a baseline measured seconds before its phase is the fair one.
+    """
+    floor = Service(database, args.env, floor=True)
     service = Service(database, args.env)
-    say(f"  {service.name} on port {service.port}")
+    say(f"  {floor.name} on port {floor.port}, {service.name} on port {service.port}")
     wide = max(args.connections)
     probe_wh, probe_part = ref.warehouse_ids[-1], ref.part_ids[0]
     bodies = [json.dumps(creation(w, p)) for p in ref.part_ids for w in ref.warehouse_ids[:-1]]
-    base = {"port": service.port, "token": service.token, "seconds": args.seconds, "warmup": args.warmup}
-    out: dict[str, dict[int, Any]] = {}
+    timing = {"seconds": args.seconds, "warmup": args.warmup}
+    ours = {"port": service.port, "token": service.token} | timing
+    post = {"method": "POST", "path": "/transactions", "bodies": bodies, "expect": 201}
+    plans: dict[str, tuple[Service | None, dict[str, Any]]] = {
+        "floor": (floor, {"port": floor.port, "method": "GET", "path": "/", "expect": 200} | timing),
+        "health": (service, ours | {"method": "GET", "path": "/health", "expect": 200}),
+        "pgbench": (None, {}),
+        "post": (service, ours | post),
+        "post_keyed": (service, ours | post | {"keyed": True}),
+        "inventory": (service, ours | {"method": "GET", "path": "/inventory?limit=100", "expect": 200}),
+    }
+    samples: dict[str, dict[int, list[dict[str, Any]]]] = {name: {} for name in plans}
+
+    def phase(name: str, c: int, probe: Probe | None = None) -> None:
+        say(f"    {name}: {c} connections, {args.seconds:g} s")
+        server, spec = plans[name]
+        if server is None:
+            result = pgbench.rate(database, c, args.seconds)
+        else:
+            result = _measured(server, database, spec | {"connections": c}, use_wrk, probe)
+        samples[name].setdefault(c, []).append(result)
+
     try:
         idle = Probe(service, database, probe_wh, probe_part, interval=0.05)
         idle.run(count=args.idle_probes)
-        out["idle_lag"] = {0: idle.summary()}
-        plans = [
-            ("health", {"method": "GET", "path": "/health", "expect": 200}),
-            ("post", {"method": "POST", "path": "/transactions", "bodies": bodies, "expect": 201}),
-            (
-                "post_keyed",
-                {"method": "POST", "path": "/transactions", "bodies": bodies, "expect": 201, "keyed": True},
-            ),
-            ("inventory", {"method": "GET", "path": "/inventory?limit=100", "expect": 200}),
-        ]
-        for name, plan in plans:
-            if name == "inventory":
-                _wait_caught_up(database)
-            out[name] = {}
+        for r in range(args.repeats):
             for c in args.connections:
-                say(f"    {name}: {c} connections, {args.seconds:g} s")
-                probe = None
-                if name == "post" and c == wide:
-                    probe = Probe(service, database, probe_wh, probe_part, interval=0.1)
-                spec = base | plan | {"connections": c}
-                out[name][c] = _measured(service, database, spec, use_wrk, probe)
+                for name in ("floor", "health", "pgbench", "post", "post_keyed"):
+                    first_wide_post = name == "post" and c == wide and r == 0
+                    probe = Probe(service, database, probe_wh, probe_part, 0.1) if first_wide_post else None
+                    phase(name, c, probe)
+        _wait_caught_up(database)
+        for _ in range(args.repeats):
+            for c in args.connections:
+                phase("floor", c)
+                phase("inventory", c)
     finally:
         service.stop()
-    return out
-
-
-def run_floor(database: str, args: argparse.Namespace, use_wrk: bool) -> dict[int, Any]:
-    """The bare FastAPI app at every connection count."""
-    floor = Service(database, args.env, floor=True)
-    say(f"  {floor.name} on port {floor.port}")
-    try:
-        out = {}
-        for c in args.connections:
-            say(f"    floor: {c} connections, {args.seconds:g} s")
-            spec = {"port": floor.port, "method": "GET", "path": "/", "expect": 200, "connections": c}
-            out[c] = _measured(
-                floor, database, spec | {"seconds": args.seconds, "warmup": args.warmup}, use_wrk
-            )
-        return out
-    finally:
         floor.stop()
+    out: dict[str, dict[int, Any]] = {n: {c: _median(v) for c, v in by.items()} for n, by in samples.items()}
+    lag = next(x["lag"] for x in samples["post"][wide] if "lag" in x)
+    out["post"][wide]["lag"] = lag
+    out["idle_lag"] = {0: idle.summary()}
+    return out
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -159,6 +178,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--env", action="append", default=[], metavar="K=V", help="an ABPARTS_* setting for the servers"
     )
+    parser.add_argument("--repeats", type=int, default=2, help="interleaved repeats; the median is kept")
     parser.add_argument("--idle-probes", type=int, default=40, help="lag probes with no load")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON results")
@@ -166,7 +186,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--loadgen", action="store_true", help="use bench/loadgen.py even if wrk is there")
     args, _ = parser.parse_known_args(argv)
     if args.quick:
-        args.seconds, args.warmup, args.idle_probes = 3.0, 1.0, 16
+        args.seconds, args.warmup, args.idle_probes, args.repeats = 3.0, 1.0, 16, 1
     args.connections = sorted({int(c) for c in str(args.connections).split(",")})
     args.env = dict(e.split("=", 1) for e in args.env)
     return args
@@ -187,18 +207,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         bootstrap(database)
         ref = Reference(database, warehouses=17, parts=200)
         pgbench.prepare(database)
-        floors: dict[str, Any] = {"pgbench": {}}
-        for c in args.connections:
-            say(f"    pgbench: {c} clients, {args.seconds:g} s")
-            floors["pgbench"][c] = pgbench.rate(database, c, args.seconds)
-        floors["floor"] = run_floor(database, args, use_wrk)
-        ours = run_service(database, ref, args, use_wrk)
+        phases = run_all(database, ref, args, use_wrk)
     finally:
         if args.keep:
             say(f"kept {database}")
         else:
             drop_database(url, database)
-    phases = floors | ours
     targets = judge(phases, args.connections)
     print(render(phases, targets, args, generator))
     report = {"server": describe(url), "environment": env, "load_generator": generator, "settings": args.env}
