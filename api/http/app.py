@@ -87,7 +87,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     takeover = max(15.0, settings.database_timeout + settings.read_wait_timeout + 5)
     app.add_middleware(IdempotencyMiddleware, pool=pool, takeover=takeover)
     app.add_middleware(PrincipalCacheMiddleware, cache=principals)
-    app.add_middleware(LatencyMiddleware, metrics=metrics)
+    app.add_middleware(LatencyMiddleware, metrics=metrics, access_log=settings.access_log)
     app.add_middleware(RequestIdMiddleware)
     for module in ROUTERS:
         app.include_router(module.router)

@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     server_http: Literal["auto", "h11", "httptools"] = Field(
         default="auto", description="uvicorn's HTTP parser (auto: httptools when installed)."
     )
-    access_log: bool = Field(default=False, description="Log a line per request (uvicorn's access log).")
+    access_log: bool = Field(default=False, description="Log a line per request at INFO (else at DEBUG).")
 
     max_customers: int = Field(default=100, ge=0)
     max_users: int = Field(default=200, ge=0)
