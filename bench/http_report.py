@@ -97,6 +97,8 @@ def judge(phases: dict[str, Any], connections: list[int]) -> list[dict[str, Any]
         }
 
     def bound(value: float | None, goal: float, what: str, base: str) -> dict[str, Any]:
+        # A phase that answered nothing has no latency to judge (wrk reports 0).
+        value = None if value is not None and value <= 0 else value
         shown = "-" if value is None else f"{value:.2f} ms"
         return {
             "target": f"{what} <= {goal:g} ms",

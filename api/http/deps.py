@@ -48,7 +48,12 @@ async def _checkout(pool: ConnectionPool) -> AsyncIterator[store.Connection]:
     # Async, so that neither a held connection nor giving one back costs a worker-thread hop: only
     # waiting for one blocks. An idle connection goes back without I/O; any other is reset in a thread.
     ready = pool.try_getconn() if isinstance(pool, WatchedPool) else None
-    conn = ready if ready is not None else await anyio.to_thread.run_sync(pool.getconn)
+    if ready is None:
+        # Waiting threads of their own: with the default limiter's 40 threads all waiting for a
+        # connection, the requests that hold one could not get a thread to finish (and give it back).
+        waiters = pool.waiters() if isinstance(pool, WatchedPool) else None
+        ready = await anyio.to_thread.run_sync(pool.getconn, limiter=waiters)
+    conn = ready
     try:
         yield conn
     finally:

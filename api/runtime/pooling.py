@@ -26,6 +26,7 @@ import threading
 import time
 from typing import Any
 
+import anyio
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool
@@ -142,6 +143,7 @@ class WatchedPool(ConnectionPool[Connection]):
         super().__init__(conninfo, connection_class=WatchedConnection, **kwargs)
         self.hold_timeout = hold_timeout
         self.watchdog = Watchdog()
+        self._waiters: anyio.CapacityLimiter | None = None
 
     def getconn(self, timeout: float | None = None) -> Connection:
         """A connection for at most `hold_timeout` seconds until `putconn`; past that it is broken.
@@ -153,6 +155,16 @@ class WatchedPool(ConnectionPool[Connection]):
         assert isinstance(conn, WatchedConnection)  # the pool's connection_class
         self.watchdog.watch(conn, self.hold_timeout)
         return conn
+
+    def waiters(self) -> anyio.CapacityLimiter:
+        """The worker threads that wait for a connection (one per waiting request, up to 1000).
+
+        Not the event loop's default threadpool: requests queued for a connection must never take
+        the threads that the requests holding one need to finish. Made on first use, in the loop.
+        """
+        if self._waiters is None:
+            self._waiters = anyio.CapacityLimiter(1000)
+        return self._waiters
 
     def try_getconn(self) -> Connection | None:
         """An idle connection at once (watched as by `getconn`), or None when none is idle: never waits.

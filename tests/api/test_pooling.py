@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
@@ -16,7 +17,7 @@ from api.http.app import create_app
 from api.runtime.pooling import WatchedPool, api_conninfo
 from api.runtime.seed import bootstrap
 from tests.fixtures.api import PASSWORD, Caller, api_settings
-from tests.fixtures.shop import post
+from tests.fixtures.shop import Shop, post
 
 pytestmark = pytest.mark.db
 
@@ -105,3 +106,28 @@ def test_a_transaction_ended_by_the_server_for_idling_is_a_503() -> None:
     assert response.status_code == 503, response.text
     assert response.json()["code"] == "database_unavailable"
     assert response.headers["retry-after"]
+
+
+def test_more_requests_than_worker_threads_waiting_for_a_small_pool_all_finish(
+    api_db_url: str, shop: Shop
+) -> None:
+    # 64 requests at once on 4 connections: 60 wait for one. Were they waiting on the default
+    # threadpool (40 threads), the 4 that hold a connection would find no thread to finish on, and
+    # every request would wait out the pool timeout (503).
+    small = create_app(api_settings(pool_size=4, pool_timeout=4.0, run_projectors=False), api_db_url)
+    body = {"transaction_type": "creation", "part_id": str(shop.part), "to_warehouse_id": str(shop.a)}
+    statuses: list[int] = []
+    lock = threading.Lock()
+    with TestClient(small) as c:
+
+        def caller() -> None:
+            response = c.post("/transactions", json=body | {"quantity": "1"}, headers=shop.admin.headers)
+            with lock:
+                statuses.append(response.status_code)
+
+        threads = [threading.Thread(target=caller) for _ in range(64)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert statuses == [201] * 64

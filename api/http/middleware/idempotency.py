@@ -38,6 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http.auth.security import token_digest
 from api.http.problems import problem
+from api.runtime.pooling import WatchedPool
 from ledger.postgres.connection import Connection
 
 log = logging.getLogger(__name__)
@@ -112,8 +113,14 @@ class IdempotencyMiddleware:
         try:
             # Shielded: a claim made must reach _run, whose finally gives its connection back.
             with anyio.CancelScope(shield=True):
+                # It may wait for a connection: on the pool's own waiting threads (see WatchedPool.waiters).
+                waiters = self.pool.waiters() if isinstance(self.pool, WatchedPool) else None
                 claim = await anyio.to_thread.run_sync(
-                    self._claim, _bearer_digest(headers.get(b"authorization")), raw_key, fingerprint
+                    self._claim,
+                    _bearer_digest(headers.get(b"authorization")),
+                    raw_key,
+                    fingerprint,
+                    limiter=waiters,
                 )
         except (psycopg.OperationalError, PoolTimeout):
             log.warning("database unavailable: cannot claim an Idempotency-Key")
