@@ -464,9 +464,16 @@ LATER_COLUMNS = {
 }
 
 
-# Indexes a later migration adds to the spec's tables (0007: emails unique whatever their case).
+# Indexes a later migration adds to the spec's tables (0007: emails unique whatever their case;
+# 0014: each newest-first list's keyset order, (moment, id)).
 LATER_INDEXES: dict[str, Index] = {
     "users_email_lower_key": Index("users", ("lower(email::text)",), unique=True),
+    "idx_transactions_keyset": Index("transactions", ("transaction_date", "id")),
+    "idx_part_usage_keyset": Index("part_usage", ("usage_date", "id")),
+    "idx_stock_adjustments_keyset": Index("stock_adjustments", ("adjustment_date", "id")),
+    "idx_transaction_approvals_keyset": Index("transaction_approvals", ("created_at", "id")),
+    "idx_customer_orders_keyset": Index("customer_orders", ("order_date", "id")),
+    "idx_supplier_orders_keyset": Index("supplier_orders", ("order_date", "id")),
 }
 
 
