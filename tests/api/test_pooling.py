@@ -131,3 +131,22 @@ def test_more_requests_than_worker_threads_waiting_for_a_small_pool_all_finish(
         for t in threads:
             t.join()
     assert statuses == [201] * 64
+
+
+def test_try_getconn_takes_an_idle_connection_or_none_and_never_waits(api_db_url: str) -> None:
+    pool = WatchedPool(api_conninfo(api_db_url, 5.0), hold_timeout=5.0, min_size=1, max_size=1, open=False)
+    pool.open(wait=True, timeout=30)
+    try:
+        conn = pool.try_getconn()
+        assert conn is not None and conn.execute("SELECT 1").fetchone() == (1,)
+        started = time.monotonic()
+        assert pool.try_getconn() is None  # the only one is taken: None at once, not a wait
+        assert time.monotonic() - started < 0.5
+        assert pool.get_stats()["requests_num"] == 1
+        pool.putconn(conn)
+        again = pool.try_getconn()
+        assert again is conn
+        pool.putconn(again)
+    finally:
+        pool.close()
+    assert pool.try_getconn() is None  # closed: the caller's getconn then says why
