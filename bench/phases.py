@@ -4,7 +4,8 @@ Each size runs in a fresh (spawned) process so that its peak RSS is its own.
 The phases, on one freshly generated log:
 
     fold         the baseline (bench/fold.py)
-    sequential   a worker-like loop: one batch (the settings' size) per projection, one transaction each
+    sequential   a worker-like loop: one batch (the settings' size) per projection, one transaction each,
+                 its statements sent one by one (not pipelined) so that each is timed
     hub          projections/engine/worker.py's ProjectorHub: one thread and connection per projection
     rebuild      projections.tools.rebuild.rebuild(conn, ALL, out, batch_size=50_000), caught-up database
 
@@ -31,7 +32,7 @@ from psycopg.abc import Params
 from api.runtime.settings import Settings
 from bench import dataset, fold
 from ledger.postgres.connection import Connection
-from projections.engine.runner import SWAP_LOCK, apply_batch
+from projections.engine.runner import SWAP_LOCK, apply_next
 from projections.engine.worker import ProjectorHub
 from projections.registry import ALL
 from projections.tools.rebuild import rebuild
@@ -212,7 +213,8 @@ def _sequential(conn: TimedConnection, events: int) -> dict[str, float]:
         for projection in ALL:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", [SWAP_LOCK])
-                applied += apply_batch(conn, projection, WORKER_BATCH)
+                # One statement at a time, so that each is timed (a worker pipelines them).
+                applied += apply_next(conn, projection, WORKER_BATCH, pipeline=False).events
         if applied == 0:
             conn.explain = False
             return dict(conn.seconds)

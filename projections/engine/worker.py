@@ -27,10 +27,14 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exp
 
 from ledger.postgres.connection import Connection
 from projections.engine.projection import Projection
-from projections.engine.runner import SWAP_LOCK, apply_batch, ensure_checkpoints, lock_key
+from projections.engine.runner import SWAP_LOCK, Batch, apply_next, ensure_checkpoints, lock_key
 from projections.tools import snapshots
 
 log = logging.getLogger(__name__)
+
+# Seconds before another look when finished events wait behind an older transaction, doubling to the last.
+HELD_FIRST = 0.002
+HELD_LAST = 0.1
 
 
 class ProjectionWorker:
@@ -81,18 +85,22 @@ class ProjectionWorker:
                 return
             self.active.set()
             log.info("projection %s: active", self.projection.name)
+            held = HELD_FIRST
             while not self._stop.is_set():
                 started = time.monotonic()
                 self.wake.clear()  # a wake-up from now on may announce events this step misses
-                applied = self.step(conn)
+                batch = self.step(conn)
                 if self.after_step is not None:
                     self.after_step(conn)
-                if applied and self.after_applied is not None:
+                if batch.events and self.after_applied is not None:
                     self.after_applied()
-                if applied >= self.batch_size:
+                if batch.events >= self.batch_size:
                     continue  # catching up: no pause
-                if applied == 0:
-                    self.wake.wait(self.poll_interval)
+                # Finished events wait behind an older transaction (a command, another projection's
+                # batch) whose end nothing announces: look again soon, less often while it lasts.
+                if batch.events == 0:
+                    self.wake.wait(held if batch.held_back else self.poll_interval)
+                held = min(held * 2, HELD_LAST) if batch.held_back else HELD_FIRST
                 # Coalesce: appends until the end of the interval join the next batch.
                 rest = started + self.min_interval - time.monotonic()
                 if rest > 0:
@@ -108,11 +116,14 @@ class ProjectionWorker:
             self._stop.wait(self.poll_interval)  # standby: another worker is active
         return False
 
-    def step(self, conn: Connection) -> int:
-        """Apply one batch; return how many events it held."""
-        with conn.transaction():
+    def step(self, conn: Connection) -> Batch:
+        """Apply one batch in its own transaction; return what it applied.
+
+        Three round trips: BEGIN, the lock and the plan; the writes; COMMIT.
+        """
+        with conn.pipeline(), conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", [SWAP_LOCK])
-            return apply_batch(conn, self.projection, self.batch_size)
+            return apply_next(conn, self.projection, self.batch_size)
 
     def _pause(self, seconds: float) -> None:
         self._stop.wait(seconds)
