@@ -39,8 +39,9 @@ ON CONFLICT (name) DO UPDATE SET writer_xid = EXCLUDED.writer_xid, position = EX
 """
 ANNOUNCE = "SELECT pg_notify(%s, %s)"
 # The checkpoint (the start when it has no row), the lowest bound (the dependencies' checkpoints and
-# `until`; else the end of all time), the batch's last event and size, and whether committed events
-# wait beyond the horizon (an older transaction is still running: worth another look soon).
+# `until`; else the end of all time), the batch's last event, its size and how many of its events the
+# projection reads, and whether committed events wait beyond the horizon (an older transaction is
+# still running: worth another look soon).
 PLAN = """
 WITH lo AS (
     SELECT coalesce(c.writer_xid, '0'::xid8) AS xid, coalesce(c.position, 0) AS pos
@@ -59,7 +60,7 @@ bound AS (
 ),
 -- Scalar subqueries, not joins: the scan then walks the commit-order index in order, with no sort.
 next AS (
-    SELECT e.writer_xid, e.position FROM ledger_events e
+    SELECT e.writer_xid, e.position, e.event_type FROM ledger_events e
     WHERE (e.writer_xid, e.position) > ((SELECT xid FROM lo), (SELECT pos FROM lo))
       AND (e.writer_xid, e.position) <= ((SELECT xid FROM bound), (SELECT pos FROM bound))
       AND e.writer_xid < pg_snapshot_xmin(pg_current_snapshot())
@@ -68,6 +69,7 @@ next AS (
 )
 SELECT lo.xid::text::bigint, lo.pos, last.writer_xid::text::bigint, last.position,
     (SELECT count(*) FROM next),
+    (SELECT count(*) FROM next WHERE %(types)s::text[] IS NULL OR event_type = ANY(%(types)s::text[])),
     -- From the horizon on only (`+ 0` keeps the row comparison out of the index search).
     EXISTS (SELECT 1 FROM ledger_events e WHERE e.writer_xid >= pg_snapshot_xmin(pg_current_snapshot())
             AND (e.writer_xid, e.position + 0) > (lo.xid, lo.pos))
@@ -132,25 +134,29 @@ def apply_next(
         "u_xid": None if until is None else str(until.transaction_id),
         "u_pos": None if until is None else until.position,
         "limit": limit,
+        "types": None if projection.event_types is None else sorted(projection.event_types),
     }
     row = conn.execute(PLAN, params).fetchone()
     assert row is not None  # `lo` always has its one row
-    lo_xid, lo_pos, hi_xid, hi_pos, count, held_back = row
+    lo_xid, lo_pos, hi_xid, hi_pos, count, read, held_back = row
     if not count:
         return Batch(0, bool(held_back))
     params = {"lo_xid": lo_xid, "lo_pos": lo_pos, "hi_xid": hi_xid, "hi_pos": hi_pos}
+    statements = projection.statements if read else ()  # nothing it reads: only the checkpoint moves
     if not pipeline or conn.pgconn.pipeline_status != pq.PipelineStatus.OFF:
-        _write(conn, projection, params, int(count))  # the caller's pipeline (or none) sends them
+        _write(conn, projection, statements, params, int(count))  # the caller's pipeline (or none)
     else:
         with conn.pipeline():
-            _write(conn, projection, params, int(count))
+            _write(conn, projection, statements, params, int(count))
     return Batch(int(count), bool(held_back))
 
 
-def _write(conn: Connection, projection: Projection, params: dict[str, Any], count: int) -> None:
-    if count >= WORK_MEM_FROM:
+def _write(
+    conn: Connection, projection: Projection, statements: tuple[str, ...], params: dict[str, Any], count: int
+) -> None:
+    if count >= WORK_MEM_FROM and statements:
         conn.execute(WORK_MEM)
-    for statement in projection.statements:
+    for statement in statements:
         conn.execute(statement, params)
     advance = {"name": projection.name, "xid": params["hi_xid"], "position": params["hi_pos"], "count": count}
     conn.execute(ADVANCE, advance)

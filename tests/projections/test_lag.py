@@ -17,7 +17,8 @@ import pytest
 from ledger.commands import CreateStock
 from projections.engine import freshness
 from projections.engine.freshness import is_projected, wait_until_projected
-from projections.engine.runner import SWAP_LOCK, apply_batch, apply_next
+from projections.engine.projection import BATCH, Projection
+from projections.engine.runner import SWAP_LOCK, apply_batch, apply_next, checkpoint
 from projections.engine.worker import ProjectionWorker
 from projections.read_models.inventory import PROJECTION as INVENTORY
 from tests.fixtures.ledger import Conn, Site, make_site, run
@@ -124,3 +125,23 @@ def test_a_worker_looks_again_soon_when_held_back(own: tuple[Conn, Site], fresh_
         stop.set()
         worker.wake.set()
         thread.join(10)
+
+
+# Fails whenever it runs: a count is a row even over an empty batch.
+FAILS_IF_RUN = f"WITH {BATCH} SELECT count(*) / 0 FROM batch WHERE event_type = 'SupplierOrderPlaced'"
+
+
+def test_a_batch_of_events_a_projection_does_not_read_only_moves_its_checkpoint(
+    own: tuple[Conn, Site],
+) -> None:
+    conn, site = own
+    position = create(conn, site)
+    picky = Projection("picky", (), (FAILS_IF_RUN,))
+    assert picky.event_types == frozenset({"SupplierOrderPlaced"})
+    with conn.transaction():
+        assert apply_next(conn, picky, 1000).events == 1
+    assert checkpoint(conn, "picky").position == position
+    reads_all = Projection("reads_all", (), (FAILS_IF_RUN.rsplit(" WHERE ", 1)[0],))
+    assert reads_all.event_types is None
+    with pytest.raises(psycopg.errors.DivisionByZero), conn.transaction():
+        apply_next(conn, reads_all, 1000)
