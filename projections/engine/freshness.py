@@ -65,9 +65,10 @@ def wait_until_projected(
     try:
         return _notified(conn, names, position, time.monotonic() + timeout)
     finally:
-        conn.execute(UNLISTEN)
-        for _ in conn.notifies(timeout=0):  # forget what came in meanwhile: the connection goes back
-            pass
+        if not conn.broken:  # else the error that broke it is the one to see
+            conn.execute(UNLISTEN)
+            for _ in conn.notifies(timeout=0):  # forget what came in meanwhile: the connection goes back
+                pass
 
 
 def _polled(
