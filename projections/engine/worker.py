@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 # Seconds before another look when finished events wait behind an older transaction, doubling to the last.
 HELD_FIRST = 0.002
 HELD_LAST = 0.1
+# synchronous_commit for the workers' sessions (see _session).
+BATCH_COMMIT = "off"
 
 
 class ProjectionWorker:
@@ -83,6 +85,10 @@ class ProjectionWorker:
     def _session(self) -> None:
         self.active.clear()
         with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
+            # A batch's commit need not wait for its WAL flush: read rows and checkpoint are one
+            # transaction, so a server crash can only lose the last batches whole, and they are
+            # applied again from the durable checkpoint (the log's own commits stay synchronous).
+            conn.execute("SELECT set_config('synchronous_commit', %s, false)", [BATCH_COMMIT])
             ensure_checkpoints(conn, (self.projection,))
             if not self._take_lock(conn):
                 return
