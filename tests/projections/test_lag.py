@@ -145,3 +145,25 @@ def test_a_batch_of_events_a_projection_does_not_read_only_moves_its_checkpoint(
     assert reads_all.event_types is None
     with pytest.raises(psycopg.errors.DivisionByZero), conn.transaction():
         apply_next(conn, reads_all, 1000)
+
+
+def test_an_empty_step_does_not_hold_the_next_append_back(own: tuple[Conn, Site], fresh_db_url: str) -> None:
+    conn, site = own
+    stop = threading.Event()
+    # Polling every 50 ms: empty steps all the time. Only a step that applied events may open the
+    # coalescing window; counting the empty ones held this append back by up to 1.5 s.
+    worker = ProjectionWorker(fresh_db_url, INVENTORY, stop, poll_interval=0.05, min_interval=1.5)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        assert worker.active.wait(10)
+        time.sleep(1.8)  # a quiet spell longer than the interval, full of empty steps
+        position = create(conn, site)
+        worker.wake.set()
+        t0 = time.monotonic()
+        assert wait_until_projected(conn, ["inventory"], position, timeout=10, notified=True)
+        assert time.monotonic() - t0 < 1.0, "held back by the interval of an empty step"
+    finally:
+        stop.set()
+        worker.wake.set()
+        thread.join(10)
