@@ -60,7 +60,8 @@ def writer(job: dict[str, Any]) -> int:
     warehouses, parts = [uuid.UUID(w) for w in job["warehouses"]], [uuid.UUID(p) for p in job["parts"]]
     n = 0
     with psycopg.connect(job["database"], autocommit=True) as conn:
-        while time.time() < job["deadline"]:
+        deadline = time.monotonic() + job["seconds"]  # from its own start: spawning takes a while
+        while time.monotonic() < deadline:
             command = CreateStock(
                 part_id=parts[n % len(parts)],
                 to_warehouse_id=warehouses[n % len(warehouses)],
@@ -131,7 +132,7 @@ def measure(database: str, seconds: float, writers: int, idle_probes: int) -> di
                 "user": str(ref.user_id),
                 "warehouses": [str(w) for w in ref.warehouse_ids[:-1][k::writers]],
                 "parts": [str(p) for p in ref.part_ids],
-                "deadline": time.time() + seconds + 1.0,
+                "seconds": seconds,
             }
             for k in range(writers)
         ]
@@ -139,7 +140,7 @@ def measure(database: str, seconds: float, writers: int, idle_probes: int) -> di
         probe = threading.Thread(target=loaded.run, daemon=True)
         with multiprocessing.get_context("spawn").Pool(writers) as pool:
             pending = pool.map_async(writer, jobs)
-            time.sleep(1.0)  # the writers start (spawn) before the probe counts
+            _wait_for_appends(database, writers)  # the probe counts once every writer appends
             probe.start()
             appended = pending.get(seconds + 120)
         loaded.stop.set()
@@ -157,6 +158,19 @@ def measure(database: str, seconds: float, writers: int, idle_probes: int) -> di
         "rss_after_kib": rss_after,
         "min_interval": settings.projector_min_interval,
     }
+
+
+def _wait_for_appends(database: str, writers: int) -> None:
+    """Until the log holds `writers` more events than now (each writer has started), at most a minute."""
+    with psycopg.connect(database, autocommit=True) as conn:
+        count = "SELECT count(*) FROM ledger_events"
+        row = conn.execute(count).fetchone()
+        start, deadline = (row[0] if row else 0), time.monotonic() + 60
+        while time.monotonic() < deadline:
+            row = conn.execute(count).fetchone()
+            if row is not None and row[0] >= start + writers:
+                return
+            time.sleep(0.05)
 
 
 def render(result: dict[str, Any]) -> list[str]:

@@ -4,15 +4,15 @@ Each size runs in a fresh (spawned) process so that its peak RSS is its own.
 The phases, on one freshly generated log:
 
     fold         the baseline (bench/fold.py)
-    sequential   a worker-like loop: one batch (the settings' size) per projection, one transaction each,
-                 its statements sent one by one (not pipelined) so that each is timed
+    sequential   a worker-like loop: one batch (the settings' size) per projection, one transaction each
     hub          projections/engine/worker.py's ProjectorHub: one thread and connection per projection
     rebuild      projections.tools.rebuild.rebuild(conn, ALL, out, batch_size=50_000), caught-up database
 
 After each catch-up and after the rebuild the read tables are compared with
-the fold. The sequential loop times every projection statement (a thin
-connection subclass) and, on one batch in the middle of the log, runs each of
-them under EXPLAIN (ANALYZE, BUFFERS) instead, keeping the plans.
+the fold. The sequential loop and the rebuild time every projection statement
+(a thin connection subclass, which sends them one at a time where a worker
+pipelines them) and, on one batch in the middle of the log, the sequential loop
+runs each of them under EXPLAIN (ANALYZE, BUFFERS) instead, keeping the plans.
 """
 
 from __future__ import annotations
@@ -22,17 +22,19 @@ import resource
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import psycopg
+from psycopg import Pipeline
 from psycopg.abc import Params
 
 from api.runtime.settings import Settings
 from bench import dataset, fold
 from ledger.postgres.connection import Connection
-from projections.engine.runner import SWAP_LOCK, apply_next
+from projections.engine.runner import SWAP_LOCK, apply_batch
 from projections.engine.worker import ProjectorHub
 from projections.registry import ALL
 from projections.tools.rebuild import rebuild
@@ -83,6 +85,11 @@ class TimedConnection(Connection):
         self.calls = defaultdict(int)
         self.plans = {}
         self.explain = False
+
+    @contextmanager
+    def pipeline(self) -> Iterator[Pipeline]:
+        """No pipeline: each statement runs on its own, so that each is timed (workers pipeline them)."""
+        yield cast(Pipeline, None)  # apply_next only enters it
 
     def execute(
         self,
@@ -213,8 +220,7 @@ def _sequential(conn: TimedConnection, events: int) -> dict[str, float]:
         for projection in ALL:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", [SWAP_LOCK])
-                # One statement at a time, so that each is timed (a worker pipelines them).
-                applied += apply_next(conn, projection, WORKER_BATCH, pipeline=False).events
+                applied += apply_batch(conn, projection, WORKER_BATCH)
         if applied == 0:
             conn.explain = False
             return dict(conn.seconds)

@@ -120,14 +120,9 @@ def apply_batch(
 
 
 def apply_next(
-    conn: Connection,
-    projection: Projection,
-    limit: int,
-    until: LogCheckpoint | None = None,
-    *,
-    pipeline: bool = True,
+    conn: Connection, projection: Projection, limit: int, until: LogCheckpoint | None = None
 ) -> Batch:
-    """Apply up to `limit` new events to `projection` (see the module); `pipeline=False` sends each alone."""
+    """Apply up to `limit` new events to `projection` (see the module); what it applied."""
     params: dict[str, Any] = {
         "name": projection.name,
         "depends_on": list(projection.depends_on),
@@ -143,8 +138,8 @@ def apply_next(
         return Batch(0, bool(held_back))
     params = {"lo_xid": lo_xid, "lo_pos": lo_pos, "hi_xid": hi_xid, "hi_pos": hi_pos}
     statements = projection.statements if read else ()  # nothing it reads: only the checkpoint moves
-    if not pipeline or conn.pgconn.pipeline_status != pq.PipelineStatus.OFF:
-        _write(conn, projection, statements, params, int(count))  # the caller's pipeline (or none)
+    if conn.pgconn.pipeline_status != pq.PipelineStatus.OFF:
+        _write(conn, projection, statements, params, int(count))  # in the caller's pipeline
     else:
         with conn.pipeline():
             _write(conn, projection, statements, params, int(count))
