@@ -9,9 +9,10 @@ The phases, on one freshly generated log:
     rebuild      projections.tools.rebuild.rebuild(conn, ALL, out, batch_size=50_000), caught-up database
 
 After each catch-up and after the rebuild the read tables are compared with
-the fold. The sequential loop times every projection statement (a thin
-connection subclass) and, on one batch in the middle of the log, runs each of
-them under EXPLAIN (ANALYZE, BUFFERS) instead, keeping the plans.
+the fold. The sequential loop and the rebuild time every projection statement
+(a thin connection subclass, which sends them one at a time where a worker
+pipelines them) and, on one batch in the middle of the log, the sequential loop
+runs each of them under EXPLAIN (ANALYZE, BUFFERS) instead, keeping the plans.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ import resource
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import psycopg
+from psycopg import Pipeline
 from psycopg.abc import Params
 
 from api.runtime.settings import Settings
@@ -82,6 +85,11 @@ class TimedConnection(Connection):
         self.calls = defaultdict(int)
         self.plans = {}
         self.explain = False
+
+    @contextmanager
+    def pipeline(self) -> Iterator[Pipeline]:
+        """No pipeline: each statement runs on its own, so that each is timed (workers pipeline them)."""
+        yield cast(Pipeline, None)  # apply_next only enters it
 
     def execute(
         self,

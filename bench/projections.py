@@ -8,8 +8,12 @@ then measures, in a process of its own, the baseline fold, a worker-like
 sequential catch-up, a ProjectorHub catch-up and a full rebuild. Prints a
 table and writes everything to bench/results/projections-<timestamp>.json.
 
+Then bench/lag.py measures the projection lag under an append load (no HTTP) in
+another fresh database, beside the same probe with no load.
+
 Targets (from the issue), judged at the largest size:
-    catch-up >= 100,000 events/s; rebuild within 5x the set-based fold; memory flat as N grows.
+    catch-up >= 100,000 events/s; rebuild within 5x the set-based fold; memory flat as N grows;
+    projection lag under load p99 <= 100 ms.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import Any
 
 import psycopg
 
+from bench import lag
 from bench.database import create_database, describe, drop_database, server_url
 from bench.phases import WORKER_BATCH, measure_size
 
@@ -56,7 +61,9 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON results")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--lag-seconds", type=float, help="seconds of append load for the lag (default 20)")
     args, _ = parser.parse_known_args(argv)  # `python -m bench` passes every benchmark the same arguments
+    args.lag_seconds = args.lag_seconds or (5.0 if args.quick else 20.0)
     events = QUICK_EVENTS if args.quick else args.events
     if args.sizes:
         args.size_list = sorted({int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()})
@@ -77,7 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         version = str(row[0]) if row else "?"
     _say(f"projections benchmark: sizes {', '.join(f'{n:,}' for n in args.size_list)} on {describe(url)}")
     sizes = [_run_size(url, n, args.per_transaction, keep=args.keep) for n in args.size_list]
-    targets = judge(sizes)
+    _say(f"projection lag: {args.lag_seconds:g} s of append load")
+    lagged = _run_lag(url, args.lag_seconds)
+    targets = [*judge(sizes), lag.judge(lagged)]
     report = {
         "benchmark": "projections",
         "started_at": started.isoformat(),
@@ -90,9 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "worker_batch": WORKER_BATCH,
         "rebuild_batch": 50_000,
         "sizes": sizes,
+        "lag": lagged,
         "targets": targets,
     }
-    print(render(sizes, targets))
+    print(render(sizes, targets, lag.render(lagged)))
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"projections-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
     path.write_text(json.dumps(report, indent=2, default=str) + "\n")
@@ -114,6 +124,15 @@ def _run_size(url: str, events: int, per_transaction: int, *, keep: bool) -> dic
         else:
             drop_database(url, database)
     return result
+
+
+def _run_lag(url: str, seconds: float) -> dict[str, Any]:
+    """bench/lag.py's measure in a fresh database (this process runs the workers)."""
+    database = create_database(url)
+    try:
+        return lag.measure(database, seconds, lag.WRITERS, idle_probes=40)
+    finally:
+        drop_database(url, database)
 
 
 def judge(sizes: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -172,7 +191,7 @@ def judge(sizes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return targets
 
 
-def render(sizes: list[dict[str, Any]], targets: list[dict[str, Any]]) -> str:
+def render(sizes: list[dict[str, Any]], targets: list[dict[str, Any]], lag_lines: Sequence[str] = ()) -> str:
     """The human-readable report."""
     heads = [f"{s['events']:,} events" for s in sizes]
     rows: list[tuple[str, list[str]]] = []
@@ -226,7 +245,7 @@ def render(sizes: list[dict[str, Any]], targets: list[dict[str, Any]]) -> str:
     mismatched = [t for t in targets if t["target"].startswith("read tables") and not t["met"]]
     for target in mismatched:
         lines += ["", f"WARNING: {target['measured']}"]
-    lines += ["", "targets:"]
+    lines += ["", *lag_lines, "", "targets:"]
     lines += [f"  [{'met' if t['met'] else 'MISSED'}] {t['target']}: {t['measured']}" for t in targets]
     plans: dict[str, str] = largest.get("plans", {})
     seq = ph(largest, "sequential")["statements"]

@@ -13,9 +13,11 @@ stream position), so a rebuild reproduces every row exactly, ids included.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import cached_property
 
-from ledger.events import MOVEMENT_TYPES
+from ledger.events import EVENT_TYPES, MOVEMENT_TYPES
 
 MOVEMENT_EVENTS = ", ".join(f"'{cls.event_type}'" for cls in MOVEMENT_TYPES)
 TRANSACTION_TYPE = (
@@ -111,6 +113,24 @@ STOCK_CHANGES = stock_changes(BATCH)
 
 INVENTORY_ID = "md5({warehouse}::text || '/' || {part}::text)::uuid"
 
+QUOTED = re.compile(r"'(\w+)'")
+
+
+def named_event_types(statements: tuple[str, ...]) -> frozenset[str] | None:
+    """The stored event names quoted in `statements`, or None when one of them names none.
+
+    Every statement filters the batch on the event types it names (tests/projections/
+    test_payload_contract.py holds each payload key to those events), so a batch holding none of
+    them changes nothing; a statement naming none may read any event.
+    """
+    found: set[str] = set()
+    for statement in statements:
+        named = {word for word in QUOTED.findall(statement) if word in EVENT_TYPES}
+        if not named:
+            return None
+        found |= named
+    return frozenset(found)
+
 
 @dataclass(frozen=True)
 class Table:
@@ -129,6 +149,11 @@ class Projection:
     tables: tuple[Table, ...]
     statements: tuple[str, ...]
     depends_on: tuple[str, ...] = ()
+
+    @cached_property
+    def event_types(self) -> frozenset[str] | None:
+        """The events its statements read (None: any); a batch with none of them only moves the checkpoint."""
+        return named_event_types(self.statements)
 
     @property
     def table_names(self) -> tuple[str, ...]:

@@ -11,13 +11,16 @@ Wake-ups are coalesced: a worker steps at most once per `min_interval` while
 the log keeps growing (unless a batch came back full, i.e. it is catching up),
 so under load each step folds the appends of the whole interval instead of
 every append waking every worker; the first append after a quiet spell (no
-step within `min_interval`) is applied at once. A worker that applied events wakes the projections that
-depend on it, whose batches are bounded by its checkpoint.
+step that applied events within `min_interval`) is applied at once. A worker that applied events wakes
+the projections that depend on it, whose batches are bounded by its checkpoint. Finished events held
+back behind an older transaction (whose end nothing announces) are looked for again after 2 ms,
+doubling to 100 ms while that lasts.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -27,10 +30,16 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exp
 
 from ledger.postgres.connection import Connection
 from projections.engine.projection import Projection
-from projections.engine.runner import SWAP_LOCK, apply_batch, ensure_checkpoints, lock_key
+from projections.engine.runner import SWAP_LOCK, Batch, apply_next, ensure_checkpoints, lock_key
 from projections.tools import snapshots
 
 log = logging.getLogger(__name__)
+
+# Seconds before another look when finished events wait behind an older transaction, doubling to the last.
+HELD_FIRST = 0.002
+HELD_LAST = 0.1
+# synchronous_commit for the workers' sessions (see _session).
+BATCH_COMMIT = "off"
 
 
 class ProjectionWorker:
@@ -76,27 +85,42 @@ class ProjectionWorker:
     def _session(self) -> None:
         self.active.clear()
         with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
+            # A batch's commit need not wait for its WAL flush: read rows and checkpoint are one
+            # transaction, so a server crash can only lose the last batches whole, and they are
+            # applied again from the durable checkpoint (the log's own commits stay synchronous).
+            conn.execute("SELECT set_config('synchronous_commit', %s, false)", [BATCH_COMMIT])
             ensure_checkpoints(conn, (self.projection,))
             if not self._take_lock(conn):
                 return
             self.active.set()
             log.info("projection %s: active", self.projection.name)
+            held, last = HELD_FIRST, -math.inf  # `last`: when the latest step that applied events began
             while not self._stop.is_set():
-                started = time.monotonic()
-                self.wake.clear()  # a wake-up from now on may announce events this step misses
-                applied = self.step(conn)
-                if self.after_step is not None:
-                    self.after_step(conn)
-                if applied and self.after_applied is not None:
-                    self.after_applied()
-                if applied >= self.batch_size:
-                    continue  # catching up: no pause
-                if applied == 0:
-                    self.wake.wait(self.poll_interval)
-                # Coalesce: appends until the end of the interval join the next batch.
-                rest = started + self.min_interval - time.monotonic()
+                # Coalesce: appends until `min_interval` after the latest step that applied events join
+                # this one. A step that found nothing does not count, so the first append after a quiet
+                # spell is applied at once.
+                rest = last + self.min_interval - time.monotonic()
                 if rest > 0:
                     self._stop.wait(rest)
+                started = time.monotonic()
+                self.wake.clear()  # a wake-up from now on may announce events this step misses
+                batch = self.step(conn)
+                if self.after_step is not None:
+                    self.after_step(conn)
+                if batch.events and self.after_applied is not None:
+                    self.after_applied()
+                last = started if batch.events else last
+                if batch.events >= self.batch_size:
+                    last = -math.inf  # catching up: no pause
+                elif batch.events == 0 and batch.held_back:
+                    # Finished events wait behind an older transaction (a command, another projection's
+                    # batch) whose end nothing announces: look again soon, less often while it lasts.
+                    self._stop.wait(held)
+                    held = min(held * 2, HELD_LAST)
+                    continue
+                elif batch.events == 0:
+                    self.wake.wait(self.poll_interval)
+                held = HELD_FIRST
         self.active.clear()
 
     def _take_lock(self, conn: Connection) -> bool:
@@ -108,11 +132,14 @@ class ProjectionWorker:
             self._stop.wait(self.poll_interval)  # standby: another worker is active
         return False
 
-    def step(self, conn: Connection) -> int:
-        """Apply one batch; return how many events it held."""
-        with conn.transaction():
+    def step(self, conn: Connection) -> Batch:
+        """Apply one batch in its own transaction; return what it applied.
+
+        Three round trips: BEGIN, the lock and the plan; the writes; COMMIT.
+        """
+        with conn.pipeline(), conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", [SWAP_LOCK])
-            return apply_batch(conn, self.projection, self.batch_size)
+            return apply_next(conn, self.projection, self.batch_size)
 
     def _pause(self, seconds: float) -> None:
         self._stop.wait(seconds)

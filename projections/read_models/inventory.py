@@ -28,21 +28,6 @@ WINDOW_DAYS = 90
 SAFETY_DAYS = 7
 DEFAULT_LEAD_DAYS = 14
 
-ADD_STOCK = f"""
-WITH {STOCK_CHANGES}
-INSERT INTO inventory AS i (id, warehouse_id, part_id, current_stock, unit_of_measure, last_updated,
-    created_at)
-SELECT {INVENTORY_ID.format(warehouse="c.warehouse_id", part="c.part_id")}, c.warehouse_id, c.part_id,
-    sum(c.delta), p.unit_of_measure, max(c.recorded_at), min(c.recorded_at)
-FROM changes c JOIN parts p ON p.id = c.part_id
-GROUP BY c.warehouse_id, c.part_id, p.unit_of_measure
-ON CONFLICT (warehouse_id, part_id) DO UPDATE
-SET current_stock = i.current_stock + EXCLUDED.current_stock,
-    last_updated = greatest(i.last_updated, EXCLUDED.last_updated),
-    -- Commit order and recorded_at order can differ: the earliest wins, however events were batched.
-    created_at = least(i.created_at, EXCLUDED.created_at)
-"""
-
 ADD_CONSUMPTION = f"""
 WITH {EFFECTIVE}
 INSERT INTO inventory_consumption_daily AS d (warehouse_id, part_id, day, quantity)
@@ -55,8 +40,15 @@ GROUP BY 1, 2, 3
 ON CONFLICT (warehouse_id, part_id, day) DO UPDATE SET quantity = d.quantity + EXCLUDED.quantity
 """
 
-RECOMMEND = f"""
-WITH {EFFECTIVE},
+# After ADD_CONSUMPTION (it reads the daily totals that statement wrote). The stock and the
+# recommendation go in one upsert: every (warehouse, part) a consumption recommends for is one whose
+# stock the batch changes, and a second pass over the rows would check their foreign keys again.
+RECOMMENDED_UNLESS_SET = (
+    "EXCLUDED.reorder_threshold_set_by = 'system'"
+    " AND (i.reorder_threshold_set_by IS NULL OR i.reorder_threshold_set_by = 'system')"
+)
+ADD_STOCK = f"""
+WITH {STOCK_CHANGES},
 touched AS (
     SELECT (payload->>'from_warehouse_id')::uuid AS warehouse_id, (payload->>'part_id')::uuid AS part_id,
         max(recorded_at) AS recorded_at
@@ -84,13 +76,33 @@ recommended AS (
         SELECT coalesce(CASE WHEN p.is_proprietary THEN p.manufacturer_delivery_time_days
                              ELSE p.local_supplier_delivery_time_days END, {DEFAULT_LEAD_DAYS}) AS days
     ) lead
+),
+stock AS (
+    SELECT c.warehouse_id, c.part_id, sum(c.delta) AS delta, p.unit_of_measure,
+        max(c.recorded_at) AS last_updated, min(c.recorded_at) AS created_at
+    FROM changes c JOIN parts p ON p.id = c.part_id
+    GROUP BY c.warehouse_id, c.part_id, p.unit_of_measure
 )
-UPDATE inventory i
-SET minimum_stock_recommendation = r.quantity, reorder_threshold_set_by = 'system',
-    last_recommendation_update = greatest(i.last_recommendation_update, r.recorded_at)
-FROM recommended r
-WHERE i.warehouse_id = r.warehouse_id AND i.part_id = r.part_id
-  AND (i.reorder_threshold_set_by IS NULL OR i.reorder_threshold_set_by = 'system')
+INSERT INTO inventory AS i (id, warehouse_id, part_id, current_stock, unit_of_measure, last_updated,
+    created_at, minimum_stock_recommendation, reorder_threshold_set_by, last_recommendation_update)
+SELECT {INVENTORY_ID.format(warehouse="s.warehouse_id", part="s.part_id")}, s.warehouse_id, s.part_id,
+    s.delta, s.unit_of_measure, s.last_updated, s.created_at,
+    -- A new row: recommended by a consumption of the batch, or the columns' defaults.
+    coalesce(r.quantity, 0), CASE WHEN r.warehouse_id IS NOT NULL THEN 'system' END, r.recorded_at
+FROM stock s LEFT JOIN recommended r ON r.warehouse_id = s.warehouse_id AND r.part_id = s.part_id
+ON CONFLICT (warehouse_id, part_id) DO UPDATE
+SET current_stock = i.current_stock + EXCLUDED.current_stock,
+    last_updated = greatest(i.last_updated, EXCLUDED.last_updated),
+    -- Commit order and recorded_at order can differ: the earliest wins, however events were batched.
+    created_at = least(i.created_at, EXCLUDED.created_at),
+    -- Recommended (EXCLUDED says 'system') unless someone set the threshold by hand.
+    minimum_stock_recommendation = CASE WHEN {RECOMMENDED_UNLESS_SET}
+        THEN EXCLUDED.minimum_stock_recommendation ELSE i.minimum_stock_recommendation END,
+    reorder_threshold_set_by = CASE WHEN {RECOMMENDED_UNLESS_SET}
+        THEN 'system' ELSE i.reorder_threshold_set_by END,
+    last_recommendation_update = CASE WHEN {RECOMMENDED_UNLESS_SET}
+        THEN greatest(i.last_recommendation_update, EXCLUDED.last_recommendation_update)
+        ELSE i.last_recommendation_update END
 """
 
 PROJECTION = Projection(
@@ -108,5 +120,5 @@ PROJECTION = Projection(
         ),
         Table("inventory_consumption_daily", key=("warehouse_id", "part_id", "day")),
     ),
-    statements=(ADD_STOCK, ADD_CONSUMPTION, RECOMMEND),
+    statements=(ADD_CONSUMPTION, ADD_STOCK),
 )

@@ -19,7 +19,14 @@ from psycopg import sql
 from ledger.postgres.connection import Connection
 from ledger.recorded import LogCheckpoint
 from projections.engine.projection import Projection
-from projections.engine.runner import SWAP_LOCK, apply_batch, checkpoint, ensure_checkpoints
+from projections.engine.runner import (
+    ANNOUNCE,
+    CHECKPOINTS,
+    SWAP_LOCK,
+    apply_batch,
+    checkpoint,
+    ensure_checkpoints,
+)
 from projections.tools.progress import Progress
 from projections.tools.shadow_tables import create_copies, sync_into_live, tables_of
 
@@ -76,6 +83,7 @@ def rebuild(
                 sync_into_live(conn, SHADOW, projections)
                 for projection in projections:
                     conn.execute(MOVE_CHECKPOINT, [projection.name])
+                    conn.execute(ANNOUNCE, [CHECKPOINTS, projection.name])  # min_position waits look again
             progress.update(done, final=True)
     finally:
         conn.execute("RESET search_path")

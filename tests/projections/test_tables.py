@@ -211,6 +211,30 @@ def test_minimum_stock_follows_the_consumption_rate_and_lead_time(conn: Conn, si
     assert row == (D(15), "system")
 
 
+def test_a_later_batch_updates_the_recommendation_unless_it_was_set_by_hand(conn: Conn, site: Site) -> None:
+    conn.execute("UPDATE parts SET local_supplier_delivery_time_days = 23 WHERE id = %s", [site.part])
+    run(conn, CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(1000)), site)
+    run(conn, CreateStock(part_id=site.part, to_warehouse_id=site.b, quantity=D(1000)), site)
+    catch_up(conn)  # the rows exist before any consumption: the recommendation comes in a later batch
+    conn.execute(
+        "UPDATE inventory SET minimum_stock_recommendation = 7, reorder_threshold_set_by = 'admin'"
+        " WHERE warehouse_id = %s AND part_id = %s",
+        [site.b, site.part],
+    )
+    for warehouse in (site.a, site.b):
+        run(conn, ConsumeStock(part_id=site.part, from_warehouse_id=warehouse, quantity=D(45)), site)
+    catch_up(conn)
+    rows = conn.execute(
+        "SELECT warehouse_id, minimum_stock_recommendation, reorder_threshold_set_by,"
+        " last_recommendation_update IS NOT NULL, current_stock FROM inventory WHERE part_id = %s",
+        [site.part],
+    ).fetchall()
+    # 45 / 90 days = 0.5 a day, x (23 + 7) = 15 where the system sets it; the hand-set 7 stays.
+    assert sorted(rows) == sorted(
+        [(site.a, D(15), "system", True, D(955)), (site.b, D(7), "admin", False, D(955))]
+    )
+
+
 def test_every_projection_matches_the_fold_of_the_log(conn: Conn, site: Site) -> None:
     run(conn, CreateStock(part_id=site.bulk, to_warehouse_id=site.a, quantity=D("7.125")), site)
     catch_up(conn)

@@ -44,7 +44,9 @@ def ensure_fresh(
     allow_longer(reads, settings.read_wait_timeout)
     if primary is not reads:
         allow_longer(primary, settings.read_wait_timeout)
-    if not wait_until_projected(reads, names, position, settings.read_wait_timeout):
+    # Woken by the checkpoints' NOTIFY on the primary; a standby refuses LISTEN, so a wait there polls.
+    notified = primary is reads
+    if not wait_until_projected(reads, names, position, settings.read_wait_timeout, notified=notified):
         raise ApiError(
             503,
             "stale_read",
