@@ -12,7 +12,7 @@ import pytest
 from ledger import errors
 from ledger.commands import CountedItem, CountStock, CreateStock, ReverseMovement, StockCommand
 from ledger.policy import Policy
-from ledger.postgres.context import load_and_lock, text_array, uuid_array
+from ledger.postgres.context import Wanted, load_and_lock, text_array, uuid_array
 from ledger.postgres.seals import audit
 from ledger.postgres.service import PostgresLedger
 from ledger.recorded import (
@@ -149,5 +149,5 @@ def test_the_read_statement_takes_the_xid_even_when_it_locks_nothing(conn: Conn)
     # an xid; the write draws positions, so the read must already have taken one.
     site = make_site(World(conn))
     with conn.transaction():
-        load_and_lock(conn, user_id=site.user, year=datetime.now(UTC).year)
+        load_and_lock(conn, Wanted(users={site.user}), datetime.now(UTC).year)
         assert conn.execute("SELECT pg_current_xact_id_if_assigned()").fetchone() != (None,)
