@@ -20,7 +20,7 @@ from ledger.commands import (
     ReverseMovement,
     StockCommand,
 )
-from ledger.policy import NegativeStockPolicy, Policy
+from ledger.policy import Limits, NegativeStockPolicy, Policy
 from ledger.postgres.batch import Item, Outcome
 from ledger.postgres.reader import read_events
 from ledger.postgres.seals import audit
@@ -269,3 +269,13 @@ def test_a_failed_write_runs_the_batch_again_one_by_one(conn: Conn, site: Site) 
     assert isinstance(second, errors.ConcurrencyConflict)
     assert level(conn, site.a, site.part) == 1
     assert level(conn, site.b, site.part) in (None, 0)
+
+
+def test_the_yearly_cap_counts_the_earlier_commands_of_the_batch(fresh_db_url: str) -> None:
+    with CountingConnection.connect(fresh_db_url, autocommit=True) as conn:
+        site = make_site(World(conn))
+        capped = PostgresLedger(Policy(limits=Limits(transactions_per_year=3)))
+        create = CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(1))
+        outcomes = in_one_go(conn, capped, items(site, create, create, create, create))
+        assert [type(o).__name__ for o in outcomes] == ["CommandResult"] * 3 + ["LimitReached"]
+        assert level(conn, site.a, site.part) == 3
