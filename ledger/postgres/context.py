@@ -142,7 +142,7 @@ def load_and_lock(conn: Connection, wanted: Wanted, year: int) -> Loaded:
 
     Organizations are read only when `wanted.organization_ids` is given (with the Oraseas one).
     """
-    keys = sorted(wanted.lock)  # locked in key order by the statement's ORDER BY
+    keys = list(wanted.lock)  # locked in key order by the statement's ORDER BY (no sort here: slow)
     params = {
         "lock_w": uuid_array(k[0] for k in keys),
         "lock_p": uuid_array(k[1] for k in keys),

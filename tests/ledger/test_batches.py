@@ -10,7 +10,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg.rows import TupleRow
 
 from ledger import errors
 from ledger.commands import (
@@ -23,6 +22,7 @@ from ledger.commands import (
 )
 from ledger.policy import Limits, NegativeStockPolicy, Policy
 from ledger.postgres.batch import Item, Outcome
+from ledger.postgres.connection import Connection
 from ledger.postgres.reader import follow
 from ledger.postgres.seals import audit
 from ledger.postgres.service import PostgresLedger
@@ -36,7 +36,7 @@ D = Decimal
 HELD = Policy(approval_quantity_threshold=D(15))
 
 
-class CountingConnection(psycopg.Connection[TupleRow]):
+class CountingConnection(Connection):
     """A real connection that counts the statements it sends."""
 
     statements = 0
