@@ -83,15 +83,18 @@ class PostgresLedger:
         An outcome is the command's CommandResult, or the exception that refused it (a LedgerError;
         anything else is a fault of that command alone). Commands are decided in order, each
         against the state the earlier ones leave, and appended in one transaction; when it fails
-        (a conflict, a deadlock, a key a twin took first) they run again one by one. `conn` must
-        not be inside a transaction.
+        (a conflict, a deadlock, a key a twin took first, any database error) they run again one
+        by one. `conn` must not be inside a transaction.
         """
         outcomes: list[Outcome] = []
         rest = list(items)
         while len(rest) > 1:
             try:
                 done = self._attempt(conn, rest)
-            except Exception:  # any failure of the batch: each command alone says its own
+            except (psycopg.Error, ConcurrencyConflict):
+                # Raised by a statement, so before the batch committed (a COMMIT that fails has
+                # rolled back, or the connection is gone and the retries fail at once): run again
+                # alone, no command can be recorded twice. Anything else is a fault and is raised.
                 done = [self._alone(conn, command, metadata) for command, metadata in rest]
             outcomes.extend(done)
             rest = rest[len(done) :]
