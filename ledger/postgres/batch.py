@@ -29,6 +29,7 @@ from ledger.postgres.context import Loaded, Wanted
 from ledger.postgres.eventstore import NewEvent, chain, load_streams
 from ledger.recorded import CommandMetadata, RecordedEvent
 from ledger.results import CommandResult
+from ledger.rules import Decision
 from ledger.state import DecisionContext, MovementState, movement_state
 
 Command = StockCommand | OrderCommand
@@ -169,8 +170,11 @@ class BatchDecider:
     keys: dict[str, tuple[int, bytes]] = field(default_factory=dict)  # key: (index, request hash)
 
     def __post_init__(self) -> None:
-        self.levels: dict[StockKey, Decimal] = dict(self.loaded.levels)
+        self.levels: dict[StockKey, Decimal] = self.loaded.levels
         self.count = self.loaded.movements_this_year
+        # The last accepted decision moves the levels only when another command follows it: a
+        # batch of one (a single command, a big stocktake) never pays for it.
+        self._unapplied: Decision | None = None
         self.oraseas_id = next(
             (o.id for o in self.loaded.organizations.values() if o.organization_type == "oraseas_ee"), None
         )
@@ -193,17 +197,24 @@ class BatchDecider:
             earlier = idempotency.recall(key, digest, self.loaded.earlier.get(key))
             if earlier is not None:
                 return earlier
+        self._apply_last()
         found = self.streams.found(streams)
         decision = decide(command, self._context(metadata, needs, found), self.policy)
         new = chain(decision.events, self.streams.heads_of(streams), metadata, self.now)
-        for _, event in decision.events:
-            for level, delta in stock_changes(event):
-                self.levels[level] = self.levels.get(level, Decimal(0)) + delta
+        self._unapplied = decision
         self.count += decision.new_movements
         self.streams.extend(new, decision.events, metadata.performed_by_user_id)
         if key:
             self.keys[key] = (index, digest)
         return Decided(decision, new, metadata, described(decision), digest, key is not None)
+
+    def _apply_last(self) -> None:
+        """Move the levels by the last accepted decision's stock changes (once)."""
+        if self._unapplied is not None:
+            for _, event in self._unapplied.events:
+                for level, delta in stock_changes(event):
+                    self.levels[level] = self.levels.get(level, Decimal(0)) + delta
+            self._unapplied = None
 
     def _context(self, metadata: CommandMetadata, needs: Needs, found: Found) -> DecisionContext:
         reads_organizations = needs.organization_ids is not None

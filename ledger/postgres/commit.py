@@ -147,7 +147,7 @@ def commit(
 
 def _parameters(batch: Sequence[Decided], now: datetime) -> dict[str, object]:
     """WRITE's parameters for the batch's events, level changes, metadata and keys."""
-    changes = [(k, delta) for k, delta in _net_changes(batch).items() if delta != 0]
+    changes = [(k, delta) for k, delta in _net_changes(batch) if delta != 0]
     new = [(c, e) for c, d in enumerate(batch, start=1) for e in d.new]
     remembered = [(c, d) for c, d in enumerate(batch, start=1) if d.remember]
     return {
@@ -198,10 +198,17 @@ def _placed(
     )
 
 
-def _net_changes(batch: Sequence[Decided]) -> dict[StockKey, Decimal]:
-    net: dict[StockKey, Decimal] = {}
+def _net_changes(batch: Sequence[Decided]) -> list[tuple[StockKey, Decimal]]:
+    """The batch's net change per level. Keyed by the ids' integers while summing: a UUID's hash
+    and equality are Python code, an int's are not, and a stocktake sums hundreds of keys."""
+    net: dict[tuple[int, int], Decimal] = {}
+    keys: dict[tuple[int, int], StockKey] = {}
     for decided in batch:
         for _, event in decided.decision.events:
             for key, delta in stock_changes(event):
-                net[key] = net.get(key, Decimal(0)) + delta
-    return net
+                fast = (key[0].int, key[1].int)
+                if fast in net:
+                    net[fast] += delta
+                else:
+                    net[fast], keys[fast] = delta, key
+    return [(keys[fast], delta) for fast, delta in net.items()]

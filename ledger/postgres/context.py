@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from ledger.events import movement_stream
@@ -156,7 +157,10 @@ def load_and_lock(conn: Connection, wanted: Wanted, year: int) -> Loaded:
         "keys": text_array(wanted.keys),
     }
     loaded = Loaded()
-    for kind, id_, ref, a, b, n, flag in conn.execute(READ_AND_LOCK, params).fetchall():
+    same = _interned(wanted, keys)
+    for kind, row_id, row_ref, a, b, n, flag in conn.execute(READ_AND_LOCK, params).fetchall():
+        id_: Any = same.get(row_id.int, row_id) if row_id is not None else None
+        ref: Any = same.get(row_ref.int, row_ref) if row_ref is not None else None
         if kind == "l":
             loaded.levels[(id_, ref)] = n
         elif kind == "p":
@@ -174,6 +178,20 @@ def load_and_lock(conn: Connection, wanted: Wanted, year: int) -> Loaded:
         elif kind == "i":
             loaded.earlier[a] = (bytes.fromhex(b[:64]), b[64:])
     return loaded
+
+
+def _interned(wanted: Wanted, keys: list[StockKey]) -> dict[int, UUID]:
+    """The commands' own UUID objects by value: rows read back as these very objects, so the
+    decision's dictionaries (levels by (warehouse, part), parts by id) match by identity instead
+    of calling UUID.__eq__, which is Python code, twice per key."""
+    same: dict[int, UUID] = {}
+    for ids in (wanted.users, wanted.part_ids, wanted.warehouse_ids, wanted.machine_ids):
+        for value in ids:
+            same[value.int] = value
+    for warehouse, part in keys:
+        same.setdefault(warehouse.int, warehouse)
+        same.setdefault(part.int, part)
+    return same
 
 
 def load_streams_of(conn: Connection, streams: Streams) -> tuple[dict[str, list[RecordedEvent]], Found]:
