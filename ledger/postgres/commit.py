@@ -82,6 +82,45 @@ SELECT position, xid, stream_id, stream_version FROM appended
 """
 
 
+# A batch of one command (most commands alone, every big stocktake) takes the statement's simpler
+# form: the metadata and the key as scalars, no joins; PostgreSQL runs it measurably cheaper.
+WRITE_ONE = """
+WITH appended AS (
+    INSERT INTO ledger_events (stream_id, stream_version, event_type, schema_version, payload,
+        performed_by_user_id, request_id, idempotency_key, correlation_id, causation_id,
+        recorded_at, previous_hash, hash)
+    SELECT e.stream_id, e.version, e.event_type, e.schema_version, e.payload,
+        %(user)s::uuid, %(request)s::text, %(key)s::text, %(correlation)s::uuid, %(causation)s::uuid,
+        %(at)s::timestamptz,
+        substring(%(previous)s::bytea FROM 32 * (e.n::int - 1) + 1 FOR 32),
+        substring(%(hashes)s::bytea FROM 32 * (e.n::int - 1) + 1 FOR 32)
+    FROM ROWS FROM (
+        unnest(%(streams)s::text[]), unnest(%(versions)s::int[]), unnest(%(types)s::text[]),
+        unnest(%(schemas)s::smallint[]), jsonb_array_elements(%(payloads)s::jsonb)
+    ) WITH ORDINALITY AS e(stream_id, version, event_type, schema_version, payload, n)
+    ORDER BY e.n
+    RETURNING position, writer_xid::text::bigint AS xid, stream_id, stream_version, event_type
+), levels AS (
+    UPDATE ledger_stock_levels AS l SET on_hand = l.on_hand + d.delta
+    FROM unnest(%(level_w)s::uuid[], %(level_p)s::uuid[], %(deltas)s::numeric[]) AS d(w, p, delta)
+    WHERE l.warehouse_id = d.w AND l.part_id = d.p
+), counted AS (
+    INSERT INTO ledger_movement_counts AS c (year, shard, movements)
+    SELECT %(year)s::int, pg_backend_pid() %% 16, %(movements)s::bigint WHERE %(movements)s::bigint > 0
+    ON CONFLICT (year, shard) DO UPDATE SET movements = c.movements + EXCLUDED.movements
+), remembered AS (
+    INSERT INTO ledger_idempotency (key, request_hash, result)
+    SELECT %(key)s::text, %(digest)s::bytea, %(result)s::jsonb || jsonb_build_object(
+        'position', max(position),
+        'log_transaction_id', min(xid),
+        'events', coalesce(jsonb_agg(jsonb_build_object('position', position, 'stream_id', stream_id,
+            'stream_version', stream_version, 'event_type', event_type) ORDER BY position), '[]'))
+    FROM appended HAVING %(key)s::text IS NOT NULL
+)
+SELECT position, xid, stream_id, stream_version FROM appended
+"""
+
+
 @dataclass(frozen=True)
 class Decided:
     """One accepted command of a batch, ready to write: its chained events and its answer so far.
@@ -119,7 +158,10 @@ def write(conn: Connection, batch: Sequence[Decided], now: datetime) -> list[Com
     if not any(d.new or d.remember for d in batch):
         return [d.described for d in batch]
     try:
-        rows = conn.execute(WRITE, _parameters(batch, now)).fetchall()
+        if len(batch) == 1:
+            rows = conn.execute(WRITE_ONE, _parameters_one(batch[0], now)).fetchall()
+        else:
+            rows = conn.execute(WRITE, _parameters(batch, now)).fetchall()
     except psycopg.errors.UniqueViolation as error:
         if error.diag.constraint_name == STREAM_VERSION_CONSTRAINT:
             raise ConcurrencyConflict("another writer appended to the same stream first") from error
@@ -175,6 +217,34 @@ def _parameters(batch: Sequence[Decided], now: datetime) -> dict[str, object]:
         "results": "["
         + ",".join(json.dumps(d.described.model_dump(mode="json")) for _, d in remembered)
         + "]",
+    }
+
+
+def _parameters_one(decided: Decided, now: datetime) -> dict[str, object]:
+    """WRITE_ONE's parameters."""
+    new, metadata = decided.new, decided.metadata
+    changes = [(k, delta) for k, delta in _net_changes([decided]) if delta != 0]
+    return {
+        "user": metadata.performed_by_user_id,
+        "request": metadata.request_id,
+        "key": metadata.idempotency_key,
+        "correlation": metadata.correlation_id,
+        "causation": metadata.causation_id,
+        "at": now,
+        "previous": b"".join(e.previous_hash for e in new),
+        "hashes": b"".join(e.hash for e in new),
+        "streams": text_array(e.stream_id for e in new),
+        "versions": number_array(e.stream_version for e in new),
+        "types": text_array(e.event_type for e in new),
+        "schemas": number_array(e.schema_version for e in new),
+        "payloads": "[" + ",".join(e.payload_json for e in new) + "]",
+        "level_w": uuid_array(k[0] for k, _ in changes),
+        "level_p": uuid_array(k[1] for k, _ in changes),
+        "deltas": number_array(delta for _, delta in changes),
+        "year": now.year,
+        "movements": decided.decision.new_movements,
+        "digest": decided.request_hash,
+        "result": json.dumps(decided.described.model_dump(mode="json")),
     }
 
 
