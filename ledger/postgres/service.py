@@ -128,11 +128,11 @@ class PostgresLedger:
                     decided.append(step)
                     continue
                 streams, needs = step
-                if plan.streams.touched & stream_ids(streams):
-                    needs = handler_for(command).needs(command, plan.streams.found(streams))
-                    if not plan.wanted.covers(needs):
-                        break
                 try:
+                    if plan.streams.touched & stream_ids(streams):
+                        needs = handler_for(command).needs(command, plan.streams.found(streams))
+                        if not plan.wanted.covers(needs):
+                            break
                     decided.append(decider.decide(index, command, metadata, streams, needs))
                 except Exception as error:  # refused (or failed) alone
                     decided.append(error)
