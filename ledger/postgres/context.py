@@ -22,11 +22,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from ledger.events import movement_stream
 from ledger.fold import StockKey
-from ledger.needs import Found, Streams
+from ledger.needs import Found, Needs, Streams
 from ledger.orders.state import OrderState, order_state
 from ledger.postgres.connection import Connection
 from ledger.postgres.eventstore import load_streams
@@ -43,7 +44,8 @@ from ledger.state import (
 
 # One row per thing read, told apart by `kind`; arrays are sent as text literals (see uuid_array).
 # The INSERT ... ON CONFLICT DO UPDATE is a no-op update that locks an existing row, or creates a
-# missing one at zero; ORDER BY locks in key order.
+# missing one at zero; ORDER BY locks in key order. A batch of commands reads everything its
+# commands need (every acting user, every key) with the one statement.
 READ_AND_LOCK = """
 WITH locked AS (
     INSERT INTO ledger_stock_levels AS l (warehouse_id, part_id)
@@ -53,7 +55,7 @@ WITH locked AS (
 )
 SELECT 'u'::text AS kind, id, organization_id AS ref, NULL::text AS a, NULL::text AS b,
     NULL::numeric AS n, is_active AND user_status = 'active' AS flag
-FROM users WHERE id = %(user)s
+FROM users WHERE id = ANY(%(users)s::uuid[])
 UNION ALL
 SELECT 'p', id, NULL, part_type::text, unit_of_measure, unit_price, NULL
 FROM parts WHERE id = ANY(%(parts)s::uuid[])
@@ -72,8 +74,8 @@ UNION ALL
 SELECT 'c', NULL, NULL, NULL, NULL, coalesce(sum(movements), 0), NULL
 FROM ledger_movement_counts WHERE year = %(year)s
 UNION ALL
-SELECT 'i', NULL, NULL, encode(request_hash, 'hex'), result::text, NULL, NULL
-FROM ledger_idempotency WHERE key = %(key)s
+SELECT 'i', NULL, NULL, key, encode(request_hash, 'hex') || result::text, NULL, NULL
+FROM ledger_idempotency WHERE key = ANY(%(keys)s::text[])
 UNION ALL
 SELECT 'l', warehouse_id, part_id, NULL, NULL, on_hand, NULL FROM locked
 UNION ALL
@@ -82,17 +84,53 @@ SELECT 'x', NULL, NULL, NULL, NULL, NULL, pg_current_xact_id() IS NOT NULL
 
 
 @dataclass
+class Wanted:
+    """What one read-and-lock statement reads for a batch: the union of its commands' needs."""
+
+    users: set[UUID] = field(default_factory=set)
+    part_ids: set[UUID] = field(default_factory=set)
+    warehouse_ids: set[UUID] = field(default_factory=set)
+    machine_ids: set[UUID] = field(default_factory=set)
+    organization_ids: set[UUID] | None = None  # None: no command reads organizations
+    lock: set[StockKey] = field(default_factory=set)
+    keys: set[str] = field(default_factory=set)
+
+    def add(self, needs: Needs) -> None:
+        """Read and lock what `needs` names too."""
+        self.part_ids |= needs.part_ids
+        self.warehouse_ids |= needs.warehouse_ids
+        self.machine_ids |= needs.machine_ids
+        self.lock |= needs.lock
+        if needs.organization_ids is not None:
+            self.organization_ids = (self.organization_ids or set()) | needs.organization_ids
+
+    def covers(self, needs: Needs) -> bool:
+        """Whether what was read and locked is all `needs` names."""
+        organizations = needs.organization_ids
+        return (
+            needs.part_ids <= self.part_ids
+            and needs.warehouse_ids <= self.warehouse_ids
+            and needs.machine_ids <= self.machine_ids
+            and needs.lock <= self.lock
+            and (
+                organizations is None
+                or (self.organization_ids is not None and organizations <= self.organization_ids)
+            )
+        )
+
+
+@dataclass
 class Loaded:
     """What READ_AND_LOCK found."""
 
-    actor: UserInfo | None = None
+    actors: dict[UUID, UserInfo] = field(default_factory=dict)
     parts: dict[UUID, PartInfo] = field(default_factory=dict)
     warehouses: dict[UUID, WarehouseInfo] = field(default_factory=dict)
     machines: dict[UUID, MachineInfo] = field(default_factory=dict)
     organizations: dict[UUID, OrganizationInfo] = field(default_factory=dict)
     movements_this_year: int = 0
     levels: dict[StockKey, Decimal] = field(default_factory=dict)
-    earlier: tuple[bytes, str] | None = None  # the idempotency key's row: request hash, result JSON
+    earlier: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # key: request hash, result JSON
 
 
 def uuid_array(values: Iterable[UUID | None]) -> str:
@@ -100,37 +138,29 @@ def uuid_array(values: Iterable[UUID | None]) -> str:
     return "{" + ",".join("NULL" if v is None else str(v) for v in values) + "}"
 
 
-def load_and_lock(
-    conn: Connection,
-    *,
-    user_id: UUID,
-    year: int,
-    part_ids: Iterable[UUID] = (),
-    warehouse_ids: Iterable[UUID] = (),
-    machine_ids: Iterable[UUID] = (),
-    organization_ids: Iterable[UUID] | None = None,
-    lock: Iterable[StockKey] = (),
-    idempotency_key: str | None = None,
-) -> Loaded:
-    """Read the reference rows, this year's movement count and the key's earlier result; lock `lock`.
+def load_and_lock(conn: Connection, wanted: Wanted, year: int) -> Loaded:
+    """Read the reference rows, this year's movement count and the keys' earlier results; lock the levels.
 
-    Organizations are read only when `organization_ids` is given (with the Oraseas one).
+    Organizations are read only when `wanted.organization_ids` is given (with the Oraseas one).
     """
-    keys = list(lock)  # locked in key order by the statement's ORDER BY
+    keys = list(wanted.lock)  # locked in key order by the statement's ORDER BY (no sort here: slow)
     params = {
         "lock_w": uuid_array(k[0] for k in keys),
         "lock_p": uuid_array(k[1] for k in keys),
-        "user": user_id,
-        "parts": uuid_array(set(part_ids)),
-        "warehouses": uuid_array(set(warehouse_ids)),
-        "machines": uuid_array(set(machine_ids)),
-        "organizations": organization_ids is not None,
-        "organization_ids": uuid_array(set(organization_ids or ())),
+        "users": uuid_array(wanted.users),
+        "parts": uuid_array(wanted.part_ids),
+        "warehouses": uuid_array(wanted.warehouse_ids),
+        "machines": uuid_array(wanted.machine_ids),
+        "organizations": wanted.organization_ids is not None,
+        "organization_ids": uuid_array(wanted.organization_ids or ()),
         "year": year,
-        "key": idempotency_key,
+        "keys": text_array(wanted.keys),
     }
     loaded = Loaded()
-    for kind, id_, ref, a, b, n, flag in conn.execute(READ_AND_LOCK, params).fetchall():
+    same = _interned(wanted, keys)
+    for kind, row_id, row_ref, a, b, n, flag in conn.execute(READ_AND_LOCK, params).fetchall():
+        id_: Any = same.get(row_id.int, row_id) if row_id is not None else None
+        ref: Any = same.get(row_ref.int, row_ref) if row_ref is not None else None
         if kind == "l":
             loaded.levels[(id_, ref)] = n
         elif kind == "p":
@@ -138,7 +168,7 @@ def load_and_lock(
         elif kind == "w":
             loaded.warehouses[id_] = WarehouseInfo(id=id_, organization_id=ref, is_active=flag)
         elif kind == "u":
-            loaded.actor = UserInfo(id=id_, organization_id=ref, is_active=bool(flag))
+            loaded.actors[id_] = UserInfo(id=id_, organization_id=ref, is_active=bool(flag))
         elif kind == "m":
             loaded.machines[id_] = MachineInfo(id=id_, customer_organization_id=ref, owner_type=a, status=b)
         elif kind == "o":
@@ -146,8 +176,22 @@ def load_and_lock(
         elif kind == "c":
             loaded.movements_this_year = int(n)
         elif kind == "i":
-            loaded.earlier = (bytes.fromhex(a), b)
+            loaded.earlier[a] = (bytes.fromhex(b[:64]), b[64:])
     return loaded
+
+
+def _interned(wanted: Wanted, keys: list[StockKey]) -> dict[int, UUID]:
+    """The commands' own UUID objects by value: rows read back as these very objects, so the
+    decision's dictionaries (levels by (warehouse, part), parts by id) match by identity instead
+    of calling UUID.__eq__, which is Python code, twice per key."""
+    same: dict[int, UUID] = {}
+    for ids in (wanted.users, wanted.part_ids, wanted.warehouse_ids, wanted.machine_ids):
+        for value in ids:
+            same[value.int] = value
+    for warehouse, part in keys:
+        same.setdefault(warehouse.int, warehouse)
+        same.setdefault(part.int, part)
+    return same
 
 
 def load_streams_of(conn: Connection, streams: Streams) -> tuple[dict[str, list[RecordedEvent]], Found]:
@@ -183,6 +227,12 @@ def number_array(values: Iterable[int | Decimal]) -> str:
     return "{" + ",".join(str(v) for v in values) + "}"
 
 
-def text_array(values: Iterable[str]) -> str:
-    """A PostgreSQL array literal of strings, each quoted."""
-    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+def text_array(values: Iterable[str | None]) -> str:
+    """A PostgreSQL array literal of strings, each quoted (None is NULL)."""
+    return "{" + ",".join(_quoted(v) for v in values) + "}"
+
+
+def _quoted(value: str | None) -> str:
+    if value is None:
+        return "NULL"
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

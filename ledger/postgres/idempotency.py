@@ -1,8 +1,10 @@
 """Idempotency keys: the same key with the same command returns the first result, appending nothing.
 
 The key's row is read by context.load_and_lock with the command's other reads
-and written by commit.commit with its append, in the command's transaction:
+and written by commit.write with its append, in the command's transaction:
 a racing twin fails on the key's primary key and, retried, finds the result.
+Within a batch, a key an earlier command of the batch took is answered from
+that command's result (batch.py).
 """
 
 from __future__ import annotations
@@ -31,11 +33,16 @@ def recall(key: str, digest: bytes, earlier: tuple[bytes, str] | None) -> Comman
     if earlier is None:
         return None
     stored_hash, result = earlier
+    same_request(key, digest, stored_hash)
+    return CommandResult.model_validate_json(result).model_copy(update={"replayed": True})
+
+
+def same_request(key: str, digest: bytes, stored_hash: bytes) -> None:
+    """Refuse with IdempotencyConflict a request whose hash is not the one stored for `key`."""
     if stored_hash != digest:
         raise IdempotencyConflict(
             "this Idempotency-Key was already used for a different command", idempotency_key=key
         )
-    return CommandResult.model_validate_json(result).model_copy(update={"replayed": True})
 
 
 def forget_older_than(conn: Connection, retention: timedelta) -> int:

@@ -1,32 +1,39 @@
 """Execute stock and order commands against PostgreSQL: load, decide, append, all in one transaction.
 
+Commands run in batches (a single command is a batch of one): one statement reads the streams the
+batch's commands read, one reads their reference rows and locks their stock levels, and one
+appends every accepted command's events; each command is decided against the state the earlier
+ones leave (batch.py) and gets its own result or its own error.
+
 A conflict with a concurrent writer (a stream appended first, a deadlock, a
-serialization failure) rolls the transaction back and the command is decided
+serialization failure) rolls the transaction back. A single command is then decided
 again from fresh state, a bounded number of times: safe, because nothing of a
-failed attempt was kept and deciding is pure.
+failed attempt was kept and deciding is pure. A batch that fails so runs its
+commands again one by one, each through that single path, so no command fails another.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import psycopg
 
 from ledger.commands import StockCommand
-from ledger.decide import decide, handler_for
+from ledger.decide import handler_for
 from ledger.errors import ConcurrencyConflict
-from ledger.needs import Found
 from ledger.orders.commands import OrderCommand
 from ledger.policy import Policy
 from ledger.postgres import context as load
 from ledger.postgres import idempotency
-from ledger.postgres.commit import commit
+from ledger.postgres.batch import BatchDecider, Item, Outcome, Plan, Replay, answers, stream_ids
+from ledger.postgres.commit import Decided, write
 from ledger.postgres.connection import Connection
 from ledger.recorded import CommandMetadata
 from ledger.results import CommandResult
-from ledger.state import DecisionContext
+
+__all__ = ["Item", "Outcome", "PostgresLedger", "forget_idempotency_keys"]
 
 RETRYABLE = (ConcurrencyConflict, psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
 
@@ -54,12 +61,9 @@ class PostgresLedger:
 
         `conn` must not be inside a transaction: each attempt runs in its own.
         """
-        key = metadata.idempotency_key
-        digest = idempotency.request_hash(command, metadata) if key else b""
         for attempt in range(1, self.max_attempts + 1):
             try:
-                with conn.transaction():
-                    return self._record(conn, command, metadata, digest)
+                [outcome] = self._attempt(conn, [(command, metadata)])
             except psycopg.errors.UniqueViolation as error:
                 # A twin request with the same key committed first: the next attempt returns its result.
                 if error.diag.constraint_name != idempotency.KEY_CONSTRAINT or attempt == self.max_attempts:
@@ -67,60 +71,76 @@ class PostgresLedger:
             except RETRYABLE as error:
                 if command_pins_version(command) or attempt == self.max_attempts:
                     raise _as_conflict(error) from error
+            else:
+                if isinstance(outcome, Exception):
+                    raise outcome
+                return outcome
         raise AssertionError("unreachable")
 
-    def _record(
-        self,
-        conn: Connection,
-        command: StockCommand | OrderCommand,
-        metadata: CommandMetadata,
-        digest: bytes,
-    ) -> CommandResult:
-        """The one path of every command: read streams, load and lock, recall, decide, commit.
+    def execute_batch(self, conn: Connection, items: Sequence[Item]) -> list[Outcome]:
+        """Decide and record `items` (command, metadata) in order, together; each one's outcome.
 
-        Two statements for most commands (three when it reads a stream): read and lock, write.
+        An outcome is the command's CommandResult, or the exception that refused it (a LedgerError;
+        anything else is a fault of that command alone). Commands are decided in order, each
+        against the state the earlier ones leave, and appended in one transaction; when it fails
+        (a conflict, a deadlock, a key a twin took first, any database error) they run again one
+        by one. `conn` must not be inside a transaction.
+        """
+        outcomes: list[Outcome] = []
+        rest = list(items)
+        while len(rest) > 1:
+            try:
+                done = self._attempt(conn, rest)
+            except (psycopg.Error, ConcurrencyConflict):
+                # Raised by a statement, so before the batch committed (a COMMIT that fails has
+                # rolled back, or the connection is gone and the retries fail at once): run again
+                # alone, no command can be recorded twice. Anything else is a fault and is raised.
+                done = [self._alone(conn, command, metadata) for command, metadata in rest]
+            outcomes.extend(done)
+            rest = rest[len(done) :]
+        outcomes.extend(self._alone(conn, command, metadata) for command, metadata in rest)
+        return outcomes
+
+    def _alone(
+        self, conn: Connection, command: StockCommand | OrderCommand, metadata: CommandMetadata
+    ) -> Outcome:
+        try:
+            return self.execute(conn, command, metadata)
+        except Exception as error:  # the outcome of this command, not of its batch
+            return error
+
+    def _attempt(self, conn: Connection, items: Sequence[Item]) -> list[Outcome]:
+        """The one path of every command, for a leading run of `items`: how many it decided, in order.
+
+        Three statements at most, whatever the batch's size: read the streams (when any command
+        reads one), read and lock, write. A command whose needs grew with an earlier command of
+        the batch (it reads a stream that command extended) ends the run: it leads the next one.
         """
         now = self.clock()
-        handler = handler_for(command)
-        # Streams first: reading them must come before this transaction gets its xid.
-        streams, found = load.load_streams_of(conn, handler.streams(command))
-        needs = handler.needs(command, found)
-        loaded = load.load_and_lock(
-            conn,
-            user_id=metadata.performed_by_user_id,
-            year=now.year,
-            part_ids=needs.part_ids,
-            warehouse_ids=needs.warehouse_ids,
-            machine_ids=needs.machine_ids,
-            organization_ids=needs.organization_ids,
-            lock=needs.lock,
-            idempotency_key=metadata.idempotency_key,
-        )
-        if metadata.idempotency_key:
-            earlier = idempotency.recall(metadata.idempotency_key, digest, loaded.earlier)
-            if earlier is not None:
-                return earlier
-        decision = decide(command, self._context(now, loaded, found), self.policy)
-        return commit(conn, decision, streams, metadata, now, request_hash=digest)
-
-    def _context(self, now: datetime, loaded: load.Loaded, found: Found) -> DecisionContext:
-        organizations = loaded.organizations
-        return DecisionContext(
-            now=now,
-            actor=loaded.actor,
-            parts=loaded.parts,
-            warehouses=loaded.warehouses,
-            machines=loaded.machines,
-            movements=found.movements,
-            stock=loaded.levels,
-            movements_this_year=loaded.movements_this_year,
-            new_id=self.new_id,
-            organizations=organizations,
-            orders=found.orders,
-            oraseas_id=next(
-                (o.id for o in organizations.values() if o.organization_type == "oraseas_ee"), None
-            ),
-        )
+        with conn.transaction() as transaction:
+            plan = Plan.of(conn, items)
+            loaded = load.load_and_lock(conn, plan.wanted, now.year)
+            decider = BatchDecider(self.policy, now, loaded, plan.streams, self.new_id)
+            decided: list[Decided | CommandResult | Replay | Exception] = []
+            for index, (command, metadata) in enumerate(items):
+                step = plan.steps[index]
+                if isinstance(step, Exception):
+                    decided.append(step)
+                    continue
+                streams, needs = step
+                try:
+                    if plan.streams.touched & stream_ids(streams):
+                        needs = handler_for(command).needs(command, plan.streams.found(streams))
+                        if not plan.wanted.covers(needs):
+                            break
+                    decided.append(decider.decide(index, command, metadata, streams, needs))
+                except Exception as error:  # refused (or failed) alone
+                    decided.append(error)
+            to_write = [d for d in decided if isinstance(d, Decided)]
+            written = iter(write(conn, to_write, now))
+            if not any(d.new or d.remember for d in to_write):
+                raise psycopg.Rollback(transaction)  # nothing to keep, not even a level row at zero
+        return answers(decided, written)
 
 
 def command_pins_version(command: StockCommand | OrderCommand) -> bool:

@@ -1,0 +1,197 @@
+"""Group commit: a thread that owns one connection and runs whatever commands are queued as one batch.
+
+Callers on any thread `submit` a command and get a Future (from async code:
+`await asyncio.wrap_future(committer.submit(command, metadata))`). The thread
+takes the first queued command, then everything else already queued (up to
+`max_batch`), and runs them with PostgresLedger.execute_batch: there is no
+timer, so an idle committer answers one command as fast as execute would, and
+under load the batches grow by themselves. Each future gets its own command's
+result or exception.
+
+Clients that wait for each answer before sending again (HTTP clients, the
+benchmark's threads) form batches of about clients / (2 x committers): while
+one batch commits, the clients it answers are not queued yet, and a committer
+never waits for them (measured: `time.sleep(0)` before draining changes
+nothing). One committer is the best choice while CPU, not the WAL flush, is
+scarce; more committers overlap commits when it is the other way round.
+
+`close()` refuses new commands and waits for the queued ones to run; if the
+thread cannot run them (it died, or the wait timed out) they fail with
+CommitterClosed, never silently. Several committers (Committers) spread load
+over several connections.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from ledger.commands import StockCommand
+from ledger.orders.commands import OrderCommand
+from ledger.postgres.connection import Connection
+from ledger.postgres.service import PostgresLedger
+from ledger.recorded import CommandMetadata
+from ledger.results import CommandResult
+
+
+class CommitterClosed(RuntimeError):
+    """The committer was closed before the command could run; it was not recorded."""
+
+
+@dataclass(frozen=True)
+class _Submission:
+    command: StockCommand | OrderCommand
+    metadata: CommandMetadata
+    future: Future[CommandResult]
+
+
+_STOP = None
+
+
+class GroupCommitter:
+    """Batch concurrent submissions onto one connection (see the module's docstring).
+
+    `connect` returns an autocommit connection; it is called again after the connection breaks.
+    """
+
+    def __init__(
+        self,
+        connect: Callable[[], Connection],
+        ledger: PostgresLedger,
+        *,
+        max_batch: int = 64,
+        name: str = "ledger-committer",
+    ) -> None:
+        self._connect = connect
+        self._ledger = ledger
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Submission | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._closed = False
+        self.batches = 0  # how many batches ran, and how many commands: for benchmarks and tests
+        self.commands = 0
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(
+        self, command: StockCommand | OrderCommand, metadata: CommandMetadata
+    ) -> Future[CommandResult]:
+        """Queue `command`; the future gets its CommandResult, or its LedgerError (or other failure)."""
+        future: Future[CommandResult] = Future()
+        with self._lock:
+            if self._closed:
+                future.set_exception(CommitterClosed("the ledger's committer is closed"))
+            else:
+                self._queue.put(_Submission(command, metadata, future))
+        return future
+
+    def pending(self) -> int:
+        """About how many commands wait for the thread."""
+        return self._queue.qsize()
+
+    def close(self, timeout: float | None = None) -> None:
+        """Refuse new commands, run the queued ones, stop; what could not run fails with CommitterClosed."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._queue.put(_STOP)
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._fail_queued("the ledger's committer did not finish in time")
+
+    def _run(self) -> None:
+        conn: Connection | None = None
+        try:
+            stopping = False
+            while not stopping:
+                batch, stopping = self._next_batch()
+                conn = self._run_batch(conn, batch)
+        finally:
+            if conn is not None:
+                conn.close()
+            self._fail_queued("the ledger's committer stopped")
+
+    def _next_batch(self) -> tuple[list[_Submission], bool]:
+        """The first queued submission (waiting for it) and whatever else is queued; whether to stop."""
+        first = self._queue.get()
+        if first is _STOP:
+            return [], True
+        batch = [first]
+        while len(batch) < self._max_batch:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _STOP:
+                return batch, True
+            batch.append(item)
+        return batch, False
+
+    def _run_batch(self, conn: Connection | None, batch: Sequence[_Submission]) -> Connection | None:
+        """Run the batch's live submissions; the connection to use next (None: connect again)."""
+        live = [s for s in batch if s.future.set_running_or_notify_cancel()]
+        if not live:
+            return conn
+        try:
+            if conn is None or conn.closed:
+                conn = self._connect()
+            outcomes = self._ledger.execute_batch(conn, [(s.command, s.metadata) for s in live])
+        except Exception as error:  # cannot connect: every command of the batch says so
+            outcomes = [error] * len(live)
+        self.batches += 1
+        self.commands += len(live)
+        for submission, outcome in zip(live, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                submission.future.set_exception(outcome)
+            else:
+                submission.future.set_result(outcome)
+        if conn is not None and (conn.closed or conn.broken):
+            conn.close()
+            return None
+        return conn
+
+    def _fail_queued(self, reason: str) -> None:
+        with self._lock:
+            self._closed = True
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is not None and item.future.set_running_or_notify_cancel():
+                item.future.set_exception(CommitterClosed(reason))
+
+
+class Committers:
+    """Several GroupCommitters, one connection each: a submission goes to the one with least queued."""
+
+    def __init__(
+        self,
+        connect: Callable[[], Connection],
+        ledger: PostgresLedger,
+        *,
+        count: int = 2,
+        max_batch: int = 64,
+    ) -> None:
+        self.members = [
+            GroupCommitter(connect, ledger, max_batch=max_batch, name=f"ledger-committer-{n}")
+            for n in range(count)
+        ]
+        self._turns = itertools.cycle(self.members)
+
+    def submit(
+        self, command: StockCommand | OrderCommand, metadata: CommandMetadata
+    ) -> Future[CommandResult]:
+        """Queue `command` on the least busy committer (the next in turn among equals)."""
+        start = next(self._turns)
+        chosen = min(self.members, key=lambda c: (c.pending(), c is not start))
+        return chosen.submit(command, metadata)
+
+    def close(self, timeout: float | None = None) -> None:
+        """Close every committer (see GroupCommitter.close)."""
+        for member in self.members:
+            member.close(timeout)

@@ -1,0 +1,181 @@
+"""The group committer: concurrent submissions batched onto one connection, each answered alone."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import Future
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+from ledger import errors
+from ledger.commands import ConsumeStock, CreateStock
+from ledger.policy import NegativeStockPolicy, Policy
+from ledger.postgres.committer import CommitterClosed, Committers, GroupCommitter
+from ledger.postgres.connection import Connection
+from ledger.postgres.service import PostgresLedger
+from ledger.recorded import CommandMetadata
+from ledger.results import CommandResult
+from tests.fixtures.ledger import Conn, Site
+
+pytestmark = pytest.mark.db
+D = Decimal
+
+
+def on_hand(conn: Conn, site: Site) -> Decimal:
+    row = conn.execute(
+        "SELECT on_hand FROM ledger_stock_levels WHERE warehouse_id = %s AND part_id = %s",
+        [site.a, site.part],
+    ).fetchone()
+    return Decimal(0) if row is None else Decimal(row[0])
+
+
+def test_queued_commands_run_in_few_batches_each_with_its_own_answer(
+    db_url: str, conn: Conn, site: Site
+) -> None:
+    ledger = PostgresLedger(Policy(negative_stock=NegativeStockPolicy.REJECT))
+    committer = GroupCommitter(lambda: psycopg.connect(db_url, autocommit=True), ledger)
+    metadata = CommandMetadata(performed_by_user_id=site.user)
+    try:
+        futures = [
+            committer.submit(CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(1)), metadata)
+            for _ in range(40)
+        ]
+        futures += [
+            committer.submit(
+                ConsumeStock(part_id=site.part, from_warehouse_id=site.a, quantity=D(1)), metadata
+            )
+            for _ in range(50)
+        ]
+        outcomes = [f.exception(timeout=60) or f.result() for f in futures]
+    finally:
+        committer.close()
+    assert all(isinstance(o, CommandResult) for o in outcomes[:40])
+    sold = [o for o in outcomes[40:] if isinstance(o, CommandResult)]
+    refused = [o for o in outcomes[40:] if isinstance(o, errors.InsufficientStock)]
+    assert len(sold) == 40 and len(refused) == 10
+    assert on_hand(conn, site) == 0
+    assert committer.commands == 90 and committer.batches < 20
+
+
+def test_many_threads_submitting_at_once(db_url: str, conn: Conn, site: Site) -> None:
+    committers = Committers(
+        lambda: psycopg.connect(db_url, autocommit=True), PostgresLedger(Policy()), count=2
+    )
+    barrier = threading.Barrier(16)
+    results: list[CommandResult] = []
+    lock = threading.Lock()
+
+    def client() -> None:
+        barrier.wait()
+        for _ in range(10):
+            command = CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(1))
+            done = committers.submit(command, CommandMetadata(performed_by_user_id=site.user)).result(60)
+            with lock:
+                results.append(done)
+
+    threads = [threading.Thread(target=client) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    committers.close()
+    assert len(results) == 160 and len({r.position for r in results}) == 160
+    assert on_hand(conn, site) == 160
+    assert sum(m.commands for m in committers.members) == 160
+
+
+def test_close_runs_what_was_queued_and_refuses_what_comes_after(db_url: str, conn: Conn, site: Site) -> None:
+    committer = GroupCommitter(lambda: psycopg.connect(db_url, autocommit=True), PostgresLedger(Policy()))
+    metadata = CommandMetadata(performed_by_user_id=site.user)
+    create = CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(2))
+    queued = [committer.submit(create, metadata) for _ in range(10)]
+    committer.close()
+    assert all(f.done() and f.exception() is None for f in queued)
+    late = committer.submit(create, metadata)
+    with pytest.raises(CommitterClosed):
+        late.result(1)
+    assert on_hand(conn, site) == 20
+
+
+def test_a_connection_that_cannot_be_opened_fails_its_batch_and_the_next_one_connects(
+    db_url: str, conn: Conn, site: Site
+) -> None:
+    attempts: list[int] = []
+
+    def connect() -> Connection:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise psycopg.OperationalError("no database today")
+        return psycopg.connect(db_url, autocommit=True)
+
+    committer = GroupCommitter(connect, PostgresLedger(Policy()))
+    metadata = CommandMetadata(performed_by_user_id=site.user)
+    create = CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(1))
+    try:
+        with pytest.raises(psycopg.OperationalError):
+            committer.submit(create, metadata).result(30)
+        assert committer.submit(create, metadata).result(30).position is not None
+    finally:
+        committer.close()
+    assert on_hand(conn, site) == 1
+
+
+def test_a_broken_connection_is_replaced(db_url: str, conn: Conn, site: Site) -> None:
+    opened: list[Connection] = []
+
+    def connect() -> Connection:
+        opened.append(psycopg.connect(db_url, autocommit=True))
+        return opened[-1]
+
+    committer = GroupCommitter(connect, PostgresLedger(Policy()))
+    metadata = CommandMetadata(performed_by_user_id=site.user)
+    create = CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(1))
+    try:
+        committer.submit(create, metadata).result(30)
+        conn.execute("SELECT pg_terminate_backend(%s)", [opened[0].info.backend_pid])
+        failed = committer.submit(create, metadata)
+        assert isinstance(failed.exception(30), psycopg.OperationalError)
+        assert committer.submit(create, metadata).result(30).position is not None
+    finally:
+        committer.close()
+    assert len(opened) == 2
+    assert on_hand(conn, site) == 2
+
+
+def test_a_cancelled_submission_is_not_run(db_url: str, conn: Conn, site: Site) -> None:
+    gate = threading.Event()
+
+    def connect() -> Connection:
+        gate.wait(30)  # holds the thread so the second submission is still queued when cancelled
+        return psycopg.connect(db_url, autocommit=True)
+
+    committer = GroupCommitter(connect, PostgresLedger(Policy()))
+    metadata = CommandMetadata(performed_by_user_id=site.user)
+    create = CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(1))
+    first = committer.submit(create, metadata)
+    while not first.running():
+        threading.Event().wait(0.001)
+    second: Future[CommandResult] = committer.submit(create, metadata)
+    assert second.cancel()
+    gate.set()
+    committer.close()
+    assert first.result().position is not None
+    assert on_hand(conn, site) == 1
+
+
+def test_async_code_awaits_a_submission(db_url: str, site: Site) -> None:
+    committer = GroupCommitter(lambda: psycopg.connect(db_url, autocommit=True), PostgresLedger(Policy()))
+    metadata = CommandMetadata(performed_by_user_id=site.user)
+
+    async def main() -> list[CommandResult]:
+        commands = [CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(1)) for _ in range(5)]
+        return await asyncio.gather(*(asyncio.wrap_future(committer.submit(c, metadata)) for c in commands))
+
+    try:
+        results = asyncio.run(main())
+    finally:
+        committer.close()
+    assert len({r.position for r in results}) == 5
