@@ -115,11 +115,16 @@ def test_the_date_range_ends_at_now_plus_the_skew(client: TestClient, shop: Shop
 
 
 def test_a_date_before_the_backdating_window_is_refused(client: TestClient, shop: Shop) -> None:
-    answer = send(client, shop.admin, "/transactions", creation(shop, transaction_date="1970-01-01T00:00:00Z"))
+    answer = send(
+        client, shop.admin, "/transactions", creation(shop, transaction_date="1970-01-01T00:00:00Z")
+    )
     refused(answer, "backdated_too_far")
     assert answer.json()["field"] == "transaction_date"
     week_ago = (datetime.now(UTC) - timedelta(days=7)).isoformat()
-    assert send(client, shop.admin, "/transactions", creation(shop, transaction_date=week_ago)).status_code == 201
+    assert (
+        send(client, shop.admin, "/transactions", creation(shop, transaction_date=week_ago)).status_code
+        == 201
+    )
 
 
 @pytest.mark.parametrize("date", [BEFORE_YEAR_1_UTC, AFTER_YEAR_9999_UTC])

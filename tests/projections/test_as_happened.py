@@ -70,7 +70,10 @@ def record_history(conn: Conn, site: Site) -> None:
     [held] = pending(conn, site, big, T0 + timedelta(days=9), gated)
     at(conn, site, ApproveMovement(transaction_id=held), T0 + timedelta(days=11), gated)
     used = ConsumeStock(
-        part_id=site.bulk, from_warehouse_id=site.b, quantity=D("0.5"), transaction_date=T0 + timedelta(days=4)
+        part_id=site.bulk,
+        from_warehouse_id=site.b,
+        quantity=D("0.5"),
+        transaction_date=T0 + timedelta(days=4),
     )
     at(conn, site, used, T0 + timedelta(days=12))
     at(conn, site, ReverseMovement(transaction_id=held), T0 + timedelta(days=13), gated)
@@ -92,7 +95,9 @@ def test_a_backdated_movement_counts_on_its_date_once_recorded(own: tuple[Conn, 
     advance(conn, interval=1)
     advance(conn, interval=1)
     last_week = T0 + timedelta(days=3)
-    used = ConsumeStock(part_id=site.part, from_warehouse_id=site.a, quantity=D(4), transaction_date=last_week)
+    used = ConsumeStock(
+        part_id=site.part, from_warehouse_id=site.a, quantity=D(4), transaction_date=last_week
+    )
     reported = T0 + timedelta(days=10)
     at(conn, site, used, reported)
     advance(conn, interval=1)
