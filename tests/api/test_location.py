@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ledger.postgres.connection import Connection as Conn
-from tests.fixtures.api import PASSWORD, Caller, Tenants
 from tests.api.test_reorder_drafts import low_stock
+from tests.fixtures.api import PASSWORD, Caller, Tenants
 from tests.fixtures.shop import Shop, post, stock_in
 
 pytestmark = pytest.mark.db

@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -149,7 +148,8 @@ def test_two_calls_racing_draft_once_and_the_cli_finds_them(
     assert sorted(d["created"] for d in documents) == [False, True]
     assert documents[0]["order_ids"] == documents[1]["order_ids"] and len(documents[0]["order_ids"]) == 1
     count = db.execute(
-        "SELECT count(*) FROM ledger_events WHERE event_type = 'SupplierOrderRequested' AND payload->>'notes' = %s",
+        "SELECT count(*) FROM ledger_events"
+        " WHERE event_type = 'SupplierOrderRequested' AND payload->>'notes' = %s",
         [reorder.marker(depot, reorder.datetime.now(reorder.UTC).date())],
     ).fetchone()
     assert count == (1,)
