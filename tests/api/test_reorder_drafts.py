@@ -6,6 +6,7 @@ import argparse
 import json
 import threading
 import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -88,7 +89,7 @@ def test_drafts_group_by_last_supplier_and_come_once_a_day(
     assert all(o["status"] == "requested" for o in body["orders"])
     acme = by_supplier["Acme"]["items"]
     assert [(i["part_id"], Decimal(i["quantity"]), i["unit_price"]) for i in acme] == [
-        (str(known), 5, "2.50")
+        (str(known), Decimal(5), "2.50")
     ]
     assert [i["part_id"] for i in by_supplier[reorder.SUPPLIER_TO_FILL_IN]["items"]] == [str(unknown)]
     again = post(client, root, DRAFTS, {"warehouse_id": str(depot)})
@@ -150,7 +151,7 @@ def test_two_calls_racing_draft_once_and_the_cli_finds_them(
     count = db.execute(
         "SELECT count(*) FROM ledger_events"
         " WHERE event_type = 'SupplierOrderRequested' AND payload->>'notes' = %s",
-        [reorder.marker(depot, reorder.datetime.now(reorder.UTC).date())],
+        [reorder.marker(depot, datetime.now(UTC).date())],
     ).fetchone()
     assert count == (1,)
     assert run_cli(api_db_url, "--warehouse", str(depot), "--by", "nobody") == 2
