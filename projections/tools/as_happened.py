@@ -86,6 +86,34 @@ ORDER BY position DESC LIMIT 1
 """
 
 
+# Each snapshot's dates recomputed from the log; a snapshot is wrong when it claims a later earliest date or
+# an earlier latest one than its events have (looser bounds only make the scans longer, never the answer wrong).
+MISDATED = f"""
+WITH ranges AS (
+    SELECT s.position, s.first_happened_at, s.happened_through,
+        coalesce(min(ledger_happened_at(e.event_type, e.payload, e.recorded_at)), 'infinity') AS first_at,
+        coalesce(max(ledger_happened_at(e.event_type, e.payload, e.recorded_at)), '-infinity') AS last_at
+    FROM stock_snapshots s
+    LEFT JOIN ledger_events e ON e.position > s.previous_position AND e.position <= s.position
+        AND e.{DATED_FILTER}
+    GROUP BY s.position
+),
+described AS (
+    SELECT *, max(last_at) OVER (ORDER BY position) AS through FROM ranges
+)
+SELECT position FROM described
+WHERE first_happened_at > first_at OR happened_through < through ORDER BY position
+"""
+
+
+def misdated_snapshots(conn: Connection) -> list[str]:
+    """Problems: snapshots whose dates (first_happened_at, happened_through) the log contradicts."""
+    positions = [r[0] for r in conn.execute(MISDATED).fetchall()]
+    if not positions:
+        return []
+    return [f"snapshot dates: {len(positions)} snapshots' dates differ from the log, e.g. at {positions[0]}"]
+
+
 def stock_happened_by(
     conn: Connection,
     on: datetime,

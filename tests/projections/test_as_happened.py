@@ -118,3 +118,18 @@ def test_a_held_movement_counts_from_its_approval(own: tuple[Conn, Site]) -> Non
     at(conn, site, ApproveMovement(transaction_id=held), approved, gated)
     assert stock_happened_by(conn, approved - ONE) == {}
     assert stock_happened_by(conn, approved) == {(site.a, site.part): D(9)}
+
+
+def test_verify_checks_the_snapshots_dates(own: tuple[Conn, Site]) -> None:
+    from projections.registry import ALL
+    from projections.tools.verify import verify
+    from tests.projections.conftest import catch_up
+
+    conn, site = own
+    record_history(conn, site)
+    advance(conn, interval=1)
+    advance(conn, interval=1)
+    catch_up(conn)
+    assert verify(conn, ALL).ok
+    conn.execute("UPDATE stock_snapshots SET happened_through = happened_through - interval '30 days'")
+    assert any("snapshot dates" in p for p in verify(conn, ALL).problems)
