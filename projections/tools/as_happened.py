@@ -86,8 +86,8 @@ ORDER BY position DESC LIMIT 1
 """
 
 
-# Each snapshot's dates recomputed from the log; a snapshot is wrong when it claims a later earliest date or
-# an earlier latest one than its events have (looser bounds only make the scans longer, never the answer wrong).
+# Each snapshot's dates recomputed from the log; a snapshot is wrong when it claims a later earliest date
+# or an earlier latest one than its events have (looser bounds only lengthen the scans, never mislead).
 MISDATED = f"""
 WITH ranges AS (
     SELECT s.position, s.first_happened_at, s.happened_through,
