@@ -133,3 +133,36 @@ def test_verify_checks_the_snapshots_dates(own: tuple[Conn, Site]) -> None:
     assert verify(conn, ALL).ok
     conn.execute("UPDATE stock_snapshots SET happened_through = happened_through - interval '30 days'")
     assert any("snapshot dates" in p for p in verify(conn, ALL).problems)
+
+
+def test_the_recommendation_counts_consumption_on_the_days_it_happened(own: tuple[Conn, Site]) -> None:
+    from tests.projections.conftest import catch_up
+
+    conn, site = own
+    conn.execute(
+        "UPDATE parts SET local_supplier_delivery_time_days = NULL, manufacturer_delivery_time_days = NULL"
+        " WHERE id = %s",
+        [site.part],
+    )
+    at(conn, site, CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(500)), T0)
+    at(conn, site, ConsumeStock(part_id=site.part, from_warehouse_id=site.a, quantity=D(30)), T0)
+    reported = T0 + timedelta(days=100)  # a consumption of 25 days before, reported late
+    late = ConsumeStock(
+        part_id=site.part,
+        from_warehouse_id=site.a,
+        quantity=D(60),
+        transaction_date=reported - timedelta(days=25),
+    )
+    at(conn, site, late, reported)
+    catch_up(conn)
+    days = conn.execute(
+        "SELECT day, quantity FROM inventory_consumption_daily WHERE part_id = %s ORDER BY day", [site.part]
+    ).fetchall()
+    assert days == [(T0.date(), D(30)), ((reported - timedelta(days=25)).date(), D(60))]
+    # By the dates they happened both lie in the 90 days up to the latest (75 days apart): (30 + 60) / 90
+    # a day x (14 days' lead + 7 of safety) = 21. By recorded_at the first would have fallen out: 14.
+    row = conn.execute(
+        "SELECT minimum_stock_recommendation FROM inventory WHERE warehouse_id = %s AND part_id = %s",
+        [site.a, site.part],
+    ).fetchone()
+    assert row == (D(21),)
