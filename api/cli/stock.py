@@ -137,6 +137,16 @@ def register(
             " by a moment (--known-at), into stock per (warehouse, part); zero stock is left out."
         ),
     )
+    _add_point(parser)
+    parser.add_argument("--warehouse", type=_uuid, metavar="ID", help="only this warehouse")
+    parser.add_argument("--part", type=_uuid, metavar="ID", help="only this part")
+    parser.add_argument("--format", choices=FORMATS, default="table", help="table (default) or json")
+    parser.add_argument("--json", action="store_true", help="the same as --format json")
+    parser.set_defaults(func=handler)
+
+
+def _add_point(parser: argparse.ArgumentParser) -> None:
+    """The point to fold to: --position, or --as-of (by date) and/or --known-at (by record)."""
     point = parser.add_argument_group("the point (--position, or --as-of and/or --known-at)")
     point.add_argument(
         "--as-of",
@@ -154,8 +164,3 @@ def register(
     point.add_argument(
         "--position", type=_position, metavar="N", help="count events at log positions up to N (inclusive)"
     )
-    parser.add_argument("--warehouse", type=_uuid, metavar="ID", help="only this warehouse")
-    parser.add_argument("--part", type=_uuid, metavar="ID", help="only this part")
-    parser.add_argument("--format", choices=FORMATS, default="table", help="table (default) or json")
-    parser.add_argument("--json", action="store_true", help="the same as --format json")
-    parser.set_defaults(func=handler)
