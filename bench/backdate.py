@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -165,7 +166,7 @@ def _reads(
     for label, on in points.items():
         for name, warehouse in (("current", w1), ("backdated", w2)):
             result[f"{label}, {name}"] = latency_summary(
-                _timed(samples, lambda w=warehouse, d=on: stock_happened_by(conn, d, None, w))
+                _timed(samples, partial(stock_happened_by, conn, on, None, warehouse))
             )
     return result
 
