@@ -78,8 +78,10 @@ def test_drafts_group_by_last_supplier_and_come_once_a_day(
         "/supplier-orders", params={"min_position": earlier.json()["position"]}, headers=root.headers
     )
     assert listed.status_code == 200
-    first = post(client, root, DRAFTS, {"warehouse_id": str(depot)})
+    first = post(client, root, DRAFTS, {"warehouse_id": str(depot)}, **{"Idempotency-Key": "drafts-1"})
     assert first.status_code == 201, first.text
+    replayed = post(client, root, DRAFTS, {"warehouse_id": str(depot)}, **{"Idempotency-Key": "drafts-1"})
+    assert replayed.status_code == 201 and replayed.json() == first.json()
     body = first.json()
     assert (
         body["created"] is True and first.headers["location"] == f"/supplier-orders/{body['orders'][0]['id']}"

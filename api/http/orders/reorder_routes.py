@@ -7,12 +7,16 @@ which warehouse, runs the commands through `ctx.run` and answers the orders.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
+from itertools import count
 from uuid import UUID
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
+from api.http.commanding import RequestContext
 from api.http.deps import Ctx
 from api.http.location import created
 from api.http.orders import access
@@ -20,6 +24,8 @@ from api.http.orders import queries as q
 from api.http.orders.schemas import OrderOut
 from api.http.problems import ApiError
 from api.runtime import reorder
+from ledger.orders.commands import RequestSupplierOrder
+from ledger.results import CommandResult
 
 router = APIRouter(tags=["supplier orders"])
 
@@ -38,6 +44,21 @@ class ReorderDraftsOut(BaseModel):
     day: date
     created: bool
     orders: list[OrderOut]
+
+
+def numbered(ctx: RequestContext) -> Callable[[RequestSupplierOrder], CommandResult]:
+    """`ctx.run`, each command under its own ledger key (`<Idempotency-Key>/<n>`) when a key was sent.
+
+    One request runs several commands here; under the one key the second would be refused as a
+    different command (idempotency_conflict).
+    """
+    counter = count(1)
+
+    def run(command: RequestSupplierOrder) -> CommandResult:
+        key = ctx.idempotency_key
+        return (replace(ctx, idempotency_key=f"{key}/{next(counter)}") if key else ctx).run(command)
+
+    return run
 
 
 @router.post(
@@ -70,7 +91,7 @@ def draft_reorders(body: ReorderDraftsIn, ctx: Ctx) -> ReorderDraftsOut:
             "supplier orders are received into Oraseas EE warehouses: draft reorders for one of those",
             warehouse_id=str(body.warehouse_id),
         )
-    drafts = reorder.draft(ctx.conn, body.warehouse_id, owner[0], ctx.run)
+    drafts = reorder.draft(ctx.conn, body.warehouse_id, owner[0], numbered(ctx))
     if drafts.created:
         created(ctx.response, "/supplier-orders", drafts.order_ids[0])
     else:
