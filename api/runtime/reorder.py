@@ -6,7 +6,8 @@ RequestSupplierOrder commands it builds through the one command pipeline. The ru
 - The suggestions are `GET /reports/reorder-suggestions`' rows for the warehouse (an Oraseas EE
   warehouse: only Oraseas EE orders from suppliers), read from the `inventory` projection.
 - Lines are grouped by the supplier each part was last ordered from (its latest supplier order
-  that was not cancelled, by order date; that line's unit price is kept); parts never ordered go
+  that was not cancelled, by order date, from a supplier that can still be ordered from; that
+  line's unit price is kept); parts never ordered go
   to one order whose supplier is left to fill in: `supplier_name` is `SUPPLIER_TO_FILL_IN` (the
   spec's column is NOT NULL) and `supplier_organization_id` is null. Such a draft is never taken
   as a part's last supplier.
@@ -25,6 +26,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger.orders.commands import OrderItem, RequestSupplierOrder
+from ledger.orders.requests import SUPPLIER_SOURCES
 from ledger.postgres import queries
 from ledger.postgres.connection import Connection
 from ledger.results import CommandResult
@@ -41,12 +43,17 @@ WHERE i.warehouse_id = %s
 ORDER BY p.part_number, i.part_id
 """
 
-# Each part's latest supplier order that was not cancelled, and a draft left to fill in is no supplier.
-LAST_SUPPLIERS = """
+# Each part's latest supplier order that was not cancelled. A draft left to fill in names no supplier,
+# and an organization that can no longer be ordered from (inactive, or no longer a supplier) is passed
+# over for the one before it (else the draft to fill in), so no command is refused halfway through.
+LAST_SUPPLIERS = f"""
 SELECT DISTINCT ON (i.part_id) i.part_id, o.supplier_organization_id, o.supplier_name, i.unit_price
 FROM supplier_order_items i JOIN supplier_orders o ON o.id = i.supplier_order_id
+LEFT JOIN organizations s ON s.id = o.supplier_organization_id
 WHERE i.part_id = ANY(%(parts)s) AND o.ordering_organization_id = %(ordering)s AND o.status <> 'cancelled'
   AND NOT (o.supplier_organization_id IS NULL AND o.supplier_name = %(unnamed)s)
+  AND (o.supplier_organization_id IS NULL
+       OR (s.is_active AND s.organization_type::text IN ({", ".join(f"'{t}'" for t in SUPPLIER_SOURCES)})))
 ORDER BY i.part_id, o.order_date DESC, o.id DESC
 """
 

@@ -157,3 +157,23 @@ def test_two_calls_racing_draft_once_and_the_cli_finds_them(
     ).fetchone()
     assert count == (1,)
     assert run_cli(api_db_url, "--warehouse", str(depot), "--by", "nobody") == 2
+
+
+def test_a_supplier_no_longer_ordered_from_is_passed_over(
+    client: TestClient, root: Caller, tenants: Tenants, db: Conn
+) -> None:
+    depot = depot_of(db, tenants)
+    part = low_stock(client, root, db, depot)
+    gone = tenants.organization("supplier")
+    line = {"items": [{"part_id": str(part), "quantity": "1"}]}
+    earlier = post(client, root, "/supplier-orders", line | {"supplier_organization_id": str(gone)})
+    assert earlier.status_code == 201, earlier.text
+    listed = client.get(
+        "/supplier-orders", params={"min_position": earlier.json()["position"]}, headers=root.headers
+    )
+    assert listed.status_code == 200
+    db.execute("UPDATE organizations SET is_active = false WHERE id = %s", [gone])
+    drafted = post(client, root, DRAFTS, {"warehouse_id": str(depot)})
+    assert drafted.status_code == 201, drafted.text
+    [order] = drafted.json()["orders"]
+    assert order["supplier_name"] == reorder.SUPPLIER_TO_FILL_IN and order["supplier_organization_id"] is None

@@ -22,7 +22,6 @@ from api.http.location import created
 from api.http.orders import access
 from api.http.orders import queries as q
 from api.http.orders.schemas import OrderOut
-from api.http.problems import ApiError
 from api.runtime import reorder
 from ledger.orders.commands import RequestSupplierOrder
 from ledger.results import CommandResult
@@ -75,23 +74,8 @@ def draft_reorders(body: ReorderDraftsIn, ctx: Ctx) -> ReorderDraftsOut:
     same day for the same warehouse creates nothing and answers the same orders (200, `created`
     false); with no suggestion, nothing is created and `orders` is empty (200). Oraseas EE admins.
     """
-    access.supplier_order(ctx.conn, ctx.caller, None, "request")
-    owner = reorder.warehouse_owner(ctx.conn, body.warehouse_id)
-    if owner is None or not ctx.caller.sees(owner[0]):
-        raise ApiError(
-            422,
-            "unknown_warehouse",
-            f"warehouse {body.warehouse_id} does not exist",
-            warehouse_id=str(body.warehouse_id),
-        )
-    if not owner[1]:
-        raise ApiError(
-            422,
-            "wrong_warehouse_owner",
-            "supplier orders are received into Oraseas EE warehouses: draft reorders for one of those",
-            warehouse_id=str(body.warehouse_id),
-        )
-    drafts = reorder.draft(ctx.conn, body.warehouse_id, owner[0], numbered(ctx))
+    ordering = access.reorder_warehouse(ctx.conn, ctx.caller, body.warehouse_id)
+    drafts = reorder.draft(ctx.conn, body.warehouse_id, ordering, numbered(ctx))
     if drafts.created:
         created(ctx.response, "/supplier-orders", drafts.order_ids[0])
     else:
