@@ -76,8 +76,13 @@ Give `position` (a log position) or a moment on one or both time axes:
 def inventory_as_of(
     conn: Connection,
     caller: CurrentUser,
-    at: datetime | None = None,
-    known_at: datetime | None = None,
+    at: Annotated[
+        datetime | None,
+        Query(description="as it happened: stock changes dated at or before (changed: was `known_at`)"),
+    ] = None,
+    known_at: Annotated[
+        datetime | None, Query(description="as the ledger knew it: events recorded at or before")
+    ] = None,
     position: Annotated[int | None, Query(ge=0)] = None,
     warehouse_id: UUID | None = None,
     part_id: UUID | None = None,
