@@ -17,6 +17,8 @@ W2. Measured, all in the same run:
                     count): before the snapshotter has passed the appends, and after
     as of a date    GET /inventory/as-of?at=T's SQL (projections.tools.as_happened) for a random
                     warehouse and date of the log, vs as of a random position (the baseline)
+    index cost      current appends with the date index (migration 0013), then with it dropped:
+                    what keeping the index costs every append (no target; a figure to watch)
 
 Targets: a backdated movement costs at most 2x a current one (append time, and
 reads of what it touched); as of a date p99 <= 50 ms at 1,000,000 events.
@@ -150,11 +152,26 @@ def run(conn: Connection, args: argparse.Namespace) -> dict[str, Any]:
     reads["snapshotted"] = _reads(conn, args.samples, points, w1, w2)
     say("  as of random dates and positions of the log")
     random_reads = _random_reads(conn, args.samples, end)
+
+    def current() -> None:
+        clock[0] += timedelta(milliseconds=10)
+        ledger.execute(conn, CreateStock(part_id=part, to_warehouse_id=w1, quantity=Decimal(1)), metadata)
+
+    say("  current appends with the date index, then without it (what the index costs every append)")
     return {
         "append": {kind: latency_summary(values) for kind, values in times.items()},
         "reads": reads,
         "random": random_reads,
+        "index_cost": _index_cost(conn, current, args.appends),
     }
+
+
+def _index_cost(conn: Connection, append: Callable[[], object], appends: int) -> dict[str, Any]:
+    """Append latencies with ledger_events_happened_at_idx, then with it dropped (nothing reads after)."""
+    with_index = _timed(appends, append)
+    conn.execute("DROP INDEX ledger_events_happened_at_idx")
+    without = _timed(appends, append)
+    return {"with": latency_summary(with_index), "without": latency_summary(without)}
 
 
 def _reads(
@@ -238,6 +255,7 @@ def render(report: dict[str, Any]) -> str:
     rows = [(f"append, {k}", v) for k, v in report["append"].items()]
     rows += [(f"read {state}: {k}", v) for state, reads in report["reads"].items() for k, v in reads.items()]
     rows += [(f"as of a random {k}", v) for k, v in report["random"].items()]
+    rows += [(f"append, date index: {k}", v) for k, v in report["index_cost"].items()]
     lines += [f"{name:<36} {v['p50_ms']:>8.2f}  {v['p99_ms']:>8.2f}" for name, v in rows]
     return "\n".join([*lines, "", "targets:", targets_text(report["targets"])])
 
