@@ -111,7 +111,7 @@ def correct_date(command: CorrectMovementDate, context: DecisionContext, policy:
     m = _movement(context, command.transaction_id).movement
     corrected = MovementDateCorrected(
         transaction_id=m.transaction_id,
-        transaction_date=rules.transaction_date(command.transaction_date, context, policy),
+        transaction_date=rules.transaction_date(command.transaction_date, context, policy, backdating=False),
         previous_transaction_date=m.transaction_date.isoformat(),
         notes=command.notes,
     )

@@ -104,6 +104,12 @@ class DateOutOfRange(InvalidDate):
     code = "date_out_of_range"
 
 
+class BackdatedTooFar(InvalidDate):
+    """The date lies further before now than the backdating window allows."""
+
+    code = "backdated_too_far"
+
+
 class UnknownTransaction(LedgerError):
     """No movement has that transaction id."""
 

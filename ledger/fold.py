@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -26,6 +27,24 @@ def stock_changes(event: Event) -> list[StockChange]:
     if isinstance(event, CustomerOrderReceived):
         return [((event.warehouse_id, line.part_id), line.quantity) for line in event.lines]
     return []
+
+
+def happened_at(event: Event, recorded_at: datetime) -> datetime | None:
+    """When the event's stock change happened (None: it changes no stock on its own date).
+
+    A movement on its `transaction_date` (which may be backdated); a held movement's change on its
+    approval, recorded at `recorded_at` (held stock moves when approved); a customer order's shipment
+    and receipt on their own dates. The SQL twin is `ledger_happened_at` (migration 0013).
+    """
+    if isinstance(event, Movement):
+        return event.transaction_date
+    if isinstance(event, MovementApproved):
+        return recorded_at
+    if isinstance(event, CustomerOrderShipped):
+        return event.shipped_at
+    if isinstance(event, CustomerOrderReceived):
+        return event.received_at
+    return None
 
 
 def _move(part_id: UUID, from_id: UUID | None, to_id: UUID | None, quantity: Decimal) -> list[StockChange]:

@@ -46,6 +46,9 @@ class Policy(BaseModel):
     # A movement's date (when it happened) lies in [earliest_date, now + max_future_skew].
     earliest_date: AwareDatetime = EARLIEST_MOMENT
     max_future_skew: timedelta = Field(default=timedelta(minutes=5), ge=timedelta(0), le=timedelta(days=1))
+    # How far before now a movement may be dated (a backdated posting: last week's consumption reported
+    # today). Older dates are refused (backdated_too_far); a repair of a date is not held to it.
+    backdate_window: timedelta = Field(default=timedelta(days=30), ge=timedelta(0))
 
     @field_validator("earliest_date")
     @classmethod

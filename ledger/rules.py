@@ -110,11 +110,15 @@ def check_warehouse(context: DecisionContext, warehouse_id: UUID, *, receives: b
         )
 
 
-def transaction_date(given: datetime | None, context: DecisionContext, policy: Policy) -> datetime:
+def transaction_date(
+    given: datetime | None, context: DecisionContext, policy: Policy, *, backdating: bool = True
+) -> datetime:
     """The date a movement happened: now unless given; a given one lies in the policy's range.
 
     Checked here rather than at the edge so that every entry point (HTTP, CLI, library) is bound
     by it; the upper end moves with the clock, the lower end keeps dates every reader can show.
+    With `backdating`, a date may also lie at most the policy's backdate window before now
+    (422 backdated_too_far); a repair of a date (`backdating=False`) is bound by the range only.
     """
     if given is None:
         return context.now
@@ -129,6 +133,15 @@ def transaction_date(given: datetime | None, context: DecisionContext, policy: P
             f"plus {policy.max_future_skew} ({latest.isoformat()})",
             field="transaction_date",
             earliest=policy.earliest_date.isoformat(),
+            latest=latest.isoformat(),
+        )
+    window_start = context.now - policy.backdate_window
+    if backdating and given < window_start:
+        raise errors.BackdatedTooFar(
+            f"transaction_date may lie at most {policy.backdate_window} before now"
+            f" ({window_start.isoformat()})",
+            field="transaction_date",
+            earliest=window_start.isoformat(),
             latest=latest.isoformat(),
         )
     return given

@@ -8,13 +8,13 @@ order and stops at LIMIT. tests/api/test_keyset_plans.py EXPLAINs each list. The
 order (warehouse_id, part_id) is served by the spec's idx_inventory_warehouse_part already.
 
 Revision ID: 0014_keyset_indexes
-Revises: 0010_idempotency_retention
+Revises: 0013_bitemporal
 """
 
 from alembic import op
 
 revision = "0014_keyset_indexes"
-down_revision = "0010_idempotency_retention"
+down_revision = "0013_bitemporal"
 branch_labels = None
 depends_on = None
 

@@ -19,7 +19,7 @@ from importlib.metadata import version
 import psycopg
 from pydantic import ValidationError
 
-from api.cli import audit, export, projections, repair, service, stock
+from api.cli import audit, export, projections, reorder, repair, service, stock
 from api.runtime.database import DatabaseUnreachable, SchemaNotCurrent, checked_database
 from api.runtime.logs import configure as configure_logging
 from api.runtime.settings import Settings
@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.register(sub, checked_database)
     stock.register(sub, checked_database)
     repair.register(sub, checked_database)
+    reorder.register(sub, checked_database)
     return parser
 
 

@@ -108,13 +108,17 @@ def register(
     def handler(settings: Settings, args: argparse.Namespace) -> int:
         import psycopg
 
+        if (args.position is None) == (args.as_of is None and args.known_at is None):
+            print("abparts stock: error: give --position, or --as-of and/or --known-at", file=sys.stderr)
+            return 2
         url = resolve_database(settings)
         with psycopg.connect(url, autocommit=True) as conn:
             try:
                 levels = stock_at(
                     conn,
                     position=args.position,
-                    as_of=args.as_of,
+                    as_of=args.known_at,
+                    happened_by=args.as_of,
                     warehouse_id=args.warehouse,
                     part_id=args.part,
                 )
@@ -129,22 +133,34 @@ def register(
         "stock",
         help="stock per (warehouse, part) at a past position or moment, folded from the log",
         description=(
-            "Fold the log's finished events up to a position or a moment into stock per"
-            " (warehouse, part); zero stock is left out."
+            "Fold the log's finished events up to a position, or by date (--as-of) and/or as recorded"
+            " by a moment (--known-at), into stock per (warehouse, part); zero stock is left out."
         ),
     )
-    point = parser.add_mutually_exclusive_group(required=True)
-    point.add_argument(
-        "--as-of",
-        type=parse_moment,
-        metavar="TIMESTAMP",
-        help="count events recorded at or before this ISO 8601 moment (naive means UTC)",
-    )
-    point.add_argument(
-        "--position", type=_position, metavar="N", help="count events at log positions up to N (inclusive)"
-    )
+    _add_point(parser)
     parser.add_argument("--warehouse", type=_uuid, metavar="ID", help="only this warehouse")
     parser.add_argument("--part", type=_uuid, metavar="ID", help="only this part")
     parser.add_argument("--format", choices=FORMATS, default="table", help="table (default) or json")
     parser.add_argument("--json", action="store_true", help="the same as --format json")
     parser.set_defaults(func=handler)
+
+
+def _add_point(parser: argparse.ArgumentParser) -> None:
+    """The point to fold to: --position, or --as-of (by date) and/or --known-at (by record)."""
+    point = parser.add_argument_group("the point (--position, or --as-of and/or --known-at)")
+    point.add_argument(
+        "--as-of",
+        type=parse_moment,
+        metavar="TIMESTAMP",
+        help="stock as it happened: count stock changes dated at or before this ISO 8601 moment"
+        " (naive means UTC; a movement's transaction_date, a held one's approval)",
+    )
+    point.add_argument(
+        "--known-at",
+        type=parse_moment,
+        metavar="TIMESTAMP",
+        help="stock as the ledger knew it: count only events recorded at or before this moment",
+    )
+    point.add_argument(
+        "--position", type=_position, metavar="N", help="count events at log positions up to N (inclusive)"
+    )

@@ -18,6 +18,7 @@ from api.http.ops import docs_routes
 from api.http.ops import log_routes as routes_log
 from api.http.ops import routes as routes_health
 from api.http.orders import customer_routes as routes_customer_orders
+from api.http.orders import reorder_routes as routes_reorder_drafts
 from api.http.orders import supplier_routes as routes_supplier_orders
 from api.http.reference.machines import routes as routes_machines
 from api.http.reference.organizations import routes as routes_organizations
@@ -51,6 +52,7 @@ ROUTERS = (
     routes_reports,
     routes_customer_orders,
     routes_supplier_orders,
+    routes_reorder_drafts,
     docs_routes,
 )
 

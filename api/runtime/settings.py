@@ -71,6 +71,12 @@ class Settings(BaseSettings):
         le=timedelta(days=1),
         description="How far past the server's clock a movement's transaction_date may lie.",
     )
+    backdate_window: timedelta = Field(
+        default=timedelta(days=30),
+        ge=timedelta(0),
+        le=timedelta(days=36500),
+        description="How far before the server's clock a movement's transaction_date may lie.",
+    )
 
     token_lifetime: timedelta = Field(default=timedelta(hours=8))
     principal_cache_seconds: float = Field(
@@ -196,4 +202,5 @@ class Settings(BaseSettings):
             limits=self.limits(),
             earliest_date=self.earliest_date,
             max_future_skew=self.max_future_skew,
+            backdate_window=self.backdate_window,
         )

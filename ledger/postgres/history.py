@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from ledger.fold import StockKey, apply
+from ledger.fold import StockKey, apply, happened_at
 from ledger.postgres.connection import Connection
 from ledger.postgres.eventstore import COLUMNS, row_to_event
 from ledger.postgres.reader import horizon
@@ -78,16 +78,18 @@ def stock_at(
     *,
     position: int | None = None,
     as_of: datetime | None = None,
+    happened_by: datetime | None = None,
     warehouse_id: UUID | None = None,
     part_id: UUID | None = None,
     batch: int = 1000,
 ) -> dict[StockKey, Decimal]:
     """Non-zero stock per (warehouse, part) from the finished events up to `position` and/or `as_of`.
 
-    A naive `as_of` means UTC. Optional filters keep only one warehouse and/or part.
+    `as_of` is the ledger's knowledge (events recorded at or before it); `happened_by` keeps only the
+    stock changes that happened by then (ledger.fold.happened_at): both together are the bitemporal
+    answer. A naive moment means UTC. Optional filters keep only one warehouse and/or part.
     """
-    if as_of is not None and as_of.tzinfo is None:
-        as_of = as_of.replace(tzinfo=UTC)
+    as_of, happened_by = _utc(as_of), _utc(happened_by)
     levels: dict[StockKey, Decimal] = {}
     last = MAX_POSITION if position is None else position
     for recorded in iter_events(conn, last_position=last, recorded_until=as_of, batch=batch):
@@ -98,6 +100,10 @@ def stock_at(
                 f"event type {recorded.event_type!r} at position {recorded.position} is unknown"
                 " to this version of abparts"
             ) from None
+        if happened_by is not None:
+            when = happened_at(event, recorded.recorded_at)
+            if when is None or when > happened_by:
+                continue
         apply(levels, event)
     return {
         key: value
@@ -106,3 +112,7 @@ def stock_at(
         and (warehouse_id is None or key[0] == warehouse_id)
         and (part_id is None or key[1] == part_id)
     }
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment

@@ -26,6 +26,12 @@ ON_HAND = "SELECT part_id, on_hand FROM ledger_stock_levels WHERE warehouse_id =
 PART_HAS_MOVED = "SELECT EXISTS (SELECT FROM ledger_events WHERE payload->>'part_id' = %s::text)"
 HEAD_POSITION = "SELECT pg_sequence_last_value(pg_get_serial_sequence('ledger_events', 'position'))"
 EVENT_XID = "SELECT writer_xid::text::bigint FROM ledger_events WHERE position = %s"
+# Supplier orders requested since a moment with exactly these notes (by the recorded_at index).
+NOTED_SUPPLIER_ORDERS = """
+SELECT (payload->>'order_id')::uuid FROM ledger_events
+WHERE event_type = 'SupplierOrderRequested' AND recorded_at >= %(since)s AND payload->>'notes' = %(notes)s
+ORDER BY position
+"""
 
 # A stream is visible when its first event (the movement) touches one of the given organizations'
 # warehouses. The horizon and the order are the commit-safe reader's (see reader.py).
@@ -103,6 +109,12 @@ def head_position(conn: Connection) -> int | None:
     """The last log position an append has been given (committed or not); None before any append."""
     row = conn.execute(HEAD_POSITION).fetchone()
     return None if row is None or row[0] is None else int(row[0])
+
+
+def supplier_orders_noted(conn: Connection, notes: str, since: datetime) -> list[UUID]:
+    """The supplier orders requested at or after `since` whose notes are exactly `notes`, oldest first."""
+    rows = conn.execute(NOTED_SUPPLIER_ORDERS, {"since": since, "notes": notes}).fetchall()
+    return [row[0] for row in rows]
 
 
 def checkpoint_at(conn: Connection, position: int) -> LogCheckpoint | None:

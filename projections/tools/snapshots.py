@@ -40,6 +40,19 @@ from projections.engine.projection import BATCH_COLUMNS, stock_changes
 from projections.engine.runner import lock_key
 
 SNAPSHOT_LOCK = lock_key("stock-snapshots")
+# When an event's stock change happened (migration 0013), and the event types that have one: the
+# partial index ledger_events_happened_at_idx is on exactly this expression for exactly these types.
+HAPPENED = "ledger_happened_at(event_type, payload, recorded_at)"
+DATED_TYPES = (
+    "StockCreated",
+    "StockTransferred",
+    "StockConsumed",
+    "StockAdjusted",
+    "MovementApproved",
+    "CustomerOrderShipped",
+    "CustomerOrderReceived",
+)
+DATED_FILTER = "event_type IN (" + ", ".join(f"'{t}'" for t in DATED_TYPES) + ")"
 FINISHED = "writer_xid < pg_snapshot_xmin(pg_current_snapshot())"
 
 RANGE = f"""batch AS (
@@ -61,14 +74,21 @@ INSERT INTO stock_snapshot_balances (position, warehouse_id, part_id, quantity)
 SELECT %(hi)s, warehouse_id, part_id, quantity FROM summed WHERE quantity <> 0
 """
 
-# The snapshot row: what it was taken from and when the events it added were recorded.
-DESCRIBE = """
+# The snapshot row: what it was taken from, when the events it added were recorded and when they
+# happened (migration 0013: ledger_happened_at, the date projections.tools.as_happened reads by).
+DESCRIBE = f"""
 INSERT INTO stock_snapshots
-    (position, previous_position, first_recorded_at, last_recorded_at, recorded_through)
+    (position, previous_position, first_recorded_at, last_recorded_at, recorded_through,
+     first_happened_at, happened_through)
 SELECT %(hi)s, %(lo)s, coalesce(min(recorded_at), 'infinity'), coalesce(max(recorded_at), '-infinity'),
     greatest(
         coalesce(max(recorded_at), '-infinity'),
         (SELECT recorded_through FROM stock_snapshots WHERE position = %(lo)s)
+    ),
+    coalesce(min({HAPPENED}) FILTER (WHERE {DATED_FILTER}), 'infinity'),
+    greatest(
+        coalesce(max({HAPPENED}) FILTER (WHERE {DATED_FILTER}), '-infinity'),
+        (SELECT happened_through FROM stock_snapshots WHERE position = %(lo)s)
     )
 FROM ledger_events WHERE position > %(lo)s AND position <= %(hi)s
 """

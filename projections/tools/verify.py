@@ -24,6 +24,7 @@ from ledger.postgres.seals import audit
 from ledger.recorded import START, LogCheckpoint
 from projections.engine.projection import Projection
 from projections.engine.runner import apply_batch, checkpoint, ensure_checkpoints
+from projections.tools.as_happened import misdated_snapshots
 from projections.tools.shadow_tables import Difference, compare, create_copies, tables_of
 
 LIVE_STOCK = "SELECT warehouse_id, part_id, current_stock FROM public.inventory WHERE current_stock <> 0"
@@ -64,6 +65,7 @@ def verify(conn: Connection, projections: tuple[Projection, ...], batch_size: in
         if "inventory" in report.checkpoints:
             report.problems += _compare_with_fold(conn, report.checkpoints["inventory"])
             report.problems += _check_latest_snapshot(conn)
+            report.problems += misdated_snapshots(conn)
         report.problems += [
             f"unreadable date: transaction {u.transaction_id} is dated {u.transaction_date}; "
             f"repair it with `abparts repair-date {u.transaction_id} --date ISO --by USERNAME`"

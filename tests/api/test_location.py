@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ledger.postgres.connection import Connection as Conn
+from tests.api.test_reorder_drafts import low_stock
 from tests.fixtures.api import PASSWORD, Caller, Tenants
 from tests.fixtures.shop import Shop, post, stock_in
 
@@ -103,6 +104,9 @@ def orders(seen: Seen, root: Caller, tenants: Tenants, shop: Shop, db: Conn) -> 
             seen.post(template, caller, body, f"/{kind}-orders/{{id}}", order_id=order)
         doomed = post(seen.client, buyer, f"/{kind}-orders", line).json()["id"]
         seen.post(f"/{kind}-orders/{{order_id}}/cancel", root, {}, f"/{kind}-orders/{{id}}", order_id=doomed)
+    low_stock(seen.client, root, db, depot[0])
+    drafts = "/reports/reorder-suggestions/drafts"
+    seen.post(drafts, root, {"warehouse_id": str(depot[0])}, "/supplier-orders/{orders[0][id]}")
 
 
 def test_every_201_names_what_it_created(

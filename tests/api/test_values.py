@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -92,7 +92,8 @@ def test_an_offset_postgres_cannot_parse_is_stored_in_utc(
     client: TestClient, shop: Shop, offset: str
 ) -> None:
     # Python takes offsets to +-23:59, PostgreSQL to +-15:59: stored as sent, it stopped the projections.
-    sent = f"2026-01-10T12:00:00{offset}"
+    day = (datetime.now(UTC) - timedelta(days=3)).date()  # inside the backdating window
+    sent = f"{day.isoformat()}T12:00:00{offset}"
     recorded = send(client, shop.admin, "/transactions", creation(shop, transaction_date=sent))
     assert recorded.status_code == 201, recorded.text
     tid, position = recorded.json()["transactions"][0]["id"], recorded.json()["position"]
@@ -106,12 +107,24 @@ def test_the_date_range_ends_at_now_plus_the_skew(client: TestClient, shop: Shop
         send(client, shop.admin, "/transactions", creation(shop, transaction_date="2999-01-01T00:00:00Z")),
         "date_out_of_range",
     )
-    inside = send(
+    inside = (datetime.now(UTC) - timedelta(days=29)).isoformat()
+    accepted = send(client, shop.admin, "/transactions", creation(shop, transaction_date=inside))
+    assert accepted.status_code == 201, accepted.text
+    [row] = accepted.json()["transactions"]
+    assert datetime.fromisoformat(row["transaction_date"]) == datetime.fromisoformat(inside)
+
+
+def test_a_date_before_the_backdating_window_is_refused(client: TestClient, shop: Shop) -> None:
+    answer = send(
         client, shop.admin, "/transactions", creation(shop, transaction_date="1970-01-01T00:00:00Z")
     )
-    assert inside.status_code == 201, inside.text
-    [row] = inside.json()["transactions"]
-    assert row["transaction_date"].startswith("1970-01-01T00:00:00")
+    refused(answer, "backdated_too_far")
+    assert answer.json()["field"] == "transaction_date"
+    week_ago = (datetime.now(UTC) - timedelta(days=7)).isoformat()
+    assert (
+        send(client, shop.admin, "/transactions", creation(shop, transaction_date=week_ago)).status_code
+        == 201
+    )
 
 
 @pytest.mark.parametrize("date", [BEFORE_YEAR_1_UTC, AFTER_YEAR_9999_UTC])

@@ -283,8 +283,6 @@ def test_the_command_prints_stock_at_a_position_or_moment(
 @pytest.mark.parametrize(
     "bad",
     [
-        [],
-        ["--position", "3", "--as-of", "2026-01-01"],
         ["--position", "three"],
         ["--position", "-1"],
         ["--as-of", "yesterday"],
@@ -301,3 +299,40 @@ def test_the_command_refuses_bad_arguments_with_status_2(
         parser.parse_args(["stock", *bad])
     assert exit_.value.code == 2
     assert "error:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "bad", [[], ["--position", "3", "--as-of", "2026-01-01"], ["--position", "3", "--known-at", "2026-01-01"]]
+)
+def test_the_command_wants_one_kind_of_point(bad: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    parser = parser_with_stock("postgresql://unused")
+    args = parser.parse_args(["stock", *bad])
+    assert args.func(Settings(), args) == 2
+    assert "give --position, or --as-of and/or --known-at" in capsys.readouterr().err
+
+
+def test_as_of_is_by_date_and_known_at_by_record(
+    fresh: tuple[Conn, Site], fresh_db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conn, site = fresh
+    at(conn, site, CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(10)), T0)
+    dated = T0 + timedelta(days=1)
+    used = ConsumeStock(part_id=site.part, from_warehouse_id=site.a, quantity=D(4), transaction_date=dated)
+    at(conn, site, used, T0 + timedelta(days=5))  # reported four days late
+    parser = parser_with_stock(fresh_db_url)
+
+    def shown(*argv: str) -> list[str]:
+        args = parser.parse_args(["stock", "--format", "json", *argv])
+        assert args.func(Settings(), args) == 0
+        return [row["current_stock"] for row in json.loads(capsys.readouterr().out)]
+
+    assert shown("--as-of", (dated + timedelta(hours=1)).isoformat()) == ["6.000"]
+    assert shown("--known-at", (T0 + timedelta(days=2)).isoformat()) == ["10.000"]
+    both = (
+        "--as-of",
+        (dated + timedelta(hours=1)).isoformat(),
+        "--known-at",
+        (T0 + timedelta(days=2)).isoformat(),
+    )
+    assert shown(*both) == ["10.000"]
+    assert shown("--as-of", (dated - timedelta(hours=1)).isoformat()) == ["10.000"]

@@ -54,7 +54,11 @@ def test_an_order_command_refuses_one_too() -> None:
 
 def test_decide_keeps_dates_between_the_earliest_and_now_plus_the_skew() -> None:
     s = Scenario(
-        policy=Policy(earliest_date=datetime(2020, 1, 1, tzinfo=UTC), max_future_skew=timedelta(hours=1))
+        policy=Policy(
+            earliest_date=datetime(2020, 1, 1, tzinfo=UTC),
+            max_future_skew=timedelta(hours=1),
+            backdate_window=timedelta(days=36500),
+        )
     )
     for date in (datetime(2020, 1, 1, tzinfo=UTC), NOW + timedelta(minutes=59)):
         assert s.record(create(s, date)).events
@@ -66,7 +70,9 @@ def test_decide_keeps_dates_between_the_earliest_and_now_plus_the_skew() -> None
 
 
 def test_a_stocktake_is_held_to_the_same_range() -> None:
-    s = Scenario(policy=Policy(earliest_date=datetime(2020, 1, 1, tzinfo=UTC)))
+    s = Scenario(
+        policy=Policy(earliest_date=datetime(2020, 1, 1, tzinfo=UTC), backdate_window=timedelta(days=36500))
+    )
     wh, part = s.warehouse(), s.part()
     with pytest.raises(errors.DateOutOfRange):
         s.when(
@@ -74,6 +80,29 @@ def test_a_stocktake_is_held_to_the_same_range() -> None:
                 warehouse_id=wh,
                 items=(CountedItem(part_id=part, counted_quantity=Decimal(2)),),
                 transaction_date=datetime(2019, 6, 1, tzinfo=UTC),
+            )
+        )
+
+
+def test_a_movement_may_be_backdated_within_the_window_only() -> None:
+    s = Scenario(policy=Policy(backdate_window=timedelta(days=30)))
+    assert s.record(create(s, NOW - timedelta(days=30))).events
+    with pytest.raises(errors.BackdatedTooFar) as refused:
+        s.when(create(s, NOW - timedelta(days=30, seconds=1)))
+    assert refused.value.code == "backdated_too_far"
+    assert refused.value.details["field"] == "transaction_date"
+    assert refused.value.details["earliest"] == (NOW - timedelta(days=30)).isoformat()
+
+
+def test_the_default_window_is_thirty_days_and_binds_stocktakes() -> None:
+    s = Scenario()
+    wh, part = s.warehouse(), s.part()
+    with pytest.raises(errors.BackdatedTooFar):
+        s.when(
+            CountStock(
+                warehouse_id=wh,
+                items=(CountedItem(part_id=part, counted_quantity=Decimal(2)),),
+                transaction_date=NOW - timedelta(days=31),
             )
         )
 

@@ -191,7 +191,9 @@ def test_minimum_stock_follows_the_consumption_rate_and_lead_time(conn: Conn, si
     conn.execute("UPDATE parts SET local_supplier_delivery_time_days = 23 WHERE id = %s", [site.part])
     run(conn, CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(1000)), site)
     today = datetime.now(UTC)
-    # 45 units in the window and 500 long before it (outside the 90 days before the latest consumption).
+    # 45 units in the window and 500 long before it (outside the 90 days before the latest consumption),
+    # recorded by a deployment that lets movements be backdated that far.
+    backdating = Policy(backdate_window=timedelta(days=365))
     for days_ago, quantity in ((200, 500), (30, 20), (1, 25)):
         when = today - timedelta(days=days_ago)
         run(
@@ -200,6 +202,7 @@ def test_minimum_stock_follows_the_consumption_rate_and_lead_time(conn: Conn, si
                 part_id=site.part, from_warehouse_id=site.a, quantity=D(quantity), transaction_date=when
             ),
             site,
+            backdating,
         )
     catch_up(conn)
     row = conn.execute(

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from api.http.auth.principal import Principal
 from api.http.problems import ApiError, forbidden
+from api.runtime import reorder
 from ledger.orders.events import customer_order_stream, supplier_order_stream
 from ledger.postgres import queries
 from ledger.postgres.connection import Connection
@@ -82,3 +83,28 @@ def warehouse_in_reach(conn: Connection, caller: Principal, warehouse_id: UUID) 
             f"warehouse {warehouse_id} does not exist",
             warehouse_id=str(warehouse_id),
         )
+
+
+def reorder_warehouse(conn: Connection, caller: Principal, warehouse_id: UUID) -> UUID:
+    """The Oraseas EE organization owning `warehouse_id`, which the caller may draft reorders for.
+
+    Supplier orders are Oraseas EE's and are received into its warehouses: another organization's
+    warehouse is a 422 wrong_warehouse_owner, one the caller does not see does not exist.
+    """
+    supplier_order(conn, caller, None, "request")
+    owner = reorder.warehouse_owner(conn, warehouse_id)
+    if owner is None or not caller.sees(owner[0]):
+        raise ApiError(
+            422,
+            "unknown_warehouse",
+            f"warehouse {warehouse_id} does not exist",
+            warehouse_id=str(warehouse_id),
+        )
+    if not owner[1]:
+        raise ApiError(
+            422,
+            "wrong_warehouse_owner",
+            "supplier orders are received into Oraseas EE warehouses: draft reorders for one of those",
+            warehouse_id=str(warehouse_id),
+        )
+    return owner[0]

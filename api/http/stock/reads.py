@@ -30,6 +30,7 @@ from api.http.stock.schemas import (
     TransactionType,
 )
 from api.runtime.names import lookup
+from projections.tools.as_happened import stock_happened_by
 from projections.tools.snapshots import stock_at_moment, stock_at_position
 
 router = APIRouter(tags=["stock queries"])
@@ -60,26 +61,49 @@ async def inventory(
     )
 
 
-@router.get("/inventory/as-of", response_model=AsOf, summary="Stock at a past point")
+AS_OF_DESCRIPTION = """Stock at a past point, from the nearest balance snapshot plus the events after it.
+
+Give `position` (a log position) or a moment on one or both time axes:
+
+- `at`: stock **as it happened** by then, by the dates stock changes happened (a movement's
+  `transaction_date`, which may be backdated within `ABPARTS_BACKDATE_WINDOW`; a held movement's
+  approval; an order's shipment and receipt). Changed: `at` used to mean the moment the events were
+  recorded, which is now `known_at`.
+- `known_at`: stock **as the ledger knew it** then: only the events recorded by then.
+- both: stock as it happened by `at`, as the ledger knew it at `known_at` (bitemporal).
+"""
+
+
+@router.get(
+    "/inventory/as-of", response_model=AsOf, summary="Stock at a past point", description=AS_OF_DESCRIPTION
+)
 def inventory_as_of(
     conn: Connection,
     caller: CurrentUser,
-    at: datetime | None = None,
+    at: Annotated[
+        datetime | None,
+        Query(description="as it happened: stock changes dated at or before (changed: was `known_at`)"),
+    ] = None,
+    known_at: Annotated[
+        datetime | None, Query(description="as the ledger knew it: events recorded at or before")
+    ] = None,
     position: Annotated[int | None, Query(ge=0)] = None,
     warehouse_id: UUID | None = None,
     part_id: UUID | None = None,
 ) -> AsOf:
-    """Stock as the ledger stood at a moment (`at`) or a log position, from the nearest balance snapshot."""
-    if (at is None) == (position is None):
-        raise ApiError(422, "invalid_request", "give exactly one of `at` and `position`")
-    # From the nearest balance snapshot by position or by recorded_at, plus the events after it. On the
-    # primary, not a replica: a replica that has not replayed up to `position` would sum too few events.
+    """Stock by log position, or as it happened (`at`) and/or as it was known (`known_at`)."""
+    if (at is None and known_at is None) == (position is None):
+        raise ApiError(422, "invalid_request", "give either `position`, or `at` and/or `known_at`")
+    # From the nearest balance snapshot by position, recorded_at or date, plus the events after it. On
+    # the primary, not a replica: a replica that has not replayed up to `position` would sum too few.
     if position is not None:
         ensure_given(conn, position, "position")
         levels = stock_at_position(conn, position, warehouse_id, part_id)
+    elif at is not None:
+        levels = stock_happened_by(conn, at, known_at, warehouse_id, part_id)
     else:
-        assert at is not None
-        levels = stock_at_moment(conn, at, warehouse_id, part_id)
+        assert known_at is not None
+        levels = stock_at_moment(conn, known_at, warehouse_id, part_id)
     visible = {r[0] for r in conn.execute(q.WAREHOUSES_IN_SCOPE, {"scope": caller.scope_list()}).fetchall()}
     shown = sorted(((w, p) for w, p in levels if w in visible), key=lambda k: (str(k[0]), str(k[1])))
     names = lookup(conn, parts=(p for _, p in shown), warehouses=(w for w, _ in shown))
@@ -89,7 +113,7 @@ def inventory_as_of(
         )
         for w, p in shown
     ]
-    return AsOf(items=items, position=position, at=at)
+    return AsOf(items=items, position=position, at=at, known_at=known_at)
 
 
 @router.get("/transactions", response_model=Page[TransactionOut], summary="Movements")

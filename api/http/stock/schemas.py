@@ -165,7 +165,8 @@ class AsOf(BaseModel):
 
     items: list[StockLevel]
     position: int | None
-    at: datetime | None
+    at: datetime | None = Field(default=None, description="as it happened by this moment (by date)")
+    known_at: datetime | None = Field(default=None, description="as the ledger knew it at this moment")
 
 
 class PartUsageOut(BaseModel):
