@@ -43,29 +43,45 @@ class World:
         self.shop = Shop(tenants, db)
         self.other = Shop(tenants, db)  # another customer, with stock of its own
         shop = self.shop
-        self.second = db.execute(
+        # Names a person would give (the README's screenshot shows them); unique where they must be.
+        tag = uuid.uuid4().hex[:4].upper()
+        self.names = {
+            "org": f"Kallio Marine {tag}",
+            "a": "North depot",
+            "b": "Service van",
+            "part_number": f"F-{tag}",
+            "second_number": f"HYD-{tag}",
+            "other_org": f"Lahti Boatyard {tag}",
+            "other_a": "Harbour store",
+            "serial": f"AB-{tag}",
+        }
+        n = self.names
+        renames = [
+            ("UPDATE organizations SET name = %s WHERE id = %s", [n["org"], shop.org]),
+            ("UPDATE organizations SET name = %s WHERE id = %s", [n["other_org"], self.other.org]),
+            ("UPDATE warehouses SET name = %s WHERE id = %s", [n["a"], shop.a]),
+            ("UPDATE warehouses SET name = %s WHERE id = %s", [n["b"], shop.b]),
+            ("UPDATE warehouses SET name = %s WHERE id = %s", [n["other_a"], self.other.a]),
+            (
+                "UPDATE parts SET part_number = %s, name = 'Oil filter' WHERE id = %s",
+                [n["part_number"], shop.part],
+            ),
+            ("UPDATE machines SET serial_number = %s WHERE id = %s", [n["serial"], shop.machine]),
+        ]
+        for sql, params in renames:
+            db.execute(sql, params)
+        row = db.execute(
             "INSERT INTO parts (part_number, name, unit_price, part_type, unit_of_measure)"
             " VALUES (%s, 'Hydraulic oil', 2, 'bulk_material', 'litres') RETURNING id",
-            [f"HYD-{uuid.uuid4().hex[:8]}"],
-        ).fetchone()[0]  # type: ignore[index]
-        self.names = {
-            k: v
-            for k, v in zip(
-                ("part_number", "second_number", "a", "b", "org", "other_a", "other_org"),
-                db.execute(
-                    "SELECT p.part_number, s.part_number, a.name, b.name, o.name, oa.name, oo.name"
-                    " FROM parts p, parts s, warehouses a, warehouses b, organizations o, warehouses oa,"
-                    " organizations oo WHERE p.id = %s AND s.id = %s AND a.id = %s AND b.id = %s"
-                    " AND o.id = %s AND oa.id = %s AND oo.id = %s",
-                    [shop.part, self.second, shop.a, shop.b, shop.org, self.other.a, self.other.org],
-                ).fetchone()
-                or (),
-                strict=True,
-            )
-        }
+            [n["second_number"]],
+        ).fetchone()
+        assert row is not None
+        self.second = row[0]
         stock_in(client, shop, "10")
         self.command(shop.user, "transfer", from_warehouse_id=shop.a, to_warehouse_id=shop.b, quantity="4")
-        self.command(shop.user, "consumption", from_warehouse_id=shop.b, quantity="1")
+        use = {"machine_id": str(shop.machine), "part_id": str(shop.part), "warehouse_id": str(shop.b)}
+        used = post(client, shop.user, "/part-usage", use | {"quantity": "1"})  # a consumption on the machine
+        assert used.status_code == 201, used.text
         self.command(shop.admin, "creation", part=self.second, to_warehouse_id=shop.a, quantity="7.5")
         self.position = stock_in(client, self.other, "3")["position"]
 
@@ -117,7 +133,7 @@ def opened(browser: BrowserContext, base_url: str, username: str, view: str = "s
 
 def table(page: Page, selector: str) -> list[list[str]]:
     """The text of each body row's cells."""
-    rows = page.locator(f"{selector} tbody tr:not(.empty)")
+    rows = page.locator(f"{selector} tbody tr:not(.empty):not(.more)")
     return [
         [cell.strip() for cell in rows.nth(i).locator("td").all_inner_texts()] for i in range(rows.count())
     ]
@@ -142,8 +158,8 @@ def test_sign_in_then_stock_shows_the_movements_with_names(
     # Organization, warehouse, part number, part, current stock, minimum recommended, unit.
     assert sorted(r[:5] for r in rows) == sorted(
         [
-            [n["org"], n["a"], n["part_number"], "filter", "6.000"],
-            [n["org"], n["b"], n["part_number"], "filter", "3.000"],
+            [n["org"], n["a"], n["part_number"], "Oil filter", "6.000"],
+            [n["org"], n["b"], n["part_number"], "Oil filter", "3.000"],
             [n["org"], n["a"], n["second_number"], "Hydraulic oil", "7.500"],
         ]
     )
@@ -197,7 +213,7 @@ def test_the_ledger_pages_with_the_hashes_of_the_export(
     for number in range(1, 10):
         expect(page.locator("#ledger-page")).to_have_text(f"Page {number}", timeout=WAIT)
         page.locator("#ledger-table tbody tr").first.wait_for(timeout=WAIT)
-        rows = page.locator("#ledger-table tbody tr")
+        rows = page.locator("#ledger-table tbody tr[data-position]")
         seen += [
             (
                 int(rows.nth(i).get_attribute("data-position") or 0),
@@ -206,7 +222,8 @@ def test_the_ledger_pages_with_the_hashes_of_the_export(
             for i in range(rows.count())
         ]
         if number == 1:
-            page.locator("#ledger-table tbody tr details summary").first.click()
+            page.get_by_role("button", name=f"Hash and payload of position {seen[0][0]}").click()
+            expect(page.locator(f"#event-{seen[0][0]}")).to_contain_text(seen[0][1])
             page.screenshot(path=str(shots / "ledger.png"), full_page=False)
         if page.locator("#ledger-next").is_disabled():
             break
@@ -247,7 +264,7 @@ def test_a_movements_stream_on_one_view(
     assert [r[2] for r in table(page, "#ledger-table")] == ["StockTransferred", "MovementReversed"]
     # The compensating movement is a stream of its own, one click away.
     page.get_by_role("link", name="the compensating movement").click()
-    expect(page.locator("#ledger-table tbody tr")).to_have_count(1, timeout=WAIT)
+    expect(page.locator("#ledger-table tbody tr[data-position]")).to_have_count(1, timeout=WAIT)
     assert table(page, "#ledger-table")[0][2] == "StockTransferred"
     closed(offline)
 
@@ -275,6 +292,8 @@ def test_the_chart_points_are_the_as_of_answers(
     assert [p["stock"] for p in points] == ["4.000", "3.000", "2.000"]
     assert page.locator("#history-chart canvas").count() == 1
     assert page.locator("#usage-chart canvas").count() == 1
+    usage = table(page, "#usage-table")
+    assert [(u[1], u[3], u[4]) for u in usage] == [(world.names["serial"], "1", "1.000")]
     page.screenshot(path=str(shots / "history.png"), full_page=True)
     closed(offline)
 

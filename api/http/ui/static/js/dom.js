@@ -16,10 +16,16 @@ export function h(tag, attrs = {}, ...children) {
 }
 
 export function rows(tbody, items, render, empty) {
-  tbody.replaceChildren(...items.map(render));
+  tbody.replaceChildren(...items.flatMap(render));
+  const headings = [...tbody.closest("table").querySelectorAll("thead th")].map((th) => th.textContent.trim());
   if (items.length === 0) {
-    const columns = tbody.closest("table").querySelectorAll("thead th").length;
-    tbody.append(h("tr", { class: "empty" }, h("td", { colspan: columns }, empty)));
+    tbody.append(h("tr", { class: "empty" }, h("td", { colspan: headings.length }, empty)));
+  }
+  // On a phone a table is a list of cards (style.css): each cell says which column it is.
+  for (const row of tbody.rows) {
+    [...row.cells].forEach((cell, i) => {
+      if (cell.colSpan === 1 && headings[i]) cell.dataset.label = headings[i];
+    });
   }
 }
 

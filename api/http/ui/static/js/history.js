@@ -4,6 +4,7 @@
 import { all, get, isAdmin } from "./api.js";
 import { h, options, rows, say } from "./dom.js";
 
+const WHOLE = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 1e7, 1e8];
 const MAX_POINTS = 200; // the latest events of the part; each is one as-of read
 const form = () => document.getElementById("history-filters");
 let chosen = false;
@@ -64,9 +65,11 @@ async function chart(warehouseId, partId) {
   const y = points.map((p) => Number(p.stock)); // drawn only: the table keeps the exact decimals
   const used = points.map((p) => (p.type === "StockConsumed" ? Number(p.stock) : null));
   draw("history-chart", {
-    series: [{ label: "Position" }, { label: "Stock", stroke: "#1f5fa8", width: 2, paths: uPlot.paths.stepped({ align: 1 }) },
+    series: [{ label: "Position" },
+      { label: "Stock", stroke: "#1f5fa8", width: 2, paths: uPlot.paths.stepped({ align: 1 }), points: { show: true, size: 5 } },
       { label: "Consumption", stroke: "#c0392b", fill: "#c0392b", width: 0, points: { show: true, size: 9, fill: "#c0392b" }, paths: () => null }],
-    axes: [{ label: "Log position" }, { label: "Stock" }],
+    // Positions are whole numbers: ticks only on them.
+    axes: [{ label: "Log position", incrs: WHOLE, values: (_, ticks) => ticks.map(String) }, { label: "Stock" }],
     scales: { x: { time: false } },
   }, [x, y, used]);
   document.getElementById("history-chart").dataset.points = JSON.stringify(points);
@@ -85,7 +88,7 @@ async function machineUsage() {
   draw("usage-chart", {
     series: [{ label: "Machine" }, { label: "Parts consumed", stroke: "#2e7d32", fill: "rgba(46,125,50,0.5)",
       paths: uPlot.paths.bars({ size: [0.6, 80] }), points: { show: false } }],
-    axes: [{ values: (_, ticks) => ticks.map((t) => names[t] ?? ""), space: 60 }, { label: "Parts consumed" }],
+    axes: [{ incrs: [1], values: (_, ticks) => ticks.map((t) => names[t] ?? ""), space: 60 }, { label: "Parts consumed" }],
     scales: { x: { time: false, range: [-0.5, Math.max(names.length - 0.5, 0.5)] } },
   }, [usage.map((_, i) => i), usage.map((m) => Number(m.total_parts_consumed ?? 0))]);
 }

@@ -74,8 +74,19 @@ async function load() {
   say(`${page.items.length} events${page.next_cursor ? ", more on the next page" : ""}.`);
 }
 
+// Two rows an event: what a person reads, and (behind the hash's button) everything it is.
 function row(event, names) {
-  return h(
+  const id = `event-${event.position}`;
+  const more = h("tr", { id, class: "more", hidden: true }, h("td", { colspan: 7 }, details(event)));
+  const toggle = h("button", {
+    type: "button", class: "hash-toggle", "aria-expanded": "false", "aria-controls": id,
+    "aria-label": `Hash and payload of position ${event.position}`,
+    onclick: () => {
+      more.hidden = !more.hidden;
+      toggle.setAttribute("aria-expanded", String(!more.hidden));
+    },
+  }, h("code", {}, `${event.hash.slice(0, 12)}…`));
+  const main = h(
     "tr",
     { "data-position": event.position, "data-hash": event.hash },
     h("td", { class: "num" }, event.position),
@@ -85,8 +96,9 @@ function row(event, names) {
     h("td", {}, h("a", { href: `#ledger?stream_id=${encodeURIComponent(event.stream_id)}`, title: event.stream_id },
       `${short(event.stream_id)} v${event.stream_version}`)),
     h("td", {}, users.get(event.performed_by_user_id) || short(event.performed_by_user_id || "–")),
-    h("td", {}, details(event)),
+    h("td", {}, toggle),
   );
+  return [main, more];
 }
 
 // A line a person reads: the quantity, the part and the warehouses, by name.
@@ -107,18 +119,15 @@ function what(payload, names) {
 }
 
 function details(event) {
-  return h(
-    "details",
-    {},
-    h("summary", { "aria-label": `Hash and payload of position ${event.position}` }, h("code", {}, event.hash.slice(0, 12)), "…"),
-    h("dl", {},
-      h("dt", {}, "Hash"), h("dd", {}, h("code", { class: "hash" }, event.hash)),
-      h("dt", {}, "Previous hash"), h("dd", {}, h("code", {}, event.previous_hash)),
-      h("dt", {}, "Stream"), h("dd", {}, `${event.stream_id} version ${event.stream_version}`),
-      h("dt", {}, "Schema version"), h("dd", {}, event.schema_version),
-      h("dt", {}, "Request"), h("dd", {}, event.request_id || "–"),
-      h("dt", {}, "Payload"), h("dd", {}, h("pre", {}, JSON.stringify(event.payload, null, 2)))),
-  );
+  return h("dl", { class: "event" },
+    h("dt", {}, "Hash"), h("dd", {}, h("code", { class: "hash" }, event.hash)),
+    h("dt", {}, "Previous hash"), h("dd", {}, h("code", { class: "hash" }, event.previous_hash)),
+    h("dt", {}, "Stream"), h("dd", {}, `${event.stream_id}, version ${event.stream_version}`),
+    h("dt", {}, "Log transaction"), h("dd", {}, event.transaction_id),
+    h("dt", {}, "Schema version"), h("dd", {}, event.schema_version),
+    h("dt", {}, "Request"), h("dd", {}, event.request_id || "–"),
+    h("dt", {}, "Idempotency key"), h("dd", {}, event.idempotency_key || "–"),
+    h("dt", {}, "Payload"), h("dd", {}, h("pre", {}, JSON.stringify(event.payload, null, 2))));
 }
 
 function short(text) {

@@ -18,9 +18,13 @@ function route() {
 
 function show(id) {
   for (const section of document.querySelectorAll("main > section")) section.hidden = section.id !== id;
+  // One status line, under the shown view's heading (a live region: screen readers hear it).
+  document.querySelector(`#${id} h2`).after(document.getElementById("status"));
 }
 
-async function render() {
+// `focus`: move the keyboard to the content once it is shown, before its data arrives (later would
+// take the focus from a control the user has reached meanwhile).
+async function render({ focus = false } = {}) {
   if (!session.token) {
     document.getElementById("nav").hidden = true;
     document.getElementById("who").hidden = true;
@@ -36,6 +40,7 @@ async function render() {
     else link.removeAttribute("aria-current");
   }
   show(`view-${name}`);
+  if (focus) document.getElementById("main").focus();
   if (ADMIN_ONLY.has(name) && !isAdmin()) {
     say("This view reads the log itself: admins and super_admins only.", true);
     return;
@@ -68,8 +73,7 @@ document.getElementById("signin-form").addEventListener("submit", (event) => {
     await signIn(form.username.value, form.password.value);
     form.reset();
     if (!location.hash) location.hash = "#stock";
-    await render();
-    document.getElementById("main").focus();
+    await render({ focus: true });
   });
 });
 
@@ -78,7 +82,7 @@ document.getElementById("sign-out").addEventListener("click", () => guarded(asyn
   await render();
 }));
 
-window.addEventListener("hashchange", () => guarded(render));
-window.addEventListener("abparts:signed-out", () => guarded(render));
+window.addEventListener("hashchange", () => guarded(() => render()));
+window.addEventListener("abparts:signed-out", () => guarded(() => render()));
 for (const view of Object.values(VIEWS)) view.setup(guarded);
-guarded(render);
+guarded(() => render());
