@@ -1,7 +1,7 @@
 """Run every benchmark with the same arguments: `python -m bench [args]` (e.g. --quick).
 
-Each takes the arguments it knows and ignores the others: projections, append, http, asof, feed, in
-that order.
+Each takes the arguments it knows and ignores the others: projections, append, http, asof, feed, ui,
+in that order.
 At the end, every benchmark's targets are printed as one table (target, measured with its baseline
 and ratio, met or missed) and written to `summary-<timestamp>.json` beside the benchmarks' own results.
 """
@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import append, asof, feed, http, projections
+from bench import append, asof, feed, http, projections, ui
 from bench.common import RESULTS, now, write_results
 
 BENCHMARKS: dict[str, Callable[[Sequence[str] | None], int]] = {
@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, Callable[[Sequence[str] | None], int]] = {
     "http": http.main,
     "asof": asof.main,
     "feed": feed.main,
+    "ui": ui.main,
 }
 
 
