@@ -151,6 +151,14 @@ def test_sign_in_then_stock_shows_the_movements_with_names(
     browser: BrowserContext, base_url: str, world: World, client: TestClient, shots: Path
 ) -> None:
     n = world.names
+    refused = Offline(browser, base_url)
+    refused.page.goto(f"{base_url}/ui")
+    refused.page.get_by_label("Username").fill(world.shop.admin.username)
+    refused.page.get_by_label("Password").fill("not the password")
+    refused.page.get_by_label("Password").press("Enter")
+    expect(refused.page.locator("#status.error")).to_contain_text("wrong username or password", timeout=WAIT)
+    assert refused.page.get_by_role("button", name="Sign in").is_visible()
+    closed(refused)
     offline = opened(browser, base_url, world.shop.admin.username)
     page = offline.page
     page.locator("#stock-table tbody tr").first.wait_for(timeout=WAIT)
@@ -315,6 +323,11 @@ def test_a_customer_user_sees_only_its_organization(
     page.goto(f"{base_url}/ui#ledger")
     expect(page.locator("#status")).to_contain_text("admins and super_admins only", timeout=WAIT)
     assert page.locator("#ledger-table tbody tr").count() == 0
+    # Signed out, nothing of what was shown stays in the page.
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=WAIT)
+    assert page.locator("#stock-table tbody tr").count() == 0
+    assert page.locator("#stock-organization option").all_inner_texts() == ["All"]
     closed(offline)
     other = opened(browser, base_url, world.other.admin.username, "ledger")
     page = other.page

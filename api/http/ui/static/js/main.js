@@ -61,7 +61,8 @@ async function guarded(work) {
   try {
     await work();
   } catch (error) {
-    if (error instanceof ApiError && error.status === 401) return render();
+    // A refused sign-in (or a token gone meanwhile): the form again, and why.
+    if (error instanceof ApiError && error.status === 401) await render();
     say(error instanceof ApiError ? `${error.message} (${error.code || error.status})` : String(error), true);
   }
 }
@@ -77,12 +78,13 @@ document.getElementById("signin-form").addEventListener("submit", (event) => {
   });
 });
 
+// Signed out, the page starts again from nothing: no choice or row of the last user stays in it.
 document.getElementById("sign-out").addEventListener("click", () => guarded(async () => {
   await signOut();
-  await render();
+  location.reload();
 }));
 
 window.addEventListener("hashchange", () => guarded(() => render()));
-window.addEventListener("abparts:signed-out", () => guarded(() => render()));
+window.addEventListener("abparts:signed-out", () => location.reload());
 for (const view of Object.values(VIEWS)) view.setup(guarded);
 guarded(() => render());
