@@ -16,6 +16,8 @@ stock: the widest read), and each sample is one navigation to /ui#stock in the s
 Same-run baselines: `baseline page`, a navigation to /health (a JSON document: no script, no
 API call), which is the floor of any page from this server in this browser; and `GET /inventory`
 alone (limit 50, from Python on a keep-alive connection), the API answer the stock view waits for.
+Also from Python, the ledger view's reads: GET /ledger/search unfiltered and narrowed to one
+(warehouse, part), as the history chart asks, against GET /ledger/events (no target).
 
 Target: the stock view painted in under 1 s (median) with 100,000 events in the log.
 """
@@ -113,6 +115,7 @@ def measure(service: Service, samples: int) -> dict[str, dict[str, float]]:
     base = f"http://127.0.0.1:{service.port}"
     api = service.connection()
     inventory = _timed(samples, lambda: _ok(service.request("GET", "/inventory?limit=50", conn=api)))
+    searches = _log_reads(service, api, samples)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
@@ -140,12 +143,32 @@ def measure(service: Service, samples: int) -> dict[str, dict[str, float]]:
         "first_contentful_paint": _summary(first),
         "baseline_page": _summary(floor),
         "inventory_api": _summary(inventory),
+    } | searches
+
+
+def _log_reads(service: Service, api: Any, samples: int) -> dict[str, dict[str, float]]:
+    """The ledger view's reads: a page of the log, narrowed and not, against GET /ledger/events."""
+    _, page = service.request("GET", "/inventory?limit=1", conn=api)
+    first = page["items"][0]
+    narrowed = f"/ledger/search?part_id={first['part_id']}&warehouse_id={first['warehouse_id']}&limit=500"
+    kinds = {
+        "log_events": "/ledger/events?limit=50",
+        "log_search": "/ledger/search?limit=50",
+        "log_search_part": narrowed,
     }
+    found = {}
+    for name, path in kinds.items():
+
+        def ask(path: str = path) -> None:
+            _ok(service.request("GET", path, conn=api))
+
+        found[name] = _summary(_timed(samples, ask))
+    return found
 
 
 def _ok(answer: tuple[int, Any]) -> None:
     if answer[0] != 200:
-        raise RuntimeError(f"GET /inventory answered {answer[0]}: {answer[1]}")
+        raise RuntimeError(f"the API answered {answer[0]}: {answer[1]}")
 
 
 def _timed(samples: int, call: Callable[[], None]) -> list[float]:
@@ -190,6 +213,9 @@ LABELS = {
     "first_contentful_paint": "first contentful paint (/ui#stock)",
     "baseline_page": "baseline: a bare page loaded (/health)",
     "inventory_api": "baseline: GET /inventory?limit=50 (API only)",
+    "log_events": "baseline: GET /ledger/events?limit=50",
+    "log_search": "GET /ledger/search?limit=50 (no filter)",
+    "log_search_part": "GET /ledger/search?part_id&warehouse_id (a chart's events)",
 }
 
 

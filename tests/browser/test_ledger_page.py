@@ -254,6 +254,32 @@ def test_the_ledger_pages_with_the_hashes_of_the_export(
     closed(offline)
 
 
+def test_the_ledger_filters_from_the_form(browser: BrowserContext, base_url: str, world: World) -> None:
+    n = world.names
+    offline = opened(browser, base_url, world.shop.admin.username, "ledger")
+    page = offline.page
+    expect(page.locator("#ledger-table tbody tr[data-position]")).to_have_count(4, timeout=WAIT)
+    page.get_by_label("Event type").select_option("StockConsumed")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#ledger-table tbody tr[data-position]")).to_have_count(1, timeout=WAIT)
+    assert table(page, "#ledger-table")[0][2:4] == [
+        "StockConsumed",
+        f"1 pieces {n['part_number']} Oil filter from Service van",
+    ]
+    assert "event_type=StockConsumed" in page.url  # the filters are in the address: a view to link to
+    page.get_by_role("button", name="Clear").click()
+    expect(page.locator("#ledger-table tbody tr[data-position]")).to_have_count(4, timeout=WAIT)
+    filters = page.get_by_role("form", name="Ledger filters")
+    filters.get_by_label("Part", exact=True).select_option(label=f"{n['second_number']} Hydraulic oil")
+    page.get_by_label("Performed by").select_option(label=world.shop.admin.username)
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#ledger-table tbody tr[data-position]")).to_have_count(1, timeout=WAIT)
+    assert (
+        table(page, "#ledger-table")[0][3] == f"7.5 litres {n['second_number']} Hydraulic oil to North depot"
+    )
+    closed(offline)
+
+
 def test_a_movements_stream_on_one_view(
     browser: BrowserContext, base_url: str, world: World, client: TestClient
 ) -> None:

@@ -34,9 +34,15 @@ export function setup(guarded) {
       location.hash = target;
     }
   });
-  form().addEventListener("reset", () => {
-    setTimeout(() => { location.hash = "#ledger"; }, 0);
-  });
+  // After the fields are cleared (the reset event comes first): the whole log again.
+  form().addEventListener("reset", () => setTimeout(() => {
+    if (location.hash === "#ledger") {
+      pager.reset();
+      guarded(load);
+    } else {
+      location.hash = "#ledger";
+    }
+  }, 0));
 }
 
 export async function open(params) {
