@@ -139,6 +139,15 @@ def table(page: Page, selector: str) -> list[list[str]]:
     ]
 
 
+def fits_a_phone(page: Page, shot: Path) -> None:
+    """At 390 px wide the page does not scroll sideways (wide tables scroll in their own frame)."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(300)  # the charts redraw to the new width after 150 ms
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(shot), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
 def closed(offline: Offline) -> None:
     """Nothing was asked of another server, nothing failed, no script error."""
     assert offline.outside == [], "requests the page tried to send off the machine"
@@ -182,10 +191,7 @@ def test_sign_in_then_stock_shows_the_movements_with_names(
     )
     assert unlabelled == []
     page.screenshot(path=str(shots / "ledger-page.png"), full_page=True)
-    page.set_viewport_size({"width": 390, "height": 844})
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll of the page
-    page.screenshot(path=str(shots / "stock-phone.png"), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
+    fits_a_phone(page, shots / "stock-phone.png")
     closed(offline)
 
 
@@ -246,6 +252,7 @@ def test_the_ledger_pages_with_the_hashes_of_the_export(
         if r["stream_version"] == 1
         and {r["payload"].get("from_warehouse_id"), r["payload"].get("to_warehouse_id")} & mine
     }
+    fits_a_phone(page, shots / "ledger-phone.png")
     expected = [(r["position"], r["hash"]) for r in records if r["stream_id"] in streams]
     assert len(expected) == 59 and seen == expected
     # The names the page shows beside an event are the export's names.
@@ -329,6 +336,8 @@ def test_the_chart_points_are_the_as_of_answers(
     usage = table(page, "#usage-table")
     assert [(u[1], u[3], u[4]) for u in usage] == [(world.names["serial"], "1", "1.000")]
     page.screenshot(path=str(shots / "history.png"), full_page=True)
+    fits_a_phone(page, shots / "history-phone.png")
+    assert page.locator("#history-chart canvas").bounding_box()["width"] <= 390  # type: ignore[index]
     closed(offline)
 
 
