@@ -144,12 +144,23 @@ def fits_a_phone(page: Page, shot: Path) -> None:
     page.set_viewport_size({"width": 390, "height": 844})
     page.wait_for_timeout(300)  # the charts redraw to the new width after 150 ms
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert hidden_but_shown(page) == []
     page.screenshot(path=str(shot), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
+def hidden_but_shown(page: Page) -> list[str]:
+    """Elements the page hides (the `hidden` attribute) that a style shows all the same."""
+    found: list[str] = page.evaluate(
+        "[...document.querySelectorAll('[hidden]')].filter(e => getComputedStyle(e).display !== 'none')"
+        ".map(e => e.id || e.tagName)"
+    )
+    return found
+
+
 def closed(offline: Offline) -> None:
-    """Nothing was asked of another server, nothing failed, no script error."""
+    """Nothing hidden shows, nothing was asked of another server, nothing failed, no script error."""
+    assert hidden_but_shown(offline.page) == []
     assert offline.outside == [], "requests the page tried to send off the machine"
     assert offline.failed == []
     assert offline.errors == []
