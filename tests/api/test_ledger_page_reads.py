@@ -188,3 +188,21 @@ def test_checks_show_the_latest_seal_and_runs(
     admin = client.get("/ledger/checks", headers=shop.admin.headers).json()
     assert admin["audit"]["ok"] is False and admin["audit"]["details"] is None
     assert client.get("/ledger/checks", headers=shop.user.headers).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({"stream_id": "movement-\x00"}, "invalid_value"),
+        ({"event_type": "x" * 101}, "validation_error"),
+        ({"part_id": "not-a-uuid"}, "validation_error"),
+        ({"date_from": "yesterday"}, "validation_error"),
+        ({"limit": "501"}, "validation_error"),
+    ],
+)
+def test_bad_search_input_is_a_clear_422(
+    client: TestClient, shop: Shop, params: dict[str, str], code: str
+) -> None:
+    response = client.get("/ledger/search", params=params, headers=shop.admin.headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == code
