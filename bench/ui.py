@@ -11,6 +11,8 @@ stock: the widest read), and each sample is one navigation to /ui#stock in the s
     stock painted     navigation start -> the stock table's first rows are in the document
                       (the page's own `abparts:stock-painted` mark, after GET /users/me and
                       GET /inventory have answered and the rows are rendered)
+    ..., cold         the same in a new browser context each time (empty cache: every file
+                      fetched), against a bare page loaded the same way
     first paint       navigation start -> the browser's first-contentful-paint (the page's frame)
 
 Same-run baselines: `baseline page`, a navigation to /health (a JSON document: no script, no
@@ -136,10 +138,14 @@ def measure(service: Service, samples: int) -> dict[str, dict[str, float]]:
             painted.append(marks[0])
             first.append(marks[1])
         rows = page.locator("#stock-table tbody tr").count()
+        cold = [_cold_paint(browser, base, service.token) for _ in range(samples)]
+        cold_floor = [_cold_floor(browser, base) for _ in range(samples)]
         browser.close()
     assert rows == 50, f"the stock view showed {rows} rows, not a page of 50"
     return {
         "stock_painted": _summary(painted),
+        "stock_painted_cold": _summary(cold),
+        "baseline_page_cold": _summary(cold_floor),
         "first_contentful_paint": _summary(first),
         "baseline_page": _summary(floor),
         "inventory_api": _summary(inventory),
@@ -164,6 +170,29 @@ def _log_reads(service: Service, api: Any, samples: int) -> dict[str, dict[str, 
 
         found[name] = _summary(_timed(samples, ask))
     return found
+
+
+def _cold_paint(browser: Any, base: str, token: str) -> float:
+    """The stock view painted in a new browser context: no cache, every file fetched (ms)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # Signed in before the page's scripts run, as a returning tab would be.
+    context.add_init_script(f"sessionStorage.setItem('abparts-token', {token!r})")
+    page = context.new_page()
+    page.goto(f"{base}/ui#stock")
+    page.wait_for_selector("body[data-stock-painted]", timeout=60_000)
+    painted = float(page.evaluate("performance.getEntriesByName('abparts:stock-painted')[0].startTime"))
+    context.close()
+    return painted
+
+
+def _cold_floor(browser: Any, base: str) -> float:
+    """A bare page (/health) loaded in a new browser context (ms): the cold baseline."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{base}/health")
+    loaded = float(page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd"))
+    context.close()
+    return loaded
 
 
 def _ok(answer: tuple[int, Any]) -> None:
@@ -193,25 +222,34 @@ def _summary(ms: list[float]) -> dict[str, float]:
 
 
 def judge(figures: dict[str, dict[str, float]], events: int) -> list[dict[str, Any]]:
-    """The first-paint target, with its same-run baselines."""
-    painted = figures["stock_painted"]["median_ms"]
-    floor = figures["baseline_page"]["median_ms"]
+    """The first-paint target, warm and cold, each with its same-run baselines."""
     api = figures["inventory_api"]["median_ms"]
     note = "" if events >= DEFAULT_EVENTS else f" (at {events:,} events; the target is stated for 100,000)"
-    return [
-        {
-            "target": f"stock view painted < {GOAL_MS:g} ms (median) with {DEFAULT_EVENTS:,} events",
-            "measured": f"{painted:,.0f} ms vs a bare page {floor:,.0f} ms ({ratio(painted, floor)}) and"
-            f" GET /inventory alone {api:,.0f} ms ({ratio(painted, api)}){note}",
-            "met": painted < GOAL_MS,
-        }
-    ]
+    targets = []
+    kinds = (
+        ("stock_painted", "baseline_page", "revisited"),
+        ("stock_painted_cold", "baseline_page_cold", "cold, no cache"),
+    )
+    for kind, base, how in kinds:
+        painted = figures[kind]["median_ms"]
+        floor = figures[base]["median_ms"]
+        targets.append(
+            {
+                "target": f"stock view painted < {GOAL_MS:g} ms (median, {how}), {DEFAULT_EVENTS:,} events",
+                "measured": f"{painted:,.0f} ms vs a bare page {floor:,.0f} ms ({ratio(painted, floor)}) and"
+                f" GET /inventory alone {api:,.0f} ms ({ratio(painted, api)}){note}",
+                "met": painted < GOAL_MS,
+            }
+        )
+    return targets
 
 
 LABELS = {
     "stock_painted": "stock view painted (/ui#stock)",
+    "stock_painted_cold": "stock view painted, cold (new context, no cache)",
     "first_contentful_paint": "first contentful paint (/ui#stock)",
     "baseline_page": "baseline: a bare page loaded (/health)",
+    "baseline_page_cold": "baseline: a bare page loaded, cold (new context)",
     "inventory_api": "baseline: GET /inventory?limit=50 (API only)",
     "log_events": "baseline: GET /ledger/events?limit=50",
     "log_search": "GET /ledger/search?limit=50 (no filter)",

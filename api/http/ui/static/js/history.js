@@ -25,7 +25,20 @@ export function setup(guarded) {
   });
 }
 
+// uPlot is fetched when a chart is first drawn, not with the page: the stock view needs none of it.
+let charting = null;
+function uPlotLoaded() {
+  charting ??= new Promise((resolve, reject) => {
+    const script = h("script", { src: "/ui/static/vendor/uplot/uPlot.iife.min.js" });
+    script.addEventListener("load", resolve);
+    script.addEventListener("error", () => reject(new Error("the charting library did not load")));
+    document.head.append(script);
+  });
+  return charting;
+}
+
 export async function open(params) {
+  await uPlotLoaded();
   if (!chosen) {
     chosen = true;
     const [warehouses, parts] = await Promise.all([all("/warehouses"), all("/parts")]);
