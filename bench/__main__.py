@@ -1,7 +1,7 @@
 """Run every benchmark with the same arguments: `python -m bench [args]` (e.g. --quick).
 
 Each takes the arguments it knows and ignores the others: projections, append, http, asof, backdate,
-feed, in that order.
+feed, ui, in that order.
 At the end, every benchmark's targets are printed as one table (target, measured with its baseline
 and ratio, met or missed) and written to `summary-<timestamp>.json` beside the benchmarks' own results.
 """
@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import append, asof, backdate, feed, http, projections
+from bench import append, asof, backdate, feed, http, projections, ui
 from bench.common import RESULTS, now, write_results
 
 BENCHMARKS: dict[str, Callable[[Sequence[str] | None], int]] = {
@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, Callable[[Sequence[str] | None], int]] = {
     "asof": asof.main,
     "backdate": backdate.main,
     "feed": feed.main,
+    "ui": ui.main,
 }
 
 

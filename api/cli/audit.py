@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from api.cli.common import Commands, json_argument, names_argument, print_json
 from api.runtime.database import checked_database
 from api.runtime.settings import Settings
+
+if TYPE_CHECKING:
+    from projections.tools.verify import VerifyReport
 
 
 def seal(settings: Settings, args: argparse.Namespace) -> int:
@@ -48,31 +53,38 @@ def seal(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def audit(settings: Settings, args: argparse.Namespace) -> int:
-    """Recompute every hash chain and seal, of the database or of an export file; 1 on any problem."""
+    """Recompute every hash chain and seal, of the database or of an export file; 1 on any problem.
+
+    A run against the database is kept in `check_runs` (the ledger page shows the latest).
+    """
     if args.file is not None:
         return _audit_file(args.file, args.json, args.partial)
     import psycopg
 
+    from api.runtime import check_runs
     from ledger.postgres.seals import audit as audit_log
 
+    started = datetime.now(UTC)
     with psycopg.connect(checked_database(settings), autocommit=True) as conn:
         report = audit_log(conn)
-    if args.json:
-        print_json(
-            {
-                "ok": report.ok,
-                "source": "database",
-                "events_checked": report.events_checked,
-                "streams_checked": report.streams_checked,
-                "seals_checked": report.seals_checked,
-                "problems": report.problems,
-            }
+        document = {
+            "ok": report.ok,
+            "source": "database",
+            "events_checked": report.events_checked,
+            "streams_checked": report.streams_checked,
+            "seals_checked": report.seals_checked,
+            "problems": report.problems,
+        }
+        checked = (
+            f"checked {report.events_checked} events in {report.streams_checked} streams"
+            f" and {report.seals_checked} seals"
         )
+        outcome = "OK" if report.ok else f"FAILED: {len(report.problems)} problems"
+        check_runs.record(conn, "audit", started, report.ok, f"{checked}: {outcome}", document)
+    if args.json:
+        print_json(document)
         return 0 if report.ok else 1
-    print(
-        f"checked {report.events_checked} events in {report.streams_checked} streams"
-        f" and {report.seals_checked} seals"
-    )
+    print(checked)
     for problem in report.problems:
         print(f"PROBLEM {problem}")
     print("OK: every hash chain and seal holds" if report.ok else f"FAILED: {len(report.problems)} problems")
@@ -121,33 +133,48 @@ def _audit_file(path: Path, as_json: bool, partial: bool) -> int:
 
 
 def verify(settings: Settings, args: argparse.Namespace) -> int:
-    """Recompute projections from the log and compare with the live tables; 1 on any difference."""
+    """Recompute projections from the log and compare with the live tables; 1 on any difference.
+
+    Each run is kept in `check_runs` (the ledger page shows the latest).
+    """
     import psycopg
 
+    from api.runtime import check_runs
     from projections.registry import select
     from projections.tools.verify import verify as verify_projections
 
+    started = datetime.now(UTC)
     with psycopg.connect(checked_database(settings), autocommit=True) as conn:
         report = verify_projections(conn, select(args.names))
-    if args.json:
-        print_json(
-            {
-                "ok": report.ok,
-                "events_checked": report.events_checked,
-                "checkpoints": {name: place.position for name, place in report.checkpoints.items()},
-                "differences": [
-                    {
-                        "table": d.table,
-                        "only_live": d.only_live,
-                        "only_recomputed": d.only_recomputed,
-                        "sample_keys": list(d.sample_keys),
-                    }
-                    for d in report.differences
-                ],
-                "problems": report.problems,
-            }
+        document = {
+            "ok": report.ok,
+            "events_checked": report.events_checked,
+            "checkpoints": {name: place.position for name, place in report.checkpoints.items()},
+            "differences": [
+                {
+                    "table": d.table,
+                    "only_live": d.only_live,
+                    "only_recomputed": d.only_recomputed,
+                    "sample_keys": list(d.sample_keys),
+                }
+                for d in report.differences
+            ],
+            "problems": report.problems,
+        }
+        summary = f"{len(report.checkpoints)} projections, {report.events_checked} events: " + (
+            "OK"
+            if report.ok
+            else f"FAILED: {len(report.differences)} differences, {len(report.problems)} problems"
         )
+        check_runs.record(conn, "verify", started, report.ok, summary, document)
+    if args.json:
+        print_json(document)
         return 0 if report.ok else 1
+    _print_verify(report)
+    return 0 if report.ok else 1
+
+
+def _print_verify(report: VerifyReport) -> None:
     for name, place in report.checkpoints.items():
         print(f"{name}: recomputed up to position {place.position}")
     for d in report.differences:
@@ -159,7 +186,6 @@ def verify(settings: Settings, args: argparse.Namespace) -> int:
         print(f"PROBLEM {problem}")
     print(f"hash chains: {report.events_checked} events checked")
     print("OK: projections equal the log; every chain holds" if report.ok else "FAILED")
-    return 0 if report.ok else 1
 
 
 def register(sub: Commands) -> None:

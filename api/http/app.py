@@ -29,6 +29,8 @@ from api.http.stock import reads as routes_queries
 from api.http.stock import report_routes as routes_reports
 from api.http.stock import routes as routes_stock
 from api.http.stock import stocktake_routes as routes_stocktakes
+from api.http.ui import reads as routes_ui_reads
+from api.http.ui import routes as routes_ui
 from api.runtime.logs import RequestIdMiddleware, stamp_request_ids
 from api.runtime.pooling import WatchedPool, api_conninfo
 from api.runtime.projectors import InProcessProjectors
@@ -54,6 +56,8 @@ ROUTERS = (
     routes_supplier_orders,
     routes_reorder_drafts,
     docs_routes,
+    routes_ui_reads,
+    routes_ui,
 )
 
 
@@ -83,6 +87,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     problems.install(app)
     openapi.install(app, [module.router for module in ROUTERS])
     docs_routes.install(app)
+    routes_ui.install(app)
     # Added last is outermost: the request id is set before anything else runs.
     app.add_middleware(StorableTextMiddleware)
     # Past the longest a request can hold its connection (a read's wait included), a claim is stale.

@@ -13,6 +13,8 @@ Public, for the entry points (api/, the CLI) and the projections:
 - `reader`: the commit-safe reader of the log (exports, GET /ledger/events, the projectors).
 - `history`: stock as of a past position, replayed from the log (as-of reads, the CLI, verify).
 - `seals`: sealing the log's hash chain and auditing it.
+- `log_search`: the log narrowed by stream, type, part, warehouse, performer and period (the ledger
+  page).
 
 Everything else (`eventstore`, `batch`, `commit`, `context`, `dates`, `idempotency`) is private: the tables
 they read and write (`ledger_events`, `ledger_stock_levels`, `ledger_idempotency`) may change with

@@ -18,7 +18,7 @@ PAGE = ["min_position", "limit", "cursor"]
 PERIOD = ["date_from", "date_to"]
 
 READS = {
-    "/inventory": ["warehouse_id", "part_id", "organization_id", "low_stock", *PAGE],
+    "/inventory": ["warehouse_id", "part_id", "organization_id", "low_stock", "q", *PAGE],
     "/transactions": [
         *("transaction_type", "part_id", "warehouse_id", "machine_id", "approval_status"),
         *PERIOD,

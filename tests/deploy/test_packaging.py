@@ -68,6 +68,15 @@ def test_a_wheel_installed_in_a_fresh_venv_migrates_an_empty_database(
         python, "-c", "import api, abparts_migrations as m; print(api.__file__, *m.__path__)", cwd=tmp_path
     )
     assert all(Path(p).is_relative_to(venv) for p in where.split()), where
+    # The ledger page is served from the package: every file of its static folder is installed.
+    page = ROOT / "api" / "http" / "ui" / "static"
+    installed = Path(where.split()[0]).parent / "http" / "ui" / "static"
+    missing = [
+        str(f.relative_to(page))
+        for f in page.rglob("*")
+        if f.is_file() and not (installed / f.relative_to(page)).is_file()
+    ]
+    assert missing == [], f"the wheel lacks the ledger page's {missing}"
     env = service_env(subprocess_url(empty_db_url))
     _run(venv / "bin" / "abparts", "migrate", cwd=tmp_path, env=env)
 

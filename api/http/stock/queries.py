@@ -24,6 +24,9 @@ JOIN organizations o ON o.id = w.organization_id
 WHERE (%(scope)s::uuid[] IS NULL OR w.organization_id = ANY(%(scope)s))
   AND (%(warehouse_id)s::uuid IS NULL OR i.warehouse_id = %(warehouse_id)s)
   AND (%(part_id)s::uuid IS NULL OR i.part_id = %(part_id)s)
+  -- strpos, not LIKE: wildcards in the text are taken literally, as GET /parts?q= takes them.
+  AND (%(q)s::text IS NULL OR strpos(lower(p.part_number), lower(%(q)s)) > 0
+       OR strpos(lower(p.name), lower(%(q)s)) > 0)
   AND (%(organization_id)s::uuid IS NULL OR w.organization_id = %(organization_id)s)
   AND (NOT %(low_stock)s OR i.current_stock <= i.minimum_stock_recommendation)
   AND (%(after)s::uuid[] IS NULL OR (i.warehouse_id, i.part_id) > (%(after)s[1], %(after)s[2]))

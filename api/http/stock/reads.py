@@ -43,14 +43,22 @@ async def inventory(
     part_id: UUID | None = None,
     organization_id: UUID | None = None,
     low_stock: bool = False,
+    part_text: Annotated[
+        str | None,
+        Query(alias="q", min_length=1, max_length=100, description="In the part number or name."),
+    ] = None,
 ) -> Page[InventoryOut]:
-    """Stock per warehouse and part; `low_stock=true` keeps those at or below their recommendation."""
+    """Stock per warehouse and part; `low_stock=true` keeps those at or below their recommendation.
+
+    `q` keeps the parts whose number or name contains it, ignoring case (`%` and `_` literally).
+    """
     key = STOCK.decode(listing.cursor)
     filters = {
         "warehouse_id": warehouse_id,
         "part_id": part_id,
         "organization_id": organization_id,
         "low_stock": low_stock,
+        "q": part_text,
         "after": list(key) if key else None,
     }
     # Async, with the page's statement (and any min_position wait) in one worker-thread hop.
