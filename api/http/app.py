@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
+import psycopg
 from fastapi import FastAPI
 
 from api.http import openapi, problems
@@ -35,6 +36,7 @@ from api.runtime.logs import RequestIdMiddleware, stamp_request_ids
 from api.runtime.pooling import WatchedPool, api_conninfo
 from api.runtime.projectors import InProcessProjectors
 from api.runtime.settings import Settings
+from ledger.postgres.committer import Committers
 from ledger.postgres.service import PostgresLedger
 from projections.registry import watched
 
@@ -80,6 +82,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     app.state.pool = pool
     app.state.read_pool = read_pool
     app.state.projectors = None  # set while the app runs
+    app.state.committer = None  # likewise (ABPARTS_COMMITTERS)
     app.state.ledger = PostgresLedger(settings.policy())
     app.state.principals = principals = PrincipalCache(settings.principal_cache_seconds)
     app.state.metrics = metrics = Metrics(pool, watched(feed=settings.nats_url is not None))
@@ -115,6 +118,14 @@ def _api_pool(settings: Settings, url: str) -> WatchedPool:
     )
 
 
+def _committer(ledger: PostgresLedger, settings: Settings, url: str) -> Committers | None:
+    """The group committers of this process, on connections of their own with the pool's bounds."""
+    if settings.committers == 0:
+        return None
+    conninfo = api_conninfo(url, settings.database_timeout)
+    return Committers(lambda: psycopg.connect(conninfo, autocommit=True), ledger, count=settings.committers)
+
+
 def _lifespan(
     pool: WatchedPool, read_pool: WatchedPool | None, settings: Settings, database_url: str
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
@@ -131,6 +142,7 @@ def _lifespan(
                 read_pool.open(wait=False)
             app.state.projectors = InProcessProjectors(settings, database_url)
             app.state.projectors.start()
+            app.state.committer = _committer(app.state.ledger, settings, database_url)
             app.state.pruner = IdempotencyPruner(
                 database_url, settings.idempotency_retention, settings.idempotency_prune_interval
             )
@@ -145,6 +157,10 @@ def _lifespan(
                     app.state.projectors.stop()
                     app.state.projectors = None
                 app.state.pruner.stop()
+                if app.state.committer is not None:
+                    # The queued commands run first; only a database that stopped answering fails them.
+                    app.state.committer.close(timeout=settings.database_timeout)
+                    app.state.committer = None
                 pool.close()
                 if read_pool is not None:
                     read_pool.close()

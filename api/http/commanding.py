@@ -3,14 +3,17 @@
 Idempotency keys are scoped to the caller, so two users' keys never collide. The events carry
 the request id the logs carry: the client's X-Request-ID when sane, else the one made up for it.
 
-`execute` is the one seam between the async routes and the ledger: today it runs the sync
-pipeline (`PostgresLedger.execute` on the request's connection) in one worker-thread hop,
-together with the route's access check; a group committer's `submit(command, metadata)` future
-can take its place (`await asyncio.wrap_future(...)`) without touching a route.
+`execute` is the one seam between the async routes and the ledger. With group commit (the
+default, ABPARTS_COMMITTERS >= 1) the command is submitted to the process's committers, which
+decide and append the commands that arrive together in one transaction, and the route awaits its
+own result; the wait is bounded by ABPARTS_DATABASE_TIMEOUT like any hold of a connection (then a
+503 `database_unavailable`; a command not yet started is withdrawn). With 0 committers the sync
+pipeline runs on the request's connection in one worker-thread hop, with the access check.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,10 +23,12 @@ from fastapi import Request, Response
 
 from api.http.auth.principal import Principal
 from api.http.middleware.idempotency import LEDGER_REPLAY
+from api.http.problems import ApiError
 from api.runtime.logs import request_id as current_request_id
 from api.runtime.settings import Settings
 from ledger.commands import StockCommand
 from ledger.orders.commands import OrderCommand
+from ledger.postgres.committer import CommitterClosed
 from ledger.postgres.connection import Connection
 from ledger.postgres.service import PostgresLedger
 from ledger.recorded import CommandMetadata
@@ -59,42 +64,74 @@ class RequestContext:
 async def execute(
     ctx: RequestContext, command: StockCommand | OrderCommand, check: Callable[[], None] | None = None
 ) -> CommandResult:
-    """Run `check` (the route's access rules, raising an ApiError), then `command`; its result.
+    """Run `check` (the route's access rules, raising an ApiError), then `command`; its result."""
+    committer = ctx.request.app.state.committer
+    if committer is None:
 
-    Both in one hop to a worker thread, on the request's connection.
-    """
+        def checked() -> CommandResult:
+            if check is not None:
+                check()
+            return run_command(ctx, command)
 
-    def checked() -> CommandResult:
-        if check is not None:
-            check()
-        return run_command(ctx, command)
+        return await anyio.to_thread.run_sync(checked)
+    if check is not None:
+        await anyio.to_thread.run_sync(check)
+    future = committer.submit(command, _metadata(ctx))
+    try:
+        # Cancelling the wait withdraws the command if its batch has not started yet.
+        with anyio.fail_after(ctx.settings.database_timeout):
+            result: CommandResult = await asyncio.wrap_future(future)
+    except TimeoutError:
+        raise ApiError(
+            503, "database_unavailable", "the database is not answering; retry shortly", {"Retry-After": "2"}
+        ) from None
+    except CommitterClosed:
+        raise ApiError(
+            503, "shutting_down", "the server is stopping; retry shortly", {"Retry-After": "1"}
+        ) from None
+    finally:
+        _appended(ctx)
+    return _recorded(ctx, command, result)
 
-    return await anyio.to_thread.run_sync(checked)
+
+def _metadata(ctx: RequestContext) -> CommandMetadata:
+    caller, key = ctx.caller, ctx.idempotency_key
+    return CommandMetadata(
+        performed_by_user_id=caller.user_id,
+        request_id=current_request_id.get() or ctx.request_id,
+        idempotency_key=f"{caller.user_id}:{key}" if key else None,
+    )
+
+
+def _appended(ctx: RequestContext) -> None:
+    projectors = ctx.request.app.state.projectors
+    if projectors is not None:
+        projectors.appended()
 
 
 def run_command(ctx: RequestContext, command: StockCommand | OrderCommand) -> CommandResult:
-    """Execute `command` as `ctx.caller`; wake the projectors; count a new append.
+    """Execute `command` as `ctx.caller` on the request's connection; wake the projectors; count it.
 
     The wake-up follows every attempt, refused or replayed too: each took an xid, and while it
     ran the workers' commit-safe horizon held back later commits, which nothing else would
     announce once it ended (they would wait for the poll).
     """
-    caller, key = ctx.caller, ctx.idempotency_key
-    metadata = CommandMetadata(
-        performed_by_user_id=caller.user_id,
-        request_id=current_request_id.get() or ctx.request_id,
-        idempotency_key=f"{caller.user_id}:{key}" if key else None,
-    )
-    projectors, metrics = ctx.request.app.state.projectors, ctx.request.app.state.metrics
     try:
-        result = ctx.ledger.execute(ctx.conn, command, metadata)
+        result = ctx.ledger.execute(ctx.conn, command, _metadata(ctx))
     finally:
-        if projectors is not None:
-            projectors.appended()
+        _appended(ctx)
+    return _recorded(ctx, command, result)
+
+
+def _recorded(
+    ctx: RequestContext, command: StockCommand | OrderCommand, result: CommandResult
+) -> CommandResult:
+    """Mark the ledger's own replay, or count the new append."""
     if result.replayed:
         # The ledger's own replay (the HTTP record of the key was lost): marked like the middleware's.
         setattr(ctx.request.state, LEDGER_REPLAY, True)
     else:
+        metrics = ctx.request.app.state.metrics
         metrics.commands.labels(type(command).__name__).inc()
         for event in result.events:
             metrics.events.labels(event.event_type).inc()

@@ -89,6 +89,14 @@ class Settings(BaseSettings):
     )
 
     pool_size: int = Field(default=16, ge=2, le=200, description="Database connections of the API process.")
+    committers: int = Field(
+        default=1,
+        ge=0,
+        le=16,
+        description="Group-commit connections of each API process: the commands that arrive together are"
+        " decided and appended in one transaction, each answered with its own result or error."
+        " 0 runs each command alone on its request's connection.",
+    )
     pool_timeout: float = Field(default=5.0, gt=0, description="Seconds a request waits for a connection.")
     database_timeout: float = Field(
         default=5.0,
