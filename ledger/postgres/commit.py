@@ -16,7 +16,7 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from ledger.errors import ConcurrencyConflict
-from ledger.fold import StockKey, stock_changes
+from ledger.fold import StockKey, reservation_changes, stock_changes
 from ledger.postgres.connection import Connection
 from ledger.postgres.context import number_array, text_array, uuid_array
 from ledger.postgres.eventstore import STREAM_VERSION_CONSTRAINT, NewEvent, chain
@@ -44,8 +44,9 @@ WITH appended AS (
     ORDER BY e.n
     RETURNING position, writer_xid::text::bigint AS xid, stream_id, stream_version, event_type
 ), levels AS (
-    UPDATE ledger_stock_levels AS l SET on_hand = l.on_hand + d.delta
-    FROM unnest(%(level_w)s::uuid[], %(level_p)s::uuid[], %(deltas)s::numeric[]) AS d(w, p, delta)
+    UPDATE ledger_stock_levels AS l SET on_hand = l.on_hand + d.delta, reserved = l.reserved + d.held
+    FROM unnest(%(level_w)s::uuid[], %(level_p)s::uuid[], %(deltas)s::numeric[], %(held)s::numeric[])
+        AS d(w, p, delta, held)
     WHERE l.warehouse_id = d.w AND l.part_id = d.p
 ), counted AS (
     INSERT INTO ledger_movement_counts AS c (year, shard, movements)
@@ -104,7 +105,7 @@ def _parameters(
     decision: Decision, new: list[NewEvent], metadata: CommandMetadata, now: datetime
 ) -> dict[str, object]:
     """WRITE's parameters for the events and level changes (the caller adds the idempotency ones)."""
-    changes = [(k, delta) for k, delta in _net_changes(decision).items() if delta != 0]
+    changes = [(k, delta) for k, delta in _net_changes(decision).items() if any(delta)]
     return {
         "user": metadata.performed_by_user_id,
         "request": metadata.request_id,
@@ -121,7 +122,8 @@ def _parameters(
         "payloads": "[" + ",".join(e.payload_json for e in new) + "]",
         "level_w": uuid_array(k[0] for k, _ in changes),
         "level_p": uuid_array(k[1] for k, _ in changes),
-        "deltas": number_array(delta for _, delta in changes),
+        "deltas": number_array(delta for _, (delta, _held) in changes),
+        "held": number_array(held for _, (_delta, held) in changes),
         "year": now.year,
         "movements": decision.new_movements,
     }
@@ -147,9 +149,13 @@ def _placed(described: CommandResult, new: list[NewEvent], rows: list[TupleRow])
     )
 
 
-def _net_changes(decision: Decision) -> dict[StockKey, Decimal]:
-    net: dict[StockKey, Decimal] = {}
+def _net_changes(decision: Decision) -> dict[StockKey, tuple[Decimal, Decimal]]:
+    """Per level the decision changes: (change of on hand, change of reserved)."""
+    net: dict[StockKey, tuple[Decimal, Decimal]] = {}
+    zero = (Decimal(0), Decimal(0))
     for _, event in decision.events:
         for key, delta in stock_changes(event):
-            net[key] = net.get(key, Decimal(0)) + delta
+            net[key] = (net.get(key, zero)[0] + delta, net.get(key, zero)[1])
+        for key, held in reservation_changes(event):
+            net[key] = (net.get(key, zero)[0], net.get(key, zero)[1] + held)
     return net

@@ -43,13 +43,13 @@ from ledger.state import (
 
 # One row per thing read, told apart by `kind`; arrays are sent as text literals (see uuid_array).
 # The INSERT ... ON CONFLICT DO UPDATE is a no-op update that locks an existing row, or creates a
-# missing one at zero; ORDER BY locks in key order.
+# missing one at zero; ORDER BY locks in key order. A level's reserved quantity travels as text in `a`.
 READ_AND_LOCK = """
 WITH locked AS (
     INSERT INTO ledger_stock_levels AS l (warehouse_id, part_id)
     SELECT w, p FROM unnest(%(lock_w)s::uuid[], %(lock_p)s::uuid[]) AS k(w, p) ORDER BY w, p
     ON CONFLICT (warehouse_id, part_id) DO UPDATE SET on_hand = l.on_hand
-    RETURNING warehouse_id, part_id, on_hand
+    RETURNING warehouse_id, part_id, on_hand, reserved
 )
 SELECT 'u'::text AS kind, id, organization_id AS ref, NULL::text AS a, NULL::text AS b,
     NULL::numeric AS n, is_active AND user_status = 'active' AS flag
@@ -75,7 +75,7 @@ UNION ALL
 SELECT 'i', NULL, NULL, encode(request_hash, 'hex'), result::text, NULL, NULL
 FROM ledger_idempotency WHERE key = %(key)s
 UNION ALL
-SELECT 'l', warehouse_id, part_id, NULL, NULL, on_hand, NULL FROM locked
+SELECT 'l', warehouse_id, part_id, reserved::text, NULL, on_hand, NULL FROM locked
 UNION ALL
 SELECT 'x', NULL, NULL, NULL, NULL, NULL, pg_current_xact_id() IS NOT NULL
 """
@@ -92,6 +92,7 @@ class Loaded:
     organizations: dict[UUID, OrganizationInfo] = field(default_factory=dict)
     movements_this_year: int = 0
     levels: dict[StockKey, Decimal] = field(default_factory=dict)
+    reserved: dict[StockKey, Decimal] = field(default_factory=dict)
     earlier: tuple[bytes, str] | None = None  # the idempotency key's row: request hash, result JSON
 
 
@@ -133,6 +134,7 @@ def load_and_lock(
     for kind, id_, ref, a, b, n, flag in conn.execute(READ_AND_LOCK, params).fetchall():
         if kind == "l":
             loaded.levels[(id_, ref)] = n
+            loaded.reserved[(id_, ref)] = Decimal(a)
         elif kind == "p":
             loaded.parts[id_] = PartInfo(id=id_, part_type=a, unit_of_measure=b, unit_price=n)
         elif kind == "w":

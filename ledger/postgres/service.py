@@ -113,6 +113,7 @@ class PostgresLedger:
             machines=loaded.machines,
             movements=found.movements,
             stock=loaded.levels,
+            reserved=loaded.reserved,
             movements_this_year=loaded.movements_this_year,
             new_id=self.new_id,
             organizations=organizations,
