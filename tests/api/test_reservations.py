@@ -46,9 +46,8 @@ def inventory_row(client: TestClient, caller: Caller, position: int, oraseas: Or
 
 
 def reservations(client: TestClient, caller: Caller, position: int, **params: str) -> list[tuple[Any, ...]]:
-    found = client.get(
-        "/stock-reservations", params={"min_position": position, **params}, headers=caller.headers
-    )
+    query: dict[str, Any] = {"min_position": position, **params}
+    found = client.get("/stock-reservations", params=query, headers=caller.headers)
     assert found.status_code == 200, found.text
     return [
         (r["customer_order_id"], r["open_quantity"], r["shipped_quantity"], r["status"])
