@@ -40,7 +40,7 @@ def confirm(client: TestClient, oraseas: Oraseas, order_id: str) -> Any:
 
 
 def inventory_row(client: TestClient, caller: Caller, position: int, oraseas: Oraseas) -> dict[str, Any]:
-    params = {"min_position": position, "warehouse_id": str(oraseas.depot)}
+    params: dict[str, Any] = {"min_position": position, "warehouse_id": str(oraseas.depot)}
     [row] = client.get("/inventory", params=params, headers=caller.headers).json()["items"]
     return {k: row[k] for k in ("current_stock", "reserved_stock", "available_stock")}
 
