@@ -86,6 +86,12 @@ class InsufficientStock(LedgerError):
     code = "insufficient_stock"
 
 
+class StockReservedForOrders(LedgerError):
+    """Under `reject`: on hand would cover it, but that stock is reserved for customer orders."""
+
+    code = "stock_reserved"
+
+
 class StockOutOfRange(LedgerError):
     """The resulting stock would not fit the spec's DECIMAL(10,3)."""
 

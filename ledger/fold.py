@@ -1,4 +1,8 @@
-"""The pure fold: stock per (warehouse, part) from any prefix of the log. Projections must match it."""
+"""The pure fold: stock per (warehouse, part) from any prefix of the log. Projections must match it.
+
+Two quantities per (warehouse, part): on hand (`stock_changes`, `fold_stock`) and reserved for
+customer orders (`reservation_changes`, `fold_reserved`); available = on hand - reserved.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,12 @@ from decimal import Decimal
 from uuid import UUID
 
 from ledger.events import Event, Movement, MovementApproved
-from ledger.orders.events import CustomerOrderReceived, CustomerOrderShipped
+from ledger.orders.events import (
+    CustomerOrderReceived,
+    CustomerOrderShipped,
+    StockReservationReleased,
+    StockReserved,
+)
 
 StockKey = tuple[UUID, UUID]  # (warehouse_id, part_id)
 StockChange = tuple[StockKey, Decimal]
@@ -47,6 +56,15 @@ def happened_at(event: Event, recorded_at: datetime) -> datetime | None:
     return None
 
 
+def reservation_changes(event: Event) -> list[StockChange]:
+    """The change of reserved stock an event causes: reservations add, releases take away."""
+    if isinstance(event, StockReserved):
+        return [((event.warehouse_id, line.part_id), line.quantity) for line in event.lines]
+    if isinstance(event, StockReservationReleased):
+        return [((event.warehouse_id, line.part_id), -line.quantity) for line in event.lines]
+    return []
+
+
 def _move(part_id: UUID, from_id: UUID | None, to_id: UUID | None, quantity: Decimal) -> list[StockChange]:
     changes: list[StockChange] = []
     if from_id is not None:
@@ -69,3 +87,12 @@ def fold_stock(events: Iterable[Event]) -> dict[StockKey, Decimal]:
     for event in events:
         apply(levels, event)
     return {key: value for key, value in levels.items() if value != 0}
+
+
+def fold_reserved(events: Iterable[Event]) -> dict[StockKey, Decimal]:
+    """Reserved stock per (warehouse, part) after `events`, keys with nothing reserved left out."""
+    reserved: dict[StockKey, Decimal] = {}
+    for event in events:
+        for key, delta in reservation_changes(event):
+            reserved[key] = reserved.get(key, Decimal(0)) + delta
+    return {key: value for key, value in reserved.items() if value != 0}

@@ -18,15 +18,25 @@ OLD_NEGATIVE_STOCK = re.compile(
 
 
 class StockWarning(BaseModel):
-    """Something a client may act on although the command was accepted: stock went below zero."""
+    """Something a client may act on although the command was accepted (policy `warn`).
+
+    `negative_stock`: stock went below zero. `stock_reserved`: the command took (or reserved)
+    stock that customer orders had reserved, so `resulting_available` (on hand - reserved) is
+    below zero.
+    """
 
     model_config = ConfigDict(frozen=True)
 
-    code: Literal["negative_stock"] = Field(description="Stable; what the warning is about.")
+    code: Literal["negative_stock", "stock_reserved"] = Field(
+        description="Stable; what the warning is about."
+    )
     part_id: UUID
     warehouse_id: UUID
     resulting_stock: Decimal = Field(description="The warehouse's stock of the part after the command.")
     detail: str = Field(description="The same for a person to read.")
+    resulting_available: Decimal | None = Field(
+        default=None, description="stock_reserved only: on hand minus reserved after the command."
+    )
 
     @classmethod
     def negative_stock(cls, warehouse_id: UUID, part_id: UUID, resulting_stock: Decimal) -> StockWarning:
@@ -37,6 +47,21 @@ class StockWarning(BaseModel):
             warehouse_id=warehouse_id,
             resulting_stock=resulting_stock,
             detail=f"negative_stock: part {part_id} in warehouse {warehouse_id} goes to {resulting_stock}",
+        )
+
+    @classmethod
+    def stock_reserved(
+        cls, warehouse_id: UUID, part_id: UUID, resulting_stock: Decimal, resulting_available: Decimal
+    ) -> StockWarning:
+        """Stock of `part_id` in `warehouse_id` reserved for orders was taken: available goes below zero."""
+        return cls(
+            code="stock_reserved",
+            part_id=part_id,
+            warehouse_id=warehouse_id,
+            resulting_stock=resulting_stock,
+            resulting_available=resulting_available,
+            detail=f"stock_reserved: part {part_id} in warehouse {warehouse_id} has {resulting_stock} "
+            f"on hand, available goes to {resulting_available}",
         )
 
     @classmethod

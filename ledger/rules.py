@@ -2,7 +2,15 @@
 
 Part lookup, quantity and unit checks, warehouse checks, dates, new ids, and the
 last step of every decision: applying its events to the locked stock levels
-(refusing or warning about negative stock) and checking the yearly cap. Pure.
+(refusing or warning about negative stock, and about stock reserved for
+customer orders) and checking the yearly cap. Pure.
+
+Reserved stock, under `reject`: a reservation may not exceed what is available
+(on hand - reserved), and no decrease of stock on hand (consumption, transfer
+out, negative adjustment, shipment, an approval or reversal that takes stock)
+may go below what is reserved. The refusal is `insufficient_stock` when on hand
+alone is short, `stock_reserved` when on hand would do but the rest is promised.
+Under `warn` both are recorded, with a `stock_reserved` warning.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from uuid import UUID
 
 from ledger import errors
 from ledger.events import Event, Movement, movement_stream
-from ledger.fold import stock_changes
+from ledger.fold import StockKey, reservation_changes, stock_changes
 from ledger.policy import NegativeStockPolicy, Policy
 from ledger.results import StockWarning
 from ledger.state import DecisionContext, PartInfo
@@ -175,10 +183,11 @@ def settle(
     The decision names each event's movement (`transaction_id`) once, in order, and `order_id`.
     """
     levels = dict(context.stock)
+    reserved = dict(context.reserved)
     recorded: list[tuple[str, Event]] = []
     all_warnings: list[StockWarning] = []
     for event in events:
-        warnings = _apply(event, levels, policy)
+        warnings = _reserve(event, levels, reserved, policy) + _apply(event, levels, reserved, policy)
         if warnings:
             # The event keeps the text (its payload is a hashed contract); the answer gets the fields.
             event = event.model_copy(update={"warnings": tuple(w.detail for w in warnings)})
@@ -199,18 +208,16 @@ def settle(
     return decision
 
 
-def _apply(event: Event, levels: dict[tuple[UUID, UUID], Decimal], policy: Policy) -> list[StockWarning]:
-    """Move `levels` by the event's stock changes; return its negative-stock warnings."""
+def _apply(
+    event: Event, levels: dict[StockKey, Decimal], reserved: dict[StockKey, Decimal], policy: Policy
+) -> list[StockWarning]:
+    """Move `levels` by the event's stock changes; return its negative-stock and reserved-stock warnings."""
     warnings: list[StockWarning] = []
     for key, delta in stock_changes(event):
         before = levels.get(key, Decimal(0))
         after = before + delta
-        if abs(after) > MAX_STOCK:
-            raise errors.StockOutOfRange(
-                f"stock would reach {after}, beyond {MAX_STOCK}",
-                warehouse_id=str(key[0]),
-                part_id=str(key[1]),
-            )
+        held = reserved.get(key, Decimal(0))
+        _check_range(after, key)
         if delta < 0 and after < 0:
             if policy.negative_stock is NegativeStockPolicy.REJECT:
                 raise errors.InsufficientStock(
@@ -221,8 +228,60 @@ def _apply(event: Event, levels: dict[tuple[UUID, UUID], Decimal], policy: Polic
                     requested=str(-delta),
                 )
             warnings.append(StockWarning.negative_stock(key[0], key[1], after))
+        elif delta < 0 and after < held:
+            if policy.negative_stock is NegativeStockPolicy.REJECT:
+                raise _reserved(key, before, held, -delta)
+            warnings.append(StockWarning.stock_reserved(key[0], key[1], after, after - held))
         levels[key] = after
     return warnings
+
+
+def _reserve(
+    event: Event, levels: dict[StockKey, Decimal], reserved: dict[StockKey, Decimal], policy: Policy
+) -> list[StockWarning]:
+    """Move `reserved` by the event's reservations and releases; a reservation needs available stock."""
+    warnings: list[StockWarning] = []
+    for key, delta in reservation_changes(event):
+        on_hand = levels.get(key, Decimal(0))
+        before = reserved.get(key, Decimal(0))
+        after = before + delta
+        _check_range(after, key)
+        if delta > 0 and after > on_hand:
+            if policy.negative_stock is NegativeStockPolicy.REJECT:
+                if delta > on_hand:
+                    raise errors.InsufficientStock(
+                        f"warehouse {key[0]} holds {on_hand} of part {key[1]}; {delta} to reserve",
+                        warehouse_id=str(key[0]),
+                        part_id=str(key[1]),
+                        available=str(on_hand),
+                        requested=str(delta),
+                    )
+                raise _reserved(key, on_hand, before, delta)
+            warnings.append(StockWarning.stock_reserved(key[0], key[1], on_hand, on_hand - after))
+        reserved[key] = after
+    return warnings
+
+
+def _check_range(quantity: Decimal, key: StockKey) -> None:
+    if abs(quantity) > MAX_STOCK:
+        raise errors.StockOutOfRange(
+            f"stock would reach {quantity}, beyond {MAX_STOCK}",
+            warehouse_id=str(key[0]),
+            part_id=str(key[1]),
+        )
+
+
+def _reserved(key: StockKey, on_hand: Decimal, held: Decimal, requested: Decimal) -> errors.LedgerError:
+    return errors.StockReservedForOrders(
+        f"warehouse {key[0]} holds {on_hand} of part {key[1]}, {held} of it reserved for customer orders; "
+        f"{requested} requested, {on_hand - held} available",
+        warehouse_id=str(key[0]),
+        part_id=str(key[1]),
+        on_hand=str(on_hand),
+        reserved=str(held),
+        available=str(on_hand - held),
+        requested=str(requested),
+    )
 
 
 def _stream_of(event: Event) -> str:

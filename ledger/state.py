@@ -121,9 +121,10 @@ class DecisionContext:
     warehouses: Mapping[UUID, WarehouseInfo] = field(default_factory=dict)
     machines: Mapping[UUID, MachineInfo] = field(default_factory=dict)
     movements: Mapping[UUID, MovementState] = field(default_factory=dict)
-    stock: Mapping[StockKey, Decimal] = field(default_factory=dict)
+    stock: Mapping[StockKey, Decimal] = field(default_factory=dict)  # on hand, of the locked levels
     movements_this_year: int = 0
     new_id: Callable[[], UUID] | None = None
     organizations: Mapping[UUID, OrganizationInfo] = field(default_factory=dict)
     orders: Mapping[UUID, OrderState] = field(default_factory=dict)
     oraseas_id: UUID | None = None
+    reserved: Mapping[StockKey, Decimal] = field(default_factory=dict)  # reserved, of the locked levels

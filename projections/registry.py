@@ -11,6 +11,7 @@ from projections.read_models import (
     inventory,
     part_usage,
     stock_adjustments,
+    stock_reservations,
     supplier_orders,
     transaction_approvals,
     transactions,
@@ -24,6 +25,7 @@ ALL: tuple[Projection, ...] = (
     transaction_approvals.PROJECTION,
     customer_orders.PROJECTION,
     supplier_orders.PROJECTION,
+    stock_reservations.PROJECTION,
 )
 BY_NAME = {p.name: p for p in ALL}
 

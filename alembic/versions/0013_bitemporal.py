@@ -18,13 +18,13 @@ index, not a repost of the rows after it. Existing snapshots are described
 from the log here.
 
 Revision ID: 0013_bitemporal
-Revises: 0011_check_runs
+Revises: 0012_reservations
 """
 
 from alembic import op
 
 revision = "0013_bitemporal"
-down_revision = "0011_check_runs"
+down_revision = "0012_reservations"
 branch_labels = None
 depends_on = None
 

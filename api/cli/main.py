@@ -1,10 +1,10 @@
 """The `abparts` command line: one parser made of the command groups, and the one way errors end a run.
 
 The groups: `service` (serve, migrate, bootstrap, prune), `projections` (project, publish,
-rebuild, status), `audit` (seal, audit, verify), `export`, `stock` and `repair` (repair-date). A command
-that must not change the schema finds the database with `checked_database`. What the operator can
-fix (a bad setting, a database out of reach, an outdated schema) ends the run with one line on
-stderr and exit status 2; `-v` adds the traceback.
+rebuild, status), `audit` (seal, audit, verify), `export`, `stock`, `repair` (repair-date) and
+`reservations`. A command that must not change the schema finds the database with `checked_database`.
+What the operator can fix (a bad setting, a database out of reach, an outdated schema) ends the run
+with one line on stderr and exit status 2; `-v` adds the traceback.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from importlib.metadata import version
 import psycopg
 from pydantic import ValidationError
 
-from api.cli import audit, export, projections, reorder, repair, service, stock
+from api.cli import audit, export, projections, reorder, repair, reservations, service, stock
 from api.runtime.database import DatabaseUnreachable, SchemaNotCurrent, checked_database
 from api.runtime.logs import configure as configure_logging
 from api.runtime.settings import Settings
@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     stock.register(sub, checked_database)
     repair.register(sub, checked_database)
     reorder.register(sub, checked_database)
+    reservations.register(sub, checked_database)
     return parser
 
 

@@ -26,6 +26,7 @@ from api.http.reference.organizations import routes as routes_organizations
 from api.http.reference.parts import routes as routes_parts
 from api.http.reference.users import routes as routes_users
 from api.http.reference.warehouses import routes as routes_warehouses
+from api.http.reservations import routes as routes_reservations
 from api.http.stock import reads as routes_queries
 from api.http.stock import report_routes as routes_reports
 from api.http.stock import routes as routes_stock
@@ -57,6 +58,7 @@ ROUTERS = (
     routes_customer_orders,
     routes_supplier_orders,
     routes_reorder_drafts,
+    routes_reservations,
     docs_routes,
     routes_ui_reads,
     routes_ui,

@@ -28,6 +28,7 @@ MEDIA_TYPE = "application/problem+json"
 LEDGER_STATUS = {
     "unknown_transaction": 404,
     "insufficient_stock": 409,
+    "stock_reserved": 409,
     "warehouse_inactive": 409,
     "invalid_transaction_state": 409,
     "self_approval": 403,

@@ -48,7 +48,9 @@ class _OrderAction(Command):
 
 
 class ConfirmCustomerOrder(_OrderAction):
-    """Oraseas EE accepts a requested order."""
+    """Oraseas EE accepts a requested order, reserving its lines in `reserve_warehouse_id` when given."""
+
+    reserve_warehouse_id: UUID | None = None
 
 
 class CancelCustomerOrder(_OrderAction):

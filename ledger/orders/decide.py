@@ -6,6 +6,10 @@ An order's movements are authorized by the order itself (an Oraseas EE admin
 confirms customer orders; supplier orders are Oraseas EE's own), so they are
 not held for approval again. Orders are opened in ledger.orders.requests; what
 each command loads is in ledger.orders.needs.
+
+Reservations (ledger.orders.reservations): confirming may reserve the lines in
+one Oraseas EE warehouse; shipping consumes the reservation pro rata, before the
+stock leaves; cancelling releases what is left.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from ledger import errors, rules
 from ledger.events import Event, StockCreated
 from ledger.orders import commands as c
 from ledger.orders import events as e
+from ledger.orders import reservations
 from ledger.orders.state import OrderState
 from ledger.policy import Policy
 from ledger.rules import Decision
@@ -36,7 +41,10 @@ def advance(
 ) -> Decision:
     """Confirm a requested customer order, or place a requested supplier order."""
     order = _order(context, command.order_id)
-    return rules.settle([_advance(command, order)], context, policy, order.order_id)
+    events = [_advance(command, order)]
+    if isinstance(command, c.ConfirmCustomerOrder) and command.reserve_warehouse_id is not None:
+        events.append(_reserve(command.reserve_warehouse_id, order, context))
+    return rules.settle(events, context, policy, order.order_id)
 
 
 def cancel(
@@ -44,13 +52,17 @@ def cancel(
 ) -> Decision:
     """Cancel an order before anything was shipped (customer) or received (supplier)."""
     order = _order(context, command.order_id)
-    return rules.settle([_cancel(command, order)], context, policy, order.order_id)
+    cancelled = _cancel(command, order)
+    releases = reservations.release(order, reservations.whole(order), "cancelled", context.now)
+    return rules.settle([*releases, cancelled], context, policy, order.order_id)
 
 
 def ship(command: c.ShipCustomerOrder, context: DecisionContext, policy: Policy) -> Decision:
     """Ship (part of) a customer order: the stock leaves an Oraseas EE warehouse."""
     order = _order(context, command.order_id)
-    return rules.settle([_ship(command, order, context)], context, policy, order.order_id)
+    shipped = _ship(command, order, context)
+    releases = reservations.release(order, reservations.shares(order, shipped), "shipped", context.now)
+    return rules.settle([*releases, shipped], context, policy, order.order_id)
 
 
 def receive_customer(command: c.ReceiveCustomerOrder, context: DecisionContext, policy: Policy) -> Decision:
@@ -66,6 +78,13 @@ def receive_supplier(command: c.ReceiveSupplierOrder, context: DecisionContext, 
     """Ordered stock arrives: one creation movement per line, with the receipt."""
     order = _order(context, command.order_id)
     return rules.settle(_receive_supplier(command, order, context), context, policy, order.order_id)
+
+
+def _reserve(warehouse_id: UUID, order: OrderState, context: DecisionContext) -> e.StockReserved:
+    if context.oraseas_id is None:
+        raise errors.InvalidOrganization("there is no Oraseas EE organization to reserve stock of")
+    _warehouse_of(context, warehouse_id, context.oraseas_id, receives=True)
+    return reservations.reserve(warehouse_id, order, context.now)
 
 
 def _order(context: DecisionContext, order_id: UUID) -> OrderState:
@@ -147,7 +166,9 @@ def _warehouse_of(context: DecisionContext, warehouse_id: UUID, owner: UUID, *, 
         )
 
 
-def _ship(command: c.ShipCustomerOrder, order: OrderState, context: DecisionContext) -> Event:
+def _ship(
+    command: c.ShipCustomerOrder, order: OrderState, context: DecisionContext
+) -> e.CustomerOrderShipped:
     _require(order, CUSTOMER_STATES["ship"], "shipped")
     assert context.oraseas_id is not None
     _warehouse_of(context, command.warehouse_id, context.oraseas_id, receives=False)

@@ -2,7 +2,10 @@
 
 A customer order's stock leaves the shipping warehouse when shipped and
 arrives in the customer's warehouse when received; in between it is in
-transit, counted in no warehouse. A supplier order's receipt is recorded with
+transit, counted in no warehouse. A confirmed customer order may reserve its
+lines in one Oraseas EE warehouse (StockReserved): the stock stays on hand but
+is no longer available; shipments consume the reservation and a cancellation
+releases it (StockReservationReleased). A supplier order's receipt is recorded with
 one creation movement per line (ordinary StockCreated events), appended in
 the same transaction.
 """
@@ -10,7 +13,7 @@ the same transaction.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import ClassVar
+from typing import ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
@@ -49,6 +52,15 @@ class MovedLine(BaseModel):
     quantity: Decimal
     from_warehouse_id: UUID | None = None
     transaction_id: UUID | None = None  # the transactions row a receipt line becomes
+
+
+class ReservedLine(BaseModel):
+    """A quantity of one part reserved for an order, or released from its reservation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    part_id: UUID
+    quantity: Decimal
 
 
 class _Request(Event):
@@ -97,6 +109,27 @@ class CustomerOrderConfirmed(_Noted, _CustomerOrderEvent):
     """Oraseas EE accepted the order."""
 
     event_type: ClassVar[str] = "CustomerOrderConfirmed"
+
+
+class StockReserved(_CustomerOrderEvent):
+    """Stock on hand in an Oraseas EE warehouse was set aside for the order (it stays on hand)."""
+
+    event_type: ClassVar[str] = "StockReserved"
+    customer_organization_id: UUID
+    warehouse_id: UUID
+    lines: tuple[ReservedLine, ...]
+    reserved_at: Timestamp
+    warnings: tuple[str, ...] = ()
+
+
+class StockReservationReleased(_CustomerOrderEvent):
+    """Part of the order's reservation ended: consumed by a shipment, or released by a cancellation."""
+
+    event_type: ClassVar[str] = "StockReservationReleased"
+    warehouse_id: UUID
+    lines: tuple[ReservedLine, ...]
+    reason: Literal["shipped", "cancelled"]
+    released_at: Timestamp
 
 
 class CustomerOrderShipped(_CustomerOrderEvent):
@@ -165,6 +198,8 @@ ORDER_EVENT_TYPES: tuple[type[Event], ...] = (
     CustomerOrderShipped,
     CustomerOrderReceived,
     CustomerOrderCancelled,
+    StockReserved,
+    StockReservationReleased,
     SupplierOrderRequested,
     SupplierOrderPlaced,
     SupplierOrderReceived,

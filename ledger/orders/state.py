@@ -1,4 +1,4 @@
-"""An order's current state, folded from its stream: status, and per line ordered, shipped, received."""
+"""An order's current state, folded from its stream: status; per line ordered, shipped, received, reserved."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ class LineState:
     unit_of_measure: str
     shipped: Decimal = ZERO
     received: Decimal = ZERO
+    reserved: Decimal = ZERO  # still reserved for this line in the order's reservation warehouse
 
     @property
     def in_transit(self) -> Decimal:
@@ -42,6 +43,7 @@ class OrderState:
     version: int
     # Shipments not yet fully received, oldest first: (warehouse, part, quantity left in transit).
     in_transit: tuple[tuple[UUID, UUID, Decimal], ...] = field(default=())
+    reserved_in: UUID | None = None  # the warehouse the order reserved its lines in, if any
 
 
 def order_state(events: Iterable[tuple[int, Event]]) -> OrderState | None:
@@ -73,6 +75,12 @@ def _evolve(state: OrderState | None, event: Event, version: int) -> OrderState 
         return replace(state, status="ordered", version=version)
     if isinstance(event, e.CustomerOrderCancelled | e.SupplierOrderCancelled):
         return replace(state, status="cancelled", version=version)
+    if isinstance(event, e.StockReserved):
+        lines = _add(state.lines, event.lines, "reserved")
+        return replace(state, lines=lines, reserved_in=event.warehouse_id, version=version)
+    if isinstance(event, e.StockReservationReleased):
+        released = (e.ReservedLine(part_id=ln.part_id, quantity=-ln.quantity) for ln in event.lines)
+        return replace(state, lines=_add(state.lines, released, "reserved"), version=version)
     if isinstance(event, e.CustomerOrderShipped):
         lines = _add(state.lines, event.lines, "shipped")
         transit = state.in_transit + tuple(
@@ -90,7 +98,9 @@ def _evolve(state: OrderState | None, event: Event, version: int) -> OrderState 
     return replace(state, version=version)
 
 
-def _add(lines: dict[UUID, LineState], moved: Iterable[e.MovedLine], attribute: str) -> dict[UUID, LineState]:
+def _add(
+    lines: dict[UUID, LineState], moved: Iterable[e.MovedLine | e.ReservedLine], attribute: str
+) -> dict[UUID, LineState]:
     result = dict(lines)
     for line in moved:
         current = result[line.part_id]

@@ -17,7 +17,7 @@ from uuid import UUID
 from ledger.commands import StockCommand
 from ledger.decide import decide, handler_for
 from ledger.events import Event, movement_stream
-from ledger.fold import StockKey, stock_changes
+from ledger.fold import StockKey, reservation_changes, stock_changes
 from ledger.needs import Found, Needs, Streams
 from ledger.orders.commands import OrderCommand
 from ledger.orders.state import OrderState, order_state
@@ -160,7 +160,7 @@ class BatchStreams:
 
 @dataclass
 class BatchDecider:
-    """The running state of a batch: levels, movement count and keys after its accepted commands."""
+    """The running state of a batch: levels (on hand, reserved), movement count and keys so far."""
 
     policy: Policy
     now: datetime
@@ -171,6 +171,7 @@ class BatchDecider:
 
     def __post_init__(self) -> None:
         self.levels: dict[StockKey, Decimal] = self.loaded.levels
+        self.reserved: dict[StockKey, Decimal] = self.loaded.reserved
         self.count = self.loaded.movements_this_year
         # The last accepted decision moves the levels only when another command follows it: a
         # batch of one (a single command, a big stocktake) never pays for it.
@@ -214,6 +215,8 @@ class BatchDecider:
             for _, event in self._unapplied.events:
                 for level, delta in stock_changes(event):
                     self.levels[level] = self.levels.get(level, Decimal(0)) + delta
+                for level, delta in reservation_changes(event):
+                    self.reserved[level] = self.reserved.get(level, Decimal(0)) + delta
             self._unapplied = None
 
     def _context(self, metadata: CommandMetadata, needs: Needs, found: Found) -> DecisionContext:
@@ -226,6 +229,7 @@ class BatchDecider:
             machines=self.loaded.machines,
             movements=found.movements,
             stock=self.levels,
+            reserved=self.reserved,
             movements_this_year=self.count,
             new_id=self.new_id,
             organizations=self.loaded.organizations if reads_organizations else {},

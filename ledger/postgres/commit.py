@@ -19,7 +19,7 @@ from decimal import Decimal
 import psycopg
 
 from ledger.errors import ConcurrencyConflict
-from ledger.fold import StockKey, stock_changes
+from ledger.fold import StockKey, reservation_changes, stock_changes
 from ledger.postgres.connection import Connection
 from ledger.postgres.context import number_array, text_array, uuid_array
 from ledger.postgres.eventstore import STREAM_VERSION_CONSTRAINT, NewEvent, chain
@@ -55,8 +55,9 @@ WITH incoming AS (
     ORDER BY e.n
     RETURNING position, writer_xid::text::bigint AS xid, stream_id, stream_version, event_type
 ), levels AS (
-    UPDATE ledger_stock_levels AS l SET on_hand = l.on_hand + d.delta
-    FROM unnest(%(level_w)s::uuid[], %(level_p)s::uuid[], %(deltas)s::numeric[]) AS d(w, p, delta)
+    UPDATE ledger_stock_levels AS l SET on_hand = l.on_hand + d.delta, reserved = l.reserved + d.held
+    FROM unnest(%(level_w)s::uuid[], %(level_p)s::uuid[], %(deltas)s::numeric[], %(held)s::numeric[])
+        AS d(w, p, delta, held)
     WHERE l.warehouse_id = d.w AND l.part_id = d.p
 ), counted AS (
     INSERT INTO ledger_movement_counts AS c (year, shard, movements)
@@ -101,8 +102,9 @@ WITH appended AS (
     ORDER BY e.n
     RETURNING position, writer_xid::text::bigint AS xid, stream_id, stream_version, event_type
 ), levels AS (
-    UPDATE ledger_stock_levels AS l SET on_hand = l.on_hand + d.delta
-    FROM unnest(%(level_w)s::uuid[], %(level_p)s::uuid[], %(deltas)s::numeric[]) AS d(w, p, delta)
+    UPDATE ledger_stock_levels AS l SET on_hand = l.on_hand + d.delta, reserved = l.reserved + d.held
+    FROM unnest(%(level_w)s::uuid[], %(level_p)s::uuid[], %(deltas)s::numeric[], %(held)s::numeric[])
+        AS d(w, p, delta, held)
     WHERE l.warehouse_id = d.w AND l.part_id = d.p
 ), counted AS (
     INSERT INTO ledger_movement_counts AS c (year, shard, movements)
@@ -189,7 +191,7 @@ def commit(
 
 def _parameters(batch: Sequence[Decided], now: datetime) -> dict[str, object]:
     """WRITE's parameters for the batch's events, level changes, metadata and keys."""
-    changes = [(k, delta) for k, delta in _net_changes(batch) if delta != 0]
+    changes = [(k, delta) for k, delta in _net_changes(batch) if any(delta)]
     new = [(c, e) for c, d in enumerate(batch, start=1) for e in d.new]
     remembered = [(c, d) for c, d in enumerate(batch, start=1) if d.remember]
     return {
@@ -209,7 +211,8 @@ def _parameters(batch: Sequence[Decided], now: datetime) -> dict[str, object]:
         "causations": uuid_array(d.metadata.causation_id for d in batch),
         "level_w": uuid_array(k[0] for k, _ in changes),
         "level_p": uuid_array(k[1] for k, _ in changes),
-        "deltas": number_array(delta for _, delta in changes),
+        "deltas": number_array(delta for _, (delta, _held) in changes),
+        "held": number_array(held for _, (_delta, held) in changes),
         "year": now.year,
         "movements": sum(d.decision.new_movements for d in batch),
         "remember": number_array(c for c, _ in remembered),
@@ -223,7 +226,7 @@ def _parameters(batch: Sequence[Decided], now: datetime) -> dict[str, object]:
 def _parameters_one(decided: Decided, now: datetime) -> dict[str, object]:
     """WRITE_ONE's parameters."""
     new, metadata = decided.new, decided.metadata
-    changes = [(k, delta) for k, delta in _net_changes([decided]) if delta != 0]
+    changes = [(k, delta) for k, delta in _net_changes([decided]) if any(delta)]
     return {
         "user": metadata.performed_by_user_id,
         "request": metadata.request_id,
@@ -240,7 +243,8 @@ def _parameters_one(decided: Decided, now: datetime) -> dict[str, object]:
         "payloads": "[" + ",".join(e.payload_json for e in new) + "]",
         "level_w": uuid_array(k[0] for k, _ in changes),
         "level_p": uuid_array(k[1] for k, _ in changes),
-        "deltas": number_array(delta for _, delta in changes),
+        "deltas": number_array(delta for _, (delta, _held) in changes),
+        "held": number_array(held for _, (_delta, held) in changes),
         "year": now.year,
         "movements": decided.decision.new_movements,
         "digest": decided.request_hash,
@@ -268,17 +272,21 @@ def _placed(
     )
 
 
-def _net_changes(batch: Sequence[Decided]) -> list[tuple[StockKey, Decimal]]:
-    """The batch's net change per level. Keyed by the ids' integers while summing: a UUID's hash
-    and equality are Python code, an int's are not, and a stocktake sums hundreds of keys."""
-    net: dict[tuple[int, int], Decimal] = {}
+def _net_changes(batch: Sequence[Decided]) -> list[tuple[StockKey, tuple[Decimal, Decimal]]]:
+    """The batch's net change per level: (change of on hand, change of reserved). Keyed by the ids'
+    integers while summing: a UUID's hash and equality are Python code, an int's are not, and a
+    stocktake sums hundreds of keys."""
+    net: dict[tuple[int, int], tuple[Decimal, Decimal]] = {}
     keys: dict[tuple[int, int], StockKey] = {}
+    zero = (Decimal(0), Decimal(0))
     for decided in batch:
         for _, event in decided.decision.events:
             for key, delta in stock_changes(event):
                 fast = (key[0].int, key[1].int)
-                if fast in net:
-                    net[fast] += delta
-                else:
-                    net[fast], keys[fast] = delta, key
+                on_hand, held = net.get(fast, zero)
+                net[fast], keys[fast] = (on_hand + delta, held), key
+            for key, change in reservation_changes(event):
+                fast = (key[0].int, key[1].int)
+                on_hand, held = net.get(fast, zero)
+                net[fast], keys[fast] = (on_hand, held + change), key
     return [(keys[fast], delta) for fast, delta in net.items()]

@@ -45,13 +45,14 @@ from ledger.state import (
 # One row per thing read, told apart by `kind`; arrays are sent as text literals (see uuid_array).
 # The INSERT ... ON CONFLICT DO UPDATE is a no-op update that locks an existing row, or creates a
 # missing one at zero; ORDER BY locks in key order. A batch of commands reads everything its
-# commands need (every acting user, every key) with the one statement.
+# commands need (every acting user, every key) with the one statement. A level's reserved quantity
+# travels as text in `a`.
 READ_AND_LOCK = """
 WITH locked AS (
     INSERT INTO ledger_stock_levels AS l (warehouse_id, part_id)
     SELECT w, p FROM unnest(%(lock_w)s::uuid[], %(lock_p)s::uuid[]) AS k(w, p) ORDER BY w, p
     ON CONFLICT (warehouse_id, part_id) DO UPDATE SET on_hand = l.on_hand
-    RETURNING warehouse_id, part_id, on_hand
+    RETURNING warehouse_id, part_id, on_hand, reserved
 )
 SELECT 'u'::text AS kind, id, organization_id AS ref, NULL::text AS a, NULL::text AS b,
     NULL::numeric AS n, is_active AND user_status = 'active' AS flag
@@ -77,7 +78,7 @@ UNION ALL
 SELECT 'i', NULL, NULL, key, encode(request_hash, 'hex') || result::text, NULL, NULL
 FROM ledger_idempotency WHERE key = ANY(%(keys)s::text[])
 UNION ALL
-SELECT 'l', warehouse_id, part_id, NULL, NULL, on_hand, NULL FROM locked
+SELECT 'l', warehouse_id, part_id, reserved::text, NULL, on_hand, NULL FROM locked
 UNION ALL
 SELECT 'x', NULL, NULL, NULL, NULL, NULL, pg_current_xact_id() IS NOT NULL
 """
@@ -130,6 +131,7 @@ class Loaded:
     organizations: dict[UUID, OrganizationInfo] = field(default_factory=dict)
     movements_this_year: int = 0
     levels: dict[StockKey, Decimal] = field(default_factory=dict)
+    reserved: dict[StockKey, Decimal] = field(default_factory=dict)
     earlier: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # key: request hash, result JSON
 
 
@@ -163,6 +165,7 @@ def load_and_lock(conn: Connection, wanted: Wanted, year: int) -> Loaded:
         ref: Any = same.get(row_ref.int, row_ref) if row_ref is not None else None
         if kind == "l":
             loaded.levels[(id_, ref)] = n
+            loaded.reserved[(id_, ref)] = Decimal(a)
         elif kind == "p":
             loaded.parts[id_] = PartInfo(id=id_, part_type=a, unit_of_measure=b, unit_price=n)
         elif kind == "w":

@@ -1,4 +1,5 @@
-"""What the entry points may read of the write side: movements, orders, stock, the log's head, stocktakes.
+"""What the entry points may read of the write side: movements, orders, stock (on hand and reserved), the
+log's head, stocktakes.
 
 The ledger's own tables (`ledger_events`, `ledger_stock_levels`) are private to this package: their
 shape may change with the pipeline. The HTTP layer and the CLI read them only through the functions
@@ -23,6 +24,9 @@ from ledger.state import MovementState
 
 STREAM_HEAD = "SELECT payload FROM ledger_events WHERE stream_id = %s AND stream_version = 1"
 ON_HAND = "SELECT part_id, on_hand FROM ledger_stock_levels WHERE warehouse_id = %s AND part_id = ANY(%s)"
+LEVELS = (
+    "SELECT part_id, on_hand, reserved FROM ledger_stock_levels WHERE warehouse_id = %s AND part_id = ANY(%s)"
+)
 PART_HAS_MOVED = "SELECT EXISTS (SELECT FROM ledger_events WHERE payload->>'part_id' = %s::text)"
 HEAD_POSITION = "SELECT pg_sequence_last_value(pg_get_serial_sequence('ledger_events', 'position'))"
 EVENT_XID = "SELECT writer_xid::text::bigint FROM ledger_events WHERE position = %s"
@@ -86,6 +90,11 @@ def stream(conn: Connection, stream_id: str) -> list[RecordedEvent]:
 def on_hand(conn: Connection, warehouse_id: UUID, part_ids: list[UUID]) -> dict[UUID, Decimal]:
     """Stock on hand now, exact at this instant (the ledger's own levels), of some parts in a warehouse."""
     return {r[0]: r[1] for r in conn.execute(ON_HAND, [warehouse_id, part_ids]).fetchall()}
+
+
+def levels(conn: Connection, warehouse_id: UUID, part_ids: list[UUID]) -> dict[UUID, tuple[Decimal, Decimal]]:
+    """(on hand, reserved for customer orders) now, exact at this instant, of some parts in a warehouse."""
+    return {r[0]: (r[1], r[2]) for r in conn.execute(LEVELS, [warehouse_id, part_ids]).fetchall()}
 
 
 def hold_part_movements(conn: Connection) -> None:

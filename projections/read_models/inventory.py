@@ -6,6 +6,11 @@ shipments (out) and receipts (in); `last_updated` is when the latest of them
 was recorded. A row exists once any movement has touched its
 (warehouse, part), even when the stock is back at zero.
 
+`reserved_stock` is what customer orders hold reserved there: reservations
+(StockReserved) add to it, releases (StockReservationReleased: shipped or
+cancelled) take from it; available = current_stock - reserved_stock. It lives in
+the same row as current_stock so a read never sees one updated without the other.
+
 Minimum stock recommendation, recomputed whenever a consumption out of the
 row's warehouse takes effect (unless someone set it by hand, i.e.
 `reorder_threshold_set_by` is neither NULL nor 'system'):
@@ -22,11 +27,33 @@ It uses the part's lead time as it is when the recommendation is computed.
 
 from __future__ import annotations
 
-from projections.engine.projection import EFFECTIVE, INVENTORY_ID, STOCK_CHANGES, Projection, Table
+from projections.engine.projection import BATCH, EFFECTIVE, INVENTORY_ID, STOCK_CHANGES, Projection, Table
 
 WINDOW_DAYS = 90
 SAFETY_DAYS = 7
 DEFAULT_LEAD_DAYS = 14
+
+ADD_RESERVED = f"""
+WITH {BATCH},
+held AS (
+    SELECT (b.payload->>'warehouse_id')::uuid AS warehouse_id, (line->>'part_id')::uuid AS part_id,
+        sum(CASE WHEN b.event_type = 'StockReserved' THEN (line->>'quantity')::numeric
+                 ELSE -(line->>'quantity')::numeric END) AS delta,
+        max(b.recorded_at) AS last_at, min(b.recorded_at) AS first_at
+    FROM batch b CROSS JOIN LATERAL jsonb_array_elements(b.payload->'lines') AS line
+    WHERE b.event_type IN ('StockReserved', 'StockReservationReleased')
+    GROUP BY 1, 2
+)
+INSERT INTO inventory AS i (id, warehouse_id, part_id, current_stock, reserved_stock, unit_of_measure,
+    last_updated, created_at)
+SELECT {INVENTORY_ID.format(warehouse="h.warehouse_id", part="h.part_id")}, h.warehouse_id, h.part_id, 0,
+    h.delta, p.unit_of_measure, h.last_at, h.first_at
+FROM held h JOIN parts p ON p.id = h.part_id
+ON CONFLICT (warehouse_id, part_id) DO UPDATE
+SET reserved_stock = i.reserved_stock + EXCLUDED.reserved_stock,
+    last_updated = greatest(i.last_updated, EXCLUDED.last_updated),
+    created_at = least(i.created_at, EXCLUDED.created_at)
+"""
 
 ADD_CONSUMPTION = f"""
 WITH {EFFECTIVE}
@@ -120,5 +147,5 @@ PROJECTION = Projection(
         ),
         Table("inventory_consumption_daily", key=("warehouse_id", "part_id", "day")),
     ),
-    statements=(ADD_CONSUMPTION, ADD_STOCK),
+    statements=(ADD_CONSUMPTION, ADD_STOCK, ADD_RESERVED),
 )

@@ -4,7 +4,7 @@ Runs in one REPEATABLE READ transaction, so the live tables, their checkpoints
 and the log are read at one instant while workers go on. Each projection is
 recomputed into temporary tables up to exactly its live checkpoint, with the
 same SQL the workers run, and compared row by row; the live stock is also
-compared with the pure fold of the log (ledger.fold), the reference the SQL
+(on hand and reserved) compared with the pure fold of the log (ledger.fold), the reference the SQL
 must match; every movement's current date is one readers can show; and every
 stream's hash chain and every seal is checked.
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ledger.events import EVENT_TYPES
-from ledger.fold import StockKey, apply
+from ledger.fold import StockKey, apply, reservation_changes
 from ledger.postgres.connection import Connection
 from ledger.postgres.dates import unreadable_dates
 from ledger.postgres.history import stock_at
@@ -27,7 +27,8 @@ from projections.engine.runner import apply_batch, checkpoint, ensure_checkpoint
 from projections.tools.as_happened import misdated_snapshots
 from projections.tools.shadow_tables import Difference, compare, create_copies, tables_of
 
-LIVE_STOCK = "SELECT warehouse_id, part_id, current_stock FROM public.inventory WHERE current_stock <> 0"
+LIVE_STOCK = """SELECT warehouse_id, part_id, current_stock, reserved_stock FROM public.inventory
+WHERE current_stock <> 0 OR reserved_stock <> 0"""
 
 
 @dataclass
@@ -78,26 +79,32 @@ def verify(conn: Connection, projections: tuple[Projection, ...], batch_size: in
 
 
 def _compare_with_fold(conn: Connection, until: LogCheckpoint) -> list[str]:
+    """Inventory's current_stock and reserved_stock against the pure fold of the log up to `until`."""
     levels: dict[StockKey, Decimal] = {}
+    reserved: dict[StockKey, Decimal] = {}
     after = START
     while events := read_events(conn, after, 10_000):
         for event in events:
             if event.checkpoint > until:
                 break
-            if event.event_type in EVENT_TYPES:  # other streams (orders) move no stock themselves
-                apply(levels, event.event())
+            if event.event_type in EVENT_TYPES:
+                domain = event.event()
+                apply(levels, domain)
+                for key, delta in reservation_changes(domain):
+                    reserved[key] = reserved.get(key, Decimal(0)) + delta
         else:
             after = events[-1].checkpoint
             continue
         break
-    folded = {k: v for k, v in levels.items() if v != 0}
-    live = {(r[0], r[1]): r[2] for r in conn.execute(LIVE_STOCK).fetchall()}
+    live = {(r[0], r[1]): (r[2], r[3]) for r in conn.execute(LIVE_STOCK).fetchall()}
     problems = []
-    for key in sorted(folded.keys() | live.keys()):
-        if folded.get(key, Decimal(0)) != live.get(key, Decimal(0)):
+    for key in sorted(levels.keys() | reserved.keys() | live.keys()):
+        folded = (levels.get(key, Decimal(0)), reserved.get(key, Decimal(0)))
+        found = live.get(key, (Decimal(0), Decimal(0)))
+        if folded != found:
             problems.append(
-                f"inventory {key[0]}/{key[1]}: current_stock {live.get(key, 0)}, the fold of the log says "
-                f"{folded.get(key, 0)}"
+                f"inventory {key[0]}/{key[1]}: current_stock {found[0]}, reserved_stock {found[1]}; "
+                f"the fold of the log says {folded[0]}, {folded[1]}"
             )
     return problems
 

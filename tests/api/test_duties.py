@@ -83,6 +83,7 @@ def test_a_negative_stock_warning_is_an_object(client: TestClient, shop: Shop) -
         "part_id": str(shop.part),
         "warehouse_id": str(shop.a),
         "resulting_stock": "-3.000",
+        "resulting_available": None,
     }
     assert warning["detail"].endswith("goes to -3.000")
 

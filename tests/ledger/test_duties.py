@@ -87,6 +87,7 @@ def test_a_result_stored_with_text_warnings_reads_as_typed_warnings() -> None:
             "warehouse_id": wh,
             "resulting_stock": D("-9.000"),
             "detail": text,
+            "resulting_available": None,
         }
     ]
 

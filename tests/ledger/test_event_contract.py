@@ -41,6 +41,8 @@ STORED_NAMES = [
     "StockAdjusted",
     "StockConsumed",
     "StockCreated",
+    "StockReservationReleased",
+    "StockReserved",
     "StockTransferred",
     "SupplierOrderCancelled",
     "SupplierOrderPlaced",

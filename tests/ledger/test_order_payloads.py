@@ -50,6 +50,15 @@ STORED_KEYS = {
         "warnings",
     },
     "CustomerOrderCancelled": {"order_id", "notes"},
+    "StockReserved": {
+        "order_id",
+        "customer_organization_id",
+        "warehouse_id",
+        "lines",
+        "reserved_at",
+        "warnings",
+    },
+    "StockReservationReleased": {"order_id", "warehouse_id", "lines", "reason", "released_at"},
     "SupplierOrderRequested": {
         "order_id",
         "order_date",
@@ -100,3 +109,23 @@ def test_receipts_store_the_same_fields_for_either_kind_of_order() -> None:
     assert stored(supplier) == canonical_text(expected)
     assert stored(customer) == canonical_text(expected | {"warnings": ["late"]})
     assert e.SupplierOrderReceived(lines=(LINE,), **common).completed is False
+
+
+def test_a_reservation_stores_its_lines_as_part_and_quantity() -> None:
+    reserved = e.StockReserved(
+        order_id=ORDER,
+        customer_organization_id=RECEIPT,
+        warehouse_id=WAREHOUSE,
+        lines=(e.ReservedLine(part_id=PART, quantity=Decimal("2.500")),),
+        reserved_at=AT,
+    )
+    assert stored(reserved) == canonical_text(
+        {
+            "customer_organization_id": str(RECEIPT),
+            "lines": [{"part_id": str(PART), "quantity": "2.500"}],
+            "order_id": str(ORDER),
+            "reserved_at": "2026-03-01T12:00:00Z",
+            "warehouse_id": str(WAREHOUSE),
+            "warnings": [],
+        }
+    )

@@ -6,7 +6,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from ledger.events import EVENT_TYPES
-from ledger.fold import StockKey, fold_stock
+from ledger.fold import StockKey, fold_reserved, fold_stock
 from ledger.postgres.reader import follow
 from projections.engine.runner import apply_batch
 from projections.registry import ALL
@@ -37,3 +37,16 @@ def inventory(conn: Conn, warehouses: list[UUID] | None = None) -> dict[StockKey
         {"w": warehouses},
     ).fetchall()
     return {(r[0], r[1]): r[2] for r in rows}
+
+
+def log_reserved(conn: Conn) -> dict[StockKey, Decimal]:
+    """The pure fold of reserved stock over the whole finished log."""
+    return fold_reserved(e.event() for e in follow(conn) if e.event_type in EVENT_TYPES)
+
+
+def reserved(conn: Conn) -> dict[StockKey, Decimal]:
+    """The inventory projection's non-zero reserved stock."""
+    rows = conn.execute(
+        "SELECT warehouse_id, part_id, reserved_stock FROM inventory WHERE reserved_stock <> 0"
+    )
+    return {(r[0], r[1]): r[2] for r in rows.fetchall()}

@@ -8,6 +8,7 @@ that same SQL, would agree with it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -20,10 +21,12 @@ from ledger.events import (
     StockAdjusted,
     StockConsumed,
 )
+from ledger.orders.events import StockReservationReleased, StockReserved
 from ledger.recorded import RecordedEvent
 from tests.fixtures.ledger import Conn
 
 Rows = dict[str, set[tuple[Any, ...]]]
+D0 = Decimal(0)
 
 
 def expected_rows(events: Iterable[RecordedEvent]) -> Rows:
@@ -33,6 +36,7 @@ def expected_rows(events: Iterable[RecordedEvent]) -> Rows:
     usage: set[tuple[Any, ...]] = set()
     adjustments: set[tuple[Any, ...]] = set()
     approvals: set[tuple[Any, ...]] = set()
+    reservations: dict[tuple[UUID, UUID, UUID], list[Any]] = {}
     for recorded in events:
         if recorded.event_type not in EVENT_TYPES:
             continue
@@ -49,6 +53,8 @@ def expected_rows(events: Iterable[RecordedEvent]) -> Rows:
             effective = movements[event.transaction_id] if decision == "approved" else None
         elif isinstance(event, MovementReversed):
             usage = {u for u in usage if u[0] != event.transaction_id}
+        elif isinstance(event, StockReserved | StockReservationReleased):
+            _reservation(reservations, event)
         if effective is None:
             continue
         m, by = effective
@@ -75,7 +81,25 @@ def expected_rows(events: Iterable[RecordedEvent]) -> Rows:
         "part_usage": usage,
         "stock_adjustments": adjustments,
         "transaction_approvals": approvals,
+        "stock_reservations": {
+            (*key, *quantities, "open" if quantities[3] > 0 else "closed")
+            for key, quantities in reservations.items()
+        },
     }
+
+
+def _reservation(
+    rows: dict[tuple[UUID, UUID, UUID], list[Any]], event: StockReserved | StockReservationReleased
+) -> None:
+    """Per (order, warehouse, part): [reserved, shipped, released, open]."""
+    for line in event.lines:
+        row = rows.setdefault((event.order_id, event.warehouse_id, line.part_id), [D0, D0, D0, D0])
+        if isinstance(event, StockReserved):
+            row[0] += line.quantity
+            row[3] += line.quantity
+        else:
+            row[1 if event.reason == "shipped" else 2] += line.quantity
+            row[3] -= line.quantity
 
 
 QUERIES = {
@@ -86,6 +110,8 @@ QUERIES = {
     "stock_adjustments": "SELECT a.id, a.quantity_adjusted, a.reason_code, a.user_id, i.warehouse_id,"
     " i.part_id FROM stock_adjustments a JOIN inventory i ON i.id = a.inventory_id",
     "transaction_approvals": "SELECT transaction_id, approver_id, status::text FROM transaction_approvals",
+    "stock_reservations": "SELECT customer_order_id, warehouse_id, part_id, reserved_quantity,"
+    " shipped_quantity, released_quantity, open_quantity, status FROM stock_reservations",
 }
 
 

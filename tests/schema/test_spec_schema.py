@@ -134,6 +134,7 @@ EXPECTED_TABLES: dict[str, dict[str, Col]] = {
         "last_recommendation_update": Col(TSTZ, NULL),
         "last_updated": STAMP,
         "created_at": STAMP,
+        "reserved_stock": Col(QTY, NOT_NULL, "0"),  # not in the spec (migration 0012): reserved for orders
     },
     "machines": {
         "id": ID,
@@ -455,8 +456,10 @@ EXPECTED_ENUMS: dict[str, tuple[str, ...]] = {
 }
 
 
-# Columns a later migration adds to the spec's tables (0005: order progress), absent after 0001 alone.
+# Columns a later migration adds to the spec's tables (0005: order progress; 0012: reservations), absent
+# after 0001 alone.
 LATER_COLUMNS = {
+    ("inventory", "reserved_stock"),
     ("customer_order_items", "shipped_quantity"),
     ("customer_order_items", "received_quantity"),
     ("supplier_order_items", "received_quantity"),

@@ -9,7 +9,14 @@ from uuid import UUID
 from api.http.deps import Ctx
 from api.http.location import created
 from api.http.orders import queries as q
-from api.http.orders.schemas import ActionIn, CustomerOrderIn, MovementIn, OrderOut, SupplierOrderIn
+from api.http.orders.schemas import (
+    ActionIn,
+    ConfirmIn,
+    CustomerOrderIn,
+    MovementIn,
+    OrderOut,
+    SupplierOrderIn,
+)
 from ledger.orders import commands as c
 
 # Builds an action's command from the order id and the body (of the action's own body model).
@@ -50,5 +57,14 @@ def plain(make: Callable[..., c.OrderCommand]) -> Build:
 
     def build(order_id: UUID, body: ActionIn) -> c.OrderCommand:
         return make(order_id=order_id, notes=body.notes)
+
+    return build
+
+
+def confirm(make: Callable[..., c.OrderCommand]) -> Build:
+    """Build a customer order's confirmation (`make`) from a ConfirmIn body: notes, where to reserve."""
+
+    def build(order_id: UUID, body: ConfirmIn) -> c.OrderCommand:
+        return make(order_id=order_id, notes=body.notes, reserve_warehouse_id=body.reserve_warehouse_id)
 
     return build

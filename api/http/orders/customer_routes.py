@@ -6,6 +6,7 @@ stream) and the ledger position; the lists read the order projections.
 
 from __future__ import annotations
 
+from decimal import Decimal as D
 from typing import Annotated
 from uuid import UUID
 
@@ -49,7 +50,12 @@ def request_customer_order(body: CustomerOrderIn, ctx: Ctx) -> OrderOut:
 
 
 ACTIONS = (
-    Action.plain("confirm", c.ConfirmCustomerOrder, "Confirm a requested order (Oraseas EE admins)."),
+    Action.confirm(
+        c.ConfirmCustomerOrder,
+        "Confirm a requested order (Oraseas EE admins); with `reserve_warehouse_id`, reserve its lines"
+        " there: under `reject` the stock must be available (409 `stock_reserved` or"
+        " `insufficient_stock` otherwise).",
+    ),
     Action.movement(
         "ship",
         c.ShipCustomerOrder,
@@ -81,7 +87,7 @@ def list_customer_orders(
 ) -> Page[OrderOut]:
     """A customer's own orders; all of them for Oraseas EE. Newest first."""
     after = dated_after(cursor)  # a bad cursor is refused before any wait
-    ensure_fresh(reads, settings, ("customer_orders",), min_position, primary=conn)
+    ensure_fresh(reads, settings, ("customer_orders", "stock_reservations"), min_position, primary=conn)
     customer = _customer_scope(caller) or customer_organization_id
     if customer_organization_id is not None and customer != customer_organization_id:
         return Page[OrderOut](items=[], next_cursor=None)
@@ -101,18 +107,29 @@ add_read(
     "/customer-orders/{order_id}/availability", response_model=Availability, summary="Can a warehouse fill it"
 )
 def availability(order_id: UUID, warehouse_id: UUID, conn: Connection, caller: CurrentUser) -> Availability:
-    """Whether the chosen Oraseas EE warehouse holds, now, what is left to ship of each line."""
+    """Whether the chosen Oraseas EE warehouse holds, now, what is left to ship of each line.
+
+    Stock reserved there for other customer orders does not count; this order's own reservation does.
+    """
     access.customer_order(conn, caller, order_id, "ship")
     access.warehouse_in_reach(conn, caller, warehouse_id)
     order = q.from_stream(conn, "customer", order_id, None, [])
-    stock = queries.on_hand(conn, warehouse_id, [line.part_id for line in order.items])
+    found = queries.levels(conn, warehouse_id, [line.part_id for line in order.items])
     lines = []
     for line in order.items:
         left = line.quantity - (line.shipped_quantity or 0)
-        have = stock.get(line.part_id, 0)
+        have, reserved = found.get(line.part_id, (D(0), D(0)))
+        own = (line.reserved_quantity or D(0)) if order.reserve_warehouse_id == warehouse_id else D(0)
+        available = have - reserved + own
         lines.append(
             AvailabilityLine(
-                part_id=line.part_id, remaining_to_ship=left, on_hand=have, sufficient=have >= left
+                part_id=line.part_id,
+                remaining_to_ship=left,
+                on_hand=have,
+                reserved=reserved,
+                reserved_for_order=own,
+                available=available,
+                sufficient=available >= left,
             )
         )
     return Availability(

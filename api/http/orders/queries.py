@@ -22,7 +22,9 @@ from ledger.results import StockWarning
 
 CUSTOMER_ORDERS = """
 SELECT o.id, o.status, o.customer_organization_id, o.oraseas_organization_id, o.order_date,
-    o.expected_delivery_date, o.actual_delivery_date, o.ordered_by_user_id, o.notes
+    o.expected_delivery_date, o.actual_delivery_date, o.ordered_by_user_id, o.notes,
+    (SELECT r.warehouse_id FROM stock_reservations r WHERE r.customer_order_id = o.id LIMIT 1)
+        AS reserve_warehouse_id
 FROM customer_orders o
 WHERE (%(customer)s::uuid IS NULL OR o.customer_organization_id = %(customer)s)
   AND (%(status)s::text IS NULL OR o.status = %(status)s)
@@ -33,7 +35,10 @@ LIMIT %(limit)s
 """
 CUSTOMER_ITEMS = """
 SELECT i.customer_order_id, i.part_id, p.part_number, p.name AS part_name, p.unit_of_measure, i.quantity,
-    i.unit_price, i.shipped_quantity, i.received_quantity
+    i.unit_price, i.shipped_quantity, i.received_quantity,
+    coalesce((SELECT sum(r.open_quantity) FROM stock_reservations r
+              WHERE r.customer_order_id = i.customer_order_id AND r.part_id = i.part_id), 0)
+        AS reserved_quantity
 FROM customer_order_items i JOIN parts p ON p.id = i.part_id
 WHERE i.customer_order_id = ANY(%s) ORDER BY i.part_id
 """
@@ -135,6 +140,7 @@ def from_stream(
             shipped_quantity=line.shipped if kind == "customer" else None,
             received_quantity=line.received,
             in_transit_quantity=line.in_transit if kind == "customer" else None,
+            reserved_quantity=line.reserved if kind == "customer" else None,
         )
         for line in state.lines.values()
     ]
@@ -145,6 +151,7 @@ def from_stream(
         "position": position,
         "warnings": warnings,
         "ordered_by_user_id": events[0].metadata.performed_by_user_id,
+        "reserve_warehouse_id": state.reserved_in,
     }
     return OrderOut(**common | _request_fields(events[0].event()))
 

@@ -58,6 +58,12 @@ class ActionIn(Body):
     notes: Text | None = None
 
 
+class ConfirmIn(ActionIn):
+    """Notes on confirming, and the Oraseas EE warehouse to reserve the order's lines in (none: none)."""
+
+    reserve_warehouse_id: UUID | None = None
+
+
 class MovementIn(Body):
     """A shipment or receipt: the warehouse and what moves."""
 
@@ -78,6 +84,9 @@ class OrderLineOut(BaseModel):
     shipped_quantity: Decimal | None = None
     received_quantity: Decimal
     in_transit_quantity: Decimal | None = None
+    reserved_quantity: Decimal | None = Field(
+        default=None, description="Customer orders: what the order still holds reserved for this line."
+    )
 
 
 class OrderOut(BaseModel):
@@ -95,17 +104,27 @@ class OrderOut(BaseModel):
     actual_delivery_date: datetime | None = None
     ordered_by_user_id: UUID | None = None
     notes: str | None = None
+    reserve_warehouse_id: UUID | None = Field(
+        default=None, description="Customer orders: the warehouse its lines were reserved in, if any."
+    )
     items: list[OrderLineOut]
     position: int | None = None
     warnings: list[StockWarning] = []
 
 
 class AvailabilityLine(BaseModel):
-    """Can the warehouse fill this line now?"""
+    """Can the warehouse fill this line now? Stock reserved for other orders is not available to it."""
 
     part_id: UUID
     remaining_to_ship: Decimal
     on_hand: Decimal
+    reserved: Decimal = Field(
+        description="Reserved in this warehouse for customer orders, this one included."
+    )
+    reserved_for_order: Decimal = Field(description="Of `reserved`, what this order holds.")
+    available: Decimal = Field(
+        description="What this order may take: on_hand - reserved + reserved_for_order."
+    )
     sufficient: bool
 
 

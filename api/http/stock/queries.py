@@ -13,7 +13,8 @@ from typing import Any
 from ledger.postgres.connection import Connection
 
 INVENTORY = """
-SELECT i.id, i.warehouse_id, i.part_id, i.current_stock, i.minimum_stock_recommendation, i.unit_of_measure,
+SELECT i.id, i.warehouse_id, i.part_id, i.current_stock, i.reserved_stock,
+    i.current_stock - i.reserved_stock AS available_stock, i.minimum_stock_recommendation, i.unit_of_measure,
     i.reorder_threshold_set_by, i.last_recommendation_update, i.last_updated, i.created_at,
     w.organization_id, p.part_number, p.name AS part_name, w.name AS warehouse_name,
     o.name AS organization_name

@@ -126,7 +126,9 @@ class InventoryOut(BaseModel):
     id: UUID
     warehouse_id: UUID
     part_id: UUID
-    current_stock: Decimal
+    current_stock: Decimal = Field(description="On hand.")
+    reserved_stock: Decimal = Field(description="Of it, reserved for confirmed customer orders.")
+    available_stock: Decimal = Field(description="current_stock - reserved_stock: what may still be taken.")
     minimum_stock_recommendation: Decimal
     unit_of_measure: str
     reorder_threshold_set_by: str | None

@@ -1,0 +1,1 @@
+"""Stock reservations: what confirmed customer orders hold reserved, from the stock_reservations table."""
