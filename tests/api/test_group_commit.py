@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from api.http.app import create_app
 from tests.fixtures.api import api_settings
+from tests.fixtures.ledger import Conn
 from tests.fixtures.shop import Shop
 
 pytestmark = pytest.mark.db
@@ -33,7 +34,7 @@ def _creation(shop: Shop, quantity: str = "1") -> dict[str, str]:
     }
 
 
-def _logged(db: psycopg.Connection[tuple[object, ...]], request_id: str) -> int:
+def _logged(db: Conn, request_id: str) -> int:
     row = db.execute("SELECT count(*) FROM ledger_events WHERE request_id = %s", [request_id]).fetchone()
     assert row is not None
     return int(str(row[0]))
@@ -70,7 +71,7 @@ def test_concurrent_commands_go_through_the_committer_each_with_its_own_answer(
 
 
 def test_a_wait_past_the_database_bound_is_a_503_and_a_keyed_retry_records_once(
-    api_db_url: str, shop: Shop, db: psycopg.Connection[tuple[object, ...]]
+    api_db_url: str, shop: Shop, db: Conn
 ) -> None:
     app = create_app(api_settings(run_projectors=False, committers=1, database_timeout=1.0), api_db_url)
     key, request_id = f"gc-{uuid.uuid4()}", f"gc-{uuid.uuid4().hex}"

@@ -27,7 +27,8 @@ FIRST = {"after_date": None, "after_id": None}
 LISTS: dict[str, tuple[str, dict[str, Any], str]] = {
     "inventory": (
         stock.INVENTORY,
-        {"warehouse_id": None, "part_id": None, "organization_id": None, "low_stock": False, "after": None},
+        {"warehouse_id": None, "part_id": None, "organization_id": None, "low_stock": False, "q": None}
+        | {"after": None},
         "idx_inventory_warehouse_part",
     ),
     "transactions": (

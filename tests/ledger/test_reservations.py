@@ -18,6 +18,9 @@ from ledger.orders.state import LineState
 from ledger.policy import NegativeStockPolicy, Policy
 from ledger.postgres.eventstore import load_streams
 from ledger.postgres.reader import follow
+from ledger.postgres.service import PostgresLedger
+from ledger.recorded import CommandMetadata
+from ledger.results import CommandResult
 from tests.ledger.test_orders import Trade, move, order, trade
 
 pytestmark = pytest.mark.db
@@ -140,3 +143,20 @@ def test_pro_rata_is_the_shipped_share_of_the_open_reservation() -> None:
     assert pro_rata(partly, D(1)) == D("0.333")
     assert pro_rata(partly, D(3)) == D(1)
     assert pro_rata(LineState(part, D(3), None, "pieces"), D(1)) == D(0)
+
+
+def test_in_one_batch_two_confirmations_cannot_both_reserve_the_last_units(trade: Trade) -> None:
+    # Group commit decides each command against the levels the earlier ones leave: reserved too.
+    t = trade
+    first, second = order(t, "15"), order(t, "15")
+    consume = ConsumeStock(part_id=t.part, from_warehouse_id=t.depot, quantity=D(10))
+    commands = [c.ConfirmCustomerOrder(order_id=o, reserve_warehouse_id=t.depot) for o in (first, second)]
+    items = [
+        (command, CommandMetadata(performed_by_user_id=t.oraseas_user)) for command in [*commands, consume]
+    ]
+    outcomes = PostgresLedger(REJECT).execute_batch(t.conn, items)
+    assert isinstance(outcomes[0], CommandResult), outcomes[0]
+    assert isinstance(outcomes[1], errors.StockReservedForOrders), outcomes[1]
+    assert isinstance(outcomes[2], errors.StockReservedForOrders), outcomes[2]  # 5 available, not 10
+    assert levels(t) == {(t.depot, t.part): (D(20), D(15))}
+    assert reserved_fold(t) == {(t.depot, t.part): D(15)}
