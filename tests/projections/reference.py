@@ -21,7 +21,7 @@ from ledger.events import (
     StockAdjusted,
     StockConsumed,
 )
-from ledger.orders.events import StockReservationReleased, StockReserved
+from ledger.orders.events import CustomerOrderReceived, StockReservationReleased, StockReserved
 from ledger.recorded import RecordedEvent
 from tests.fixtures.ledger import Conn
 
@@ -37,6 +37,7 @@ def expected_rows(events: Iterable[RecordedEvent]) -> Rows:
     adjustments: set[tuple[Any, ...]] = set()
     approvals: set[tuple[Any, ...]] = set()
     reservations: dict[tuple[UUID, UUID, UUID], list[Any]] = {}
+    receipts: set[tuple[Any, ...]] = set()  # a customer's receipt line is a transfer, approved at once
     for recorded in events:
         if recorded.event_type not in EVENT_TYPES:
             continue
@@ -55,6 +56,12 @@ def expected_rows(events: Iterable[RecordedEvent]) -> Rows:
             usage = {u for u in usage if u[0] != event.transaction_id}
         elif isinstance(event, StockReserved | StockReservationReleased):
             _reservation(reservations, event)
+        elif isinstance(event, CustomerOrderReceived):
+            receipts |= {
+                (line.transaction_id, "transfer", line.part_id, line.from_warehouse_id, event.warehouse_id)
+                + (line.quantity, user, "approved")
+                for line in event.lines
+            }
         if effective is None:
             continue
         m, by = effective
@@ -75,7 +82,7 @@ def expected_rows(events: Iterable[RecordedEvent]) -> Rows:
     transactions = {
         (t, m.transaction_type, m.part_id, m.from_warehouse_id, m.to_warehouse_id, m.quantity, by, status[t])
         for t, (m, by) in movements.items()
-    }
+    } | receipts
     return {
         "transactions": transactions,
         "part_usage": usage,
