@@ -22,11 +22,17 @@ from fastapi.testclient import TestClient
 from api.http.app import create_app
 from api.http.stock import commands
 from api.http.stock.schemas import Recorded
+from ledger.commands import ApproveMovement, CreateStock, ReverseMovement
+from ledger.policy import Policy
 from ledger.postgres import queries
+from ledger.postgres.batch import Item
+from ledger.postgres.service import PostgresLedger
+from ledger.recorded import CommandMetadata
 from ledger.results import CommandResult
 from tests.fixtures.api import Caller, Tenants, api_settings
-from tests.fixtures.ledger import Conn
+from tests.fixtures.ledger import Conn, make_site
 from tests.fixtures.shop import Shop
+from tests.fixtures.world import World
 
 pytestmark = pytest.mark.db
 
@@ -168,3 +174,43 @@ def test_a_ledger_replay_answers_the_same_and_an_old_stored_result_is_read_back(
     old = held_client.post("/transactions", json=body, headers=headers)
     assert old.headers["idempotent-replay"] == "true" and len(reads) == 1
     assert old.json() == first.json()
+
+
+def _same_as_the_log(conn: Conn, outcome: object) -> Recorded:
+    """The answer built from `outcome` (a CommandResult), checked byte for byte against the read."""
+    assert isinstance(outcome, CommandResult), outcome
+    answer = commands.answered(outcome)
+    assert answer is not None, "the result does not carry its movements"
+    assert answer.model_dump_json() == commands.recorded(conn, outcome).model_dump_json()
+    return answer
+
+
+def test_commands_on_one_movement_in_one_batch_each_answer_as_it_left_it(conn: Conn, world: World) -> None:
+    site = make_site(world)
+    movement = uuid.uuid4()
+    ids = iter([movement, uuid.uuid4(), uuid.uuid4()])
+    ledger = PostgresLedger(Policy(approval_quantity_threshold=Decimal(15)), new_id=lambda: next(ids))
+    create = CreateStock(part_id=site.bulk, to_warehouse_id=site.a, quantity=Decimal("20.5"))
+    approve, reverse = ApproveMovement(transaction_id=movement), ReverseMovement(transaction_id=movement)
+    other = CreateStock(part_id=site.part, to_warehouse_id=site.b, quantity=Decimal(3))
+    batch: list[Item] = [
+        (create, CommandMetadata(performed_by_user_id=site.user)),
+        (approve, CommandMetadata(performed_by_user_id=site.approver)),
+        (other, CommandMetadata(performed_by_user_id=site.approver, idempotency_key=f"k-{uuid.uuid4()}")),
+        (reverse, CommandMetadata(performed_by_user_id=site.approver)),
+    ]
+    first, *rest = ledger.execute_batch(conn, batch)
+    approved, keyed, reversed_ = (_same_as_the_log(conn, o) for o in rest)
+    assert approved.transactions[0].approval_status == "approved"
+    assert approved.transactions[0].performed_by_user_id == site.user
+    assert [t.id for t in reversed_.transactions][1] == movement
+    # The creation answers the movement as it left it (pending), not as the approval after it in
+    # the same batch left it: what it would answer had it committed alone.
+    assert isinstance(first, CommandResult)
+    created = commands.answered(first)
+    assert created is not None and created.transactions[0].approval_status == "pending"
+    now = commands.recorded(conn, first).transactions[0]
+    assert created.transactions[0] == now.model_copy(update={"approval_status": "pending"})
+    # The keyed one's stored result carries its movements: a replay answers alike, with no read.
+    replay = ledger.execute(conn, other, batch[2][1])
+    assert replay.replayed and _same_as_the_log(conn, replay) == keyed
