@@ -169,6 +169,10 @@ class BatchStreams:
         decision created) from the decision's own events. None when one cannot be told.
         """
         out: list[ResultingMovement] = []
+        # The decision's own streams in one pass, not one per movement: a stocktake has thousands.
+        own: dict[str, list[tuple[int, Event]]] = {}
+        for n, (s, e) in zip(new, decision.events, strict=True):
+            own.setdefault(s, []).append((n.stream_version, e))
         for transaction_id in decision.transaction_ids:
             stream = movement_stream(transaction_id)
             if stream in self.pairs:
@@ -178,12 +182,7 @@ class BatchStreams:
                     self.recorded_at.get(stream),
                 )
             else:
-                pairs = [
-                    (n.stream_version, e)
-                    for n, (s, e) in zip(new, decision.events, strict=True)
-                    if s == stream
-                ]
-                by, first = user, at
+                pairs, by, first = own.get(stream, []), user, at
             state = movement_state(pairs, by)
             movement = None if state is None or first is None else resulting_movement(state, first)
             if movement is None:
