@@ -1,8 +1,10 @@
-"""What a command returns: the events it appended, their log positions, and any warnings."""
+"""What a command returns: the events it appended, their log positions, any warnings, and the movements
+as it left them."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 from uuid import UUID
@@ -90,12 +92,39 @@ class AppendedEvent(BaseModel):
     event_type: str
 
 
+class ResultingMovement(BaseModel):
+    """A movement as the command that created or acted on it left it: what its answer shows.
+
+    The ledger builds it from the streams it loaded and the events it appended, so the answer
+    needs no read of the log. `recorded_at` and `recorded_by` are its first event's.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    transaction_type: str
+    part_id: UUID
+    from_warehouse_id: UUID | None
+    to_warehouse_id: UUID | None
+    machine_id: UUID | None
+    quantity: Decimal
+    unit_of_measure: str
+    transaction_date: datetime
+    notes: str | None
+    reference_number: str | None
+    requires_approval: bool
+    approval_status: str
+    recorded_at: datetime
+    recorded_by: UUID
+
+
 class CommandResult(BaseModel):
     """The outcome of an accepted command.
 
     `position` is the highest log position written (None when nothing was),
     `log_transaction_id` the writing transaction's xid8 (for read-your-writes),
-    `transaction_ids` the movements created or acted on, in order.
+    `transaction_ids` the movements created or acted on, in order; `movements` the same movements
+    as the command left them (None when not known: a result stored before it was kept, or one
+    not made by a batch's decision; then the answer reads them).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -107,6 +136,7 @@ class CommandResult(BaseModel):
     warnings: tuple[StockWarning, ...] = ()
     replayed: bool = False
     order_id: UUID | None = None
+    movements: tuple[ResultingMovement, ...] | None = None
 
     @field_validator("warnings", mode="before")
     @classmethod

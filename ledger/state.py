@@ -18,6 +18,7 @@ from ledger.events import (
 )
 from ledger.fold import StockKey
 from ledger.orders.state import OrderState
+from ledger.results import ResultingMovement
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,30 @@ def movement_state(
     for version, event in events:
         state = evolve(state, event, version)
     return None if state is None else replace(state, recorded_by=recorded_by)
+
+
+def resulting_movement(state: MovementState, recorded_at: datetime) -> ResultingMovement | None:
+    """What a command's answer shows of the movement in `state` (None when who recorded it is unknown)."""
+    if state.recorded_by is None:
+        return None
+    m = state.movement
+    # Built from validated values: no second validation on the command's path.
+    return ResultingMovement.model_construct(
+        transaction_type=m.transaction_type,
+        part_id=m.part_id,
+        from_warehouse_id=m.from_warehouse_id,
+        to_warehouse_id=m.to_warehouse_id,
+        machine_id=m.machine_id,
+        quantity=m.quantity,
+        unit_of_measure=m.unit_of_measure,
+        transaction_date=m.transaction_date,
+        notes=m.notes,
+        reference_number=m.reference_number,
+        requires_approval=m.requires_approval,
+        approval_status=state.status,
+        recorded_at=recorded_at,
+        recorded_by=state.recorded_by,
+    )
 
 
 @dataclass(frozen=True)

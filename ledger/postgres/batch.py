@@ -28,9 +28,9 @@ from ledger.postgres.connection import Connection
 from ledger.postgres.context import Loaded, Wanted
 from ledger.postgres.eventstore import NewEvent, chain, load_streams
 from ledger.recorded import CommandMetadata, RecordedEvent
-from ledger.results import CommandResult
+from ledger.results import CommandResult, ResultingMovement
 from ledger.rules import Decision
-from ledger.state import DecisionContext, MovementState, movement_state
+from ledger.state import DecisionContext, MovementState, movement_state, resulting_movement
 
 Command = StockCommand | OrderCommand
 Item = tuple[Command, CommandMetadata]
@@ -114,6 +114,7 @@ class BatchStreams:
             s: [(e.stream_version, e.event()) for e in events] for s, events in raw.items()
         }
         self.recorded_by = {s: events[0].metadata.performed_by_user_id for s, events in raw.items() if events}
+        self.recorded_at = {s: events[0].recorded_at for s, events in raw.items() if events}
         self.heads = {s: (events[-1].stream_version, events[-1].hash) for s, events in raw.items() if events}
         self.touched: set[str] = set()
         self._movements: dict[str, MovementState | None] = {}
@@ -144,18 +145,50 @@ class BatchStreams:
         """
         return {s: self.heads[s] for s in stream_ids(streams) if s in self.heads}
 
-    def extend(self, new: list[NewEvent], events: tuple[tuple[str, Event], ...], user: UUID) -> None:
+    def extend(
+        self, new: list[NewEvent], events: tuple[tuple[str, Event], ...], user: UUID, at: datetime
+    ) -> None:
         """Add an accepted command's events to the streams the batch reads (others need no state)."""
         for appended, (stream, event) in zip(new, events, strict=True):
             if stream not in self.pairs:
                 continue
             if not self.pairs[stream]:
-                self.recorded_by[stream] = user
+                self.recorded_by[stream], self.recorded_at[stream] = user, at
             self.pairs[stream].append((appended.stream_version, event))
             self.heads[stream] = (appended.stream_version, appended.hash)
             self.touched.add(stream)
             self._movements.pop(stream, None)
             self._orders.pop(stream, None)
+
+    def resulting(
+        self, decision: Decision, new: list[NewEvent], user: UUID, at: datetime
+    ) -> tuple[ResultingMovement, ...] | None:
+        """The movements a decision created or acted on, as it left them (after `extend`).
+
+        A stream the batch read is folded as extended; one it did not read (a movement the
+        decision created) from the decision's own events. None when one cannot be told.
+        """
+        out: list[ResultingMovement] = []
+        # The decision's own streams in one pass, not one per movement: a stocktake has thousands.
+        own: dict[str, list[tuple[int, Event]]] = {}
+        for n, (s, e) in zip(new, decision.events, strict=True):
+            own.setdefault(s, []).append((n.stream_version, e))
+        for transaction_id in decision.transaction_ids:
+            stream = movement_stream(transaction_id)
+            if stream in self.pairs:
+                pairs, by, first = (
+                    self.pairs[stream],
+                    self.recorded_by.get(stream),
+                    self.recorded_at.get(stream),
+                )
+            else:
+                pairs, by, first = own.get(stream, []), user, at
+            state = movement_state(pairs, by)
+            movement = None if state is None or first is None else resulting_movement(state, first)
+            if movement is None:
+                return None
+            out.append(movement)
+        return tuple(out)
 
 
 @dataclass
@@ -204,10 +237,12 @@ class BatchDecider:
         new = chain(decision.events, self.streams.heads_of(streams), metadata, self.now)
         self._unapplied = decision
         self.count += decision.new_movements
-        self.streams.extend(new, decision.events, metadata.performed_by_user_id)
+        user = metadata.performed_by_user_id
+        self.streams.extend(new, decision.events, user, self.now)
         if key:
             self.keys[key] = (index, digest)
-        return Decided(decision, new, metadata, described(decision), digest, key is not None)
+        movements = self.streams.resulting(decision, new, user, self.now)
+        return Decided(decision, new, metadata, described(decision, movements), digest, key is not None)
 
     def _apply_last(self) -> None:
         """Move the levels by the last accepted decision's stock changes (once)."""

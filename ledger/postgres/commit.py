@@ -24,7 +24,7 @@ from ledger.postgres.connection import Connection
 from ledger.postgres.context import number_array, text_array, uuid_array
 from ledger.postgres.eventstore import STREAM_VERSION_CONSTRAINT, NewEvent, chain
 from ledger.recorded import CommandMetadata, RecordedEvent
-from ledger.results import AppendedEvent, CommandResult
+from ledger.results import AppendedEvent, CommandResult, ResultingMovement
 from ledger.rules import Decision
 
 # Per-event values travel as array literals (with the index `c` of their command), per-command
@@ -138,8 +138,8 @@ class Decided:
     remember: bool = False
 
 
-def described(decision: Decision) -> CommandResult:
-    """The answer to a decision before its events have positions."""
+def described(decision: Decision, movements: tuple[ResultingMovement, ...] | None = None) -> CommandResult:
+    """The answer to a decision before its events have positions (with its movements, when known)."""
     return CommandResult.model_construct(
         position=None,
         log_transaction_id=None,
@@ -148,6 +148,7 @@ def described(decision: Decision) -> CommandResult:
         warnings=decision.warnings,
         replayed=False,
         order_id=decision.order_id,
+        movements=movements,
     )
 
 

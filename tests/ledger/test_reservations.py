@@ -16,6 +16,7 @@ from ledger.orders import commands as c
 from ledger.orders.reservations import pro_rata
 from ledger.orders.state import LineState
 from ledger.policy import NegativeStockPolicy, Policy
+from ledger.postgres.batch import Command, Item
 from ledger.postgres.eventstore import load_streams
 from ledger.postgres.reader import follow
 from ledger.postgres.service import PostgresLedger
@@ -151,9 +152,8 @@ def test_in_one_batch_two_confirmations_cannot_both_reserve_the_last_units(trade
     first, second = order(t, "15"), order(t, "15")
     consume = ConsumeStock(part_id=t.part, from_warehouse_id=t.depot, quantity=D(10))
     commands = [c.ConfirmCustomerOrder(order_id=o, reserve_warehouse_id=t.depot) for o in (first, second)]
-    items = [
-        (command, CommandMetadata(performed_by_user_id=t.oraseas_user)) for command in [*commands, consume]
-    ]
+    batch: list[Command] = [*commands, consume]
+    items: list[Item] = [(command, CommandMetadata(performed_by_user_id=t.oraseas_user)) for command in batch]
     outcomes = PostgresLedger(REJECT).execute_batch(t.conn, items)
     assert isinstance(outcomes[0], CommandResult), outcomes[0]
     assert isinstance(outcomes[1], errors.StockReservedForOrders), outcomes[1]

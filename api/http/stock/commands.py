@@ -28,15 +28,52 @@ from ledger.commands import (
 )
 from ledger.postgres import queries
 from ledger.postgres.connection import Connection
-from ledger.results import CommandResult
+from ledger.results import CommandResult, ResultingMovement
 
 
 def recorded(conn: Connection, result: CommandResult) -> Recorded:
-    """The answer to a stock command: the movements it recorded or acted on, where, and any warnings."""
+    """The answer to a stock command: the movements it recorded or acted on, where, and any warnings.
+
+    Read from the log: for a result that does not carry its movements (see `answered`).
+    """
     return Recorded(
         transactions=describe(conn, result.transaction_ids),
         position=result.position,
         warnings=list(result.warnings),
+    )
+
+
+def answered(result: CommandResult) -> Recorded | None:
+    """The same answer as `recorded`, from the movements the result carries: no read.
+
+    None when it carries none (a result stored under an Idempotency-Key before they were kept).
+    """
+    if result.movements is None:
+        return None
+    return Recorded(
+        transactions=[_out(tid, m) for tid, m in zip(result.transaction_ids, result.movements, strict=True)],
+        position=result.position,
+        warnings=list(result.warnings),
+    )
+
+
+def _out(tid: UUID, m: ResultingMovement) -> TransactionOut:
+    return TransactionOut(
+        id=tid,
+        transaction_type=m.transaction_type,
+        part_id=m.part_id,
+        from_warehouse_id=m.from_warehouse_id,
+        to_warehouse_id=m.to_warehouse_id,
+        machine_id=m.machine_id,
+        quantity=m.quantity,
+        unit_of_measure=m.unit_of_measure,
+        performed_by_user_id=m.recorded_by,
+        transaction_date=m.transaction_date,
+        notes=m.notes,
+        reference_number=m.reference_number,
+        requires_approval=m.requires_approval,
+        approval_status=m.approval_status,
+        created_at=m.recorded_at,
     )
 
 

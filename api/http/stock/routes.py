@@ -28,7 +28,10 @@ router = APIRouter(tags=["stock commands"])
 async def _run(ctx: Ctx, command: StockCommand) -> Recorded:
     # Who may ask comes before the ledger decides whether it may be done.
     result = await ctx.execute(command, lambda: access.check(ctx.conn, ctx.caller, command))
-    answer = await anyio.to_thread.run_sync(commands.recorded, ctx.conn, result)
+    # The ledger's result carries its movements as it left them; only an old stored result does not.
+    answer = commands.answered(result)
+    if answer is None:
+        answer = await anyio.to_thread.run_sync(commands.recorded, ctx.conn, result)
     # The first movement is the one the command created (a reversal's compensation) or acted on.
     created(ctx.response, "/transactions", answer.transactions[0].id if answer.transactions else None)
     return answer
