@@ -33,13 +33,19 @@ from ledger.results import CommandResult
 
 SUPPLIER_TO_FILL_IN = "(supplier to fill in)"
 
-SUGGESTIONS = """
-SELECT i.part_id,
-    CASE p.part_type WHEN 'consumable' THEN ceil(2 * i.minimum_stock_recommendation - i.current_stock)
-        ELSE 2 * i.minimum_stock_recommendation - i.current_stock END AS quantity
+# What to order of a part at or below its minimum: up to twice the minimum. Shared with GET
+# /reports/reorder-suggestions (api/http/stock/queries.py). Stock reserved for customer orders is
+# not there to use, so both count what is available (on hand - reserved).
+AVAILABLE = "(i.current_stock - i.reserved_stock)"
+SUGGESTED_QUANTITY = f"""CASE p.part_type
+        WHEN 'consumable' THEN ceil(2 * i.minimum_stock_recommendation - {AVAILABLE})
+        ELSE 2 * i.minimum_stock_recommendation - {AVAILABLE} END"""
+AT_OR_BELOW_MINIMUM = f"i.minimum_stock_recommendation > 0 AND {AVAILABLE} <= i.minimum_stock_recommendation"
+
+SUGGESTIONS = f"""
+SELECT i.part_id, {SUGGESTED_QUANTITY} AS quantity
 FROM inventory i JOIN parts p ON p.id = i.part_id
-WHERE i.warehouse_id = %s
-  AND i.minimum_stock_recommendation > 0 AND i.current_stock <= i.minimum_stock_recommendation
+WHERE i.warehouse_id = %s AND {AT_OR_BELOW_MINIMUM}
 ORDER BY p.part_number, i.part_id
 """
 

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from api.http.app import create_app
 from tests.api.test_orders import Oraseas, oraseas
 from tests.fixtures.api import Caller, Tenants, api_settings
+from tests.fixtures.ledger import Conn
 from tests.fixtures.shop import Shop, post
 
 pytestmark = pytest.mark.db
@@ -140,3 +141,28 @@ def test_a_confirmation_without_a_body_reserves_nothing(
     confirmed = client.post(f"/customer-orders/{order_id}/confirm", headers=oraseas.admin.headers)
     assert confirmed.status_code == 201, confirmed.text
     assert confirmed.json()["reserve_warehouse_id"] is None
+
+
+def test_reserved_stock_counts_against_the_minimum_in_reorder_suggestions(
+    client: TestClient, strict: TestClient, shop: Shop, oraseas: Oraseas, db: Conn
+) -> None:
+    def suggested(position: int) -> list[str]:
+        params: dict[str, Any] = {"min_position": position, "warehouse_id": str(oraseas.depot)}
+        rows = client.get("/reports/reorder-suggestions", params=params, headers=oraseas.admin.headers)
+        assert rows.status_code == 200, rows.text
+        return [r["suggested_order_quantity"] for r in rows.json() if r["part_id"] == str(shop.part)]
+
+    placed = post(
+        client, shop.user, "/customer-orders", {"items": [{"part_id": str(shop.part), "quantity": "15"}]}
+    ).json()
+    assert inventory_row(client, oraseas.admin, placed["position"], oraseas)["current_stock"] == "20.000"
+    # 20 on hand above a minimum of 10 set by hand: nothing to order, until 15 are promised.
+    db.execute(
+        "UPDATE inventory SET minimum_stock_recommendation = 10, reorder_threshold_set_by = 'admin'"
+        " WHERE warehouse_id = %s AND part_id = %s",
+        [oraseas.depot, shop.part],
+    )
+    assert suggested(placed["position"]) == []
+    reserved = confirm(strict, oraseas, placed["id"])
+    assert reserved.status_code == 201, reserved.text
+    assert suggested(reserved.json()["position"]) == ["15"]  # up to twice the minimum from 5 available

@@ -58,8 +58,16 @@ def expected_rows(events: Iterable[RecordedEvent]) -> Rows:
             _reservation(reservations, event)
         elif isinstance(event, CustomerOrderReceived):
             receipts |= {
-                (line.transaction_id, "transfer", line.part_id, line.from_warehouse_id, event.warehouse_id)
-                + (line.quantity, user, "approved")
+                (
+                    line.transaction_id,
+                    "transfer",
+                    line.part_id,
+                    line.from_warehouse_id,
+                    event.warehouse_id,
+                    line.quantity,
+                    user,
+                    "approved",
+                )
                 for line in event.lines
             }
         if effective is None:

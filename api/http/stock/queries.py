@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.runtime.reorder import AT_OR_BELOW_MINIMUM, SUGGESTED_QUANTITY
 from ledger.postgres.connection import Connection
 
 INVENTORY = """
@@ -154,20 +155,19 @@ def rows(conn: Connection, query: str, params: dict[str, Any]) -> list[dict[str,
 
 # Order up to twice the recommendation: the recommendation covers the lead time plus a safety margin,
 # so topping up to twice it leaves a full lead time's worth of stock after the next delivery.
-REORDER_SUGGESTIONS = """
+REORDER_SUGGESTIONS = f"""
 SELECT i.warehouse_id, w.name AS warehouse_name, w.organization_id, o.name AS organization_name,
     i.part_id, p.part_number,
     p.name AS part_name,
     i.current_stock, i.minimum_stock_recommendation, i.unit_of_measure,
-    CASE p.part_type WHEN 'consumable' THEN ceil(2 * i.minimum_stock_recommendation - i.current_stock)
-        ELSE 2 * i.minimum_stock_recommendation - i.current_stock END AS suggested_order_quantity,
+    {SUGGESTED_QUANTITY} AS suggested_order_quantity,
     CASE WHEN p.is_proprietary THEN p.manufacturer_delivery_time_days
         ELSE p.local_supplier_delivery_time_days END AS lead_time_days
 FROM inventory i
 JOIN warehouses w ON w.id = i.warehouse_id
 JOIN parts p ON p.id = i.part_id
 JOIN organizations o ON o.id = w.organization_id
-WHERE i.minimum_stock_recommendation > 0 AND i.current_stock <= i.minimum_stock_recommendation
+WHERE {AT_OR_BELOW_MINIMUM}
   AND w.is_active
   AND (%(scope)s::uuid[] IS NULL OR w.organization_id = ANY(%(scope)s))
   AND (%(warehouse_id)s::uuid IS NULL OR i.warehouse_id = %(warehouse_id)s)
