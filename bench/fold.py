@@ -48,7 +48,8 @@ SELECT md5(c.warehouse_id::text || '/' || c.part_id::text)::uuid AS id, c.wareho
     sum(c.delta)::numeric(10, 3) AS current_stock, 0::numeric(10, 3) AS minimum_stock_recommendation,
     p.unit_of_measure, NULL::varchar(50) AS reorder_threshold_set_by,
     max(c.recorded_at) FILTER (WHERE c.event_type = 'StockConsumed') AS last_recommendation_update,
-    max(c.recorded_at) AS last_updated, min(c.recorded_at) AS created_at
+    max(c.recorded_at) AS last_updated, min(c.recorded_at) AS created_at,
+    0::numeric(10, 3) AS reserved_stock  -- the generated log reserves nothing
 FROM changes c JOIN parts p ON p.id = c.part_id
 GROUP BY c.warehouse_id, c.part_id, p.unit_of_measure
 """
