@@ -27,11 +27,24 @@ from ledger.recorded import CommandMetadata, RecordedEvent
 from ledger.results import AppendedEvent, CommandResult, ResultingMovement
 from ledger.rules import Decision
 
+# Both forms of the write move the stock levels (on hand, reserved) and count the year's movements
+# alike: net changes per level as parallel arrays, the count on one of 16 shards per backend.
+LEVELS_AND_COUNT = """), levels AS (
+    UPDATE ledger_stock_levels AS l SET on_hand = l.on_hand + d.delta, reserved = l.reserved + d.held
+    FROM unnest(%(level_w)s::uuid[], %(level_p)s::uuid[], %(deltas)s::numeric[], %(held)s::numeric[])
+        AS d(w, p, delta, held)
+    WHERE l.warehouse_id = d.w AND l.part_id = d.p
+), counted AS (
+    INSERT INTO ledger_movement_counts AS c (year, shard, movements)
+    SELECT %(year)s::int, pg_backend_pid() %% 16, %(movements)s::bigint WHERE %(movements)s::bigint > 0
+    ON CONFLICT (year, shard) DO UPDATE SET movements = c.movements + EXCLUDED.movements
+"""
+
 # Per-event values travel as array literals (with the index `c` of their command), per-command
 # metadata as arrays indexed by `c`, payloads and stored results as JSON arrays, hashes and request
 # hashes as bytea of 32-byte slices; WITH ORDINALITY and ORDER BY keep the decision order, so
 # positions grow in that order.
-WRITE = """
+WRITE = f"""
 WITH incoming AS (
     SELECT * FROM ROWS FROM (
         unnest(%(streams)s::text[]), unnest(%(versions)s::int[]), unnest(%(types)s::text[]),
@@ -54,16 +67,7 @@ WITH incoming AS (
     FROM incoming e JOIN issued m ON m.c = e.c
     ORDER BY e.n
     RETURNING position, writer_xid::text::bigint AS xid, stream_id, stream_version, event_type
-), levels AS (
-    UPDATE ledger_stock_levels AS l SET on_hand = l.on_hand + d.delta, reserved = l.reserved + d.held
-    FROM unnest(%(level_w)s::uuid[], %(level_p)s::uuid[], %(deltas)s::numeric[], %(held)s::numeric[])
-        AS d(w, p, delta, held)
-    WHERE l.warehouse_id = d.w AND l.part_id = d.p
-), counted AS (
-    INSERT INTO ledger_movement_counts AS c (year, shard, movements)
-    SELECT %(year)s::int, pg_backend_pid() %% 16, %(movements)s::bigint WHERE %(movements)s::bigint > 0
-    ON CONFLICT (year, shard) DO UPDATE SET movements = c.movements + EXCLUDED.movements
-), remembered AS (
+{LEVELS_AND_COUNT}), remembered AS (
     INSERT INTO ledger_idempotency (key, request_hash, result)
     SELECT m.key, substring(%(digests)s::bytea FROM 32 * (r.i::int - 1) + 1 FOR 32),
         r.result || jsonb_build_object(
@@ -85,7 +89,7 @@ SELECT position, xid, stream_id, stream_version FROM appended
 
 # A batch of one command (most commands alone, every big stocktake) takes the statement's simpler
 # form: the metadata and the key as scalars, no joins; PostgreSQL runs it measurably cheaper.
-WRITE_ONE = """
+WRITE_ONE = f"""
 WITH appended AS (
     INSERT INTO ledger_events (stream_id, stream_version, event_type, schema_version, payload,
         performed_by_user_id, request_id, idempotency_key, correlation_id, causation_id,
@@ -101,16 +105,7 @@ WITH appended AS (
     ) WITH ORDINALITY AS e(stream_id, version, event_type, schema_version, payload, n)
     ORDER BY e.n
     RETURNING position, writer_xid::text::bigint AS xid, stream_id, stream_version, event_type
-), levels AS (
-    UPDATE ledger_stock_levels AS l SET on_hand = l.on_hand + d.delta, reserved = l.reserved + d.held
-    FROM unnest(%(level_w)s::uuid[], %(level_p)s::uuid[], %(deltas)s::numeric[], %(held)s::numeric[])
-        AS d(w, p, delta, held)
-    WHERE l.warehouse_id = d.w AND l.part_id = d.p
-), counted AS (
-    INSERT INTO ledger_movement_counts AS c (year, shard, movements)
-    SELECT %(year)s::int, pg_backend_pid() %% 16, %(movements)s::bigint WHERE %(movements)s::bigint > 0
-    ON CONFLICT (year, shard) DO UPDATE SET movements = c.movements + EXCLUDED.movements
-), remembered AS (
+{LEVELS_AND_COUNT}), remembered AS (
     INSERT INTO ledger_idempotency (key, request_hash, result)
     SELECT %(key)s::text, %(digest)s::bytea, %(result)s::jsonb || jsonb_build_object(
         'position', max(position),

@@ -31,8 +31,8 @@ from uuid import UUID
 
 from ledger.fold import StockKey
 from ledger.postgres.connection import Connection
-from projections.engine.projection import BATCH_COLUMNS, stock_changes
-from projections.tools.snapshots import BACK, DATED_FILTER, FINISHED, HAPPENED, SCOPE
+from projections.engine.projection import BATCH_COLUMNS
+from projections.tools.snapshots import BACK, DATED_FILTER, FINISHED, HAPPENED, SCOPE, balances_after
 
 # The base snapshot may be the nearest one below or (without `known`) above the date. Added: events after
 # the base happened by `on` and recorded by `known`, in (base, last] by the date index
@@ -56,18 +56,7 @@ DATE_RANGE = f"""batch AS (
       AND position <= %(base)s AND {FINISHED} AND {SCOPE}
 )"""
 
-HAPPENED_BY = f"""
-WITH {stock_changes(DATE_RANGE)}
-SELECT warehouse_id, part_id, sum(quantity) FROM (
-    SELECT warehouse_id, part_id, quantity FROM stock_snapshot_balances WHERE position = %(base)s
-    UNION ALL
-    SELECT warehouse_id, part_id, CASE WHEN recorded_at IS NULL THEN -delta ELSE delta END FROM changes
-) moved
-WHERE (%(warehouse_id)s::uuid IS NULL OR warehouse_id = %(warehouse_id)s)
-  AND (%(part_id)s::uuid IS NULL OR part_id = %(part_id)s)
-GROUP BY warehouse_id, part_id
-HAVING sum(quantity) <> 0
-"""
+HAPPENED_BY = balances_after(DATE_RANGE)
 
 # Per snapshot (and "none", position 0): `since`, the earliest date of the events above it (at most `on`,
 # never infinite), null should the chain above it have a gap (nothing bounds the scan then). Below: the

@@ -132,7 +132,9 @@ TIME_RANGE = f"""batch AS (
 )"""
 
 
-def _summed(batch: str) -> str:
+def balances_after(batch: str) -> str:
+    """Stock per (warehouse, part): a snapshot's balances plus the changes of `batch` (a CTE of log rows;
+    rows without recorded_at are taken back), filtered by warehouse and part, zeros left out."""
     return f"""
 WITH {stock_changes(batch)}
 SELECT warehouse_id, part_id, sum(quantity) FROM (
@@ -147,8 +149,8 @@ HAVING sum(quantity) <> 0
 """
 
 
-AS_OF = _summed(POSITION_RANGE)
-AT = _summed(TIME_RANGE)
+AS_OF = balances_after(POSITION_RANGE)
+AT = balances_after(TIME_RANGE)
 
 # The nearest snapshots below (0: none) and above `hi`.
 AROUND_POSITION = """
