@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 from uuid import UUID
 
+from api.cli.common import non_negative
 from api.runtime.names import lookup
 from api.runtime.settings import Settings
 from ledger.export import FIELDS, KINDS, NAME_FIELDS, csv_row, jsonl_line, named_ids, seal_line
@@ -131,16 +132,6 @@ def _destination(output: Path | None) -> Iterator[TextIO]:
         partial.unlink(missing_ok=True)
 
 
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
-    return value
-
-
 def _refusal(args: argparse.Namespace, first: int, last: int) -> str | None:
     """Why these arguments cannot make an export, or None."""
     if first > last:
@@ -184,10 +175,10 @@ def register(
     )
     parser.add_argument("--format", choices=FORMATS, required=True, help="jsonl: one JSON object a line")
     parser.add_argument(
-        "--from", dest="from_position", type=_non_negative, metavar="N", help="first position (inclusive)"
+        "--from", dest="from_position", type=non_negative, metavar="N", help="first position (inclusive)"
     )
     parser.add_argument(
-        "--to", dest="to_position", type=_non_negative, metavar="M", help="last position (inclusive)"
+        "--to", dest="to_position", type=non_negative, metavar="M", help="last position (inclusive)"
     )
     parser.add_argument(
         "--seals",

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
-from api.cli.stock import parse_moment
+from api.cli.common import moment
 from api.runtime.settings import Settings
 from ledger.commands import CorrectMovementDate
 from ledger.errors import LedgerError
@@ -73,7 +73,7 @@ def register(
         help="give a movement a new date by appending a correcting event (the log is kept)",
     )
     parser.add_argument("transaction_id", type=UUID, metavar="TRANSACTION_ID")
-    parser.add_argument("--date", type=parse_moment, required=True, metavar="ISO", help="naive means UTC")
+    parser.add_argument("--date", type=moment, required=True, metavar="ISO", help="naive means UTC")
     parser.add_argument("--by", required=True, metavar="USERNAME", help="the super_admin making the repair")
     parser.add_argument("--notes", default=None, help="why (kept in the event)")
     parser.set_defaults(func=handler)

@@ -12,9 +12,8 @@ import argparse
 import sys
 from collections.abc import Callable
 from typing import Any
-from uuid import UUID
 
-from api.cli.common import Commands, json_argument, print_json
+from api.cli.common import Commands, json_argument, print_json, uuid
 from api.runtime.settings import Settings
 
 RESERVATIONS = """
@@ -32,13 +31,6 @@ WHERE (%(all)s OR r.status = 'open')
 ORDER BY r.reserved_at DESC, r.id DESC
 """
 TABLE = ("order", "customer", "warehouse", "part_number", "open", "reserved", "shipped", "released", "unit")
-
-
-def _uuid(text: str) -> UUID:
-    try:
-        return UUID(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a UUID: {text!r}") from None
 
 
 def _text(value: Any) -> str:
@@ -82,9 +74,9 @@ def register(sub: Commands, resolve_database: Callable[[Settings], str]) -> None
         help="stock reserved for customer orders (open ones unless --all)",
         description="List what confirmed customer orders hold reserved, per order, warehouse and part.",
     )
-    parser.add_argument("--warehouse", type=_uuid, metavar="ID", help="only this warehouse")
-    parser.add_argument("--part", type=_uuid, metavar="ID", help="only this part")
-    parser.add_argument("--order", type=_uuid, metavar="ID", help="only this customer order")
+    parser.add_argument("--warehouse", type=uuid, metavar="ID", help="only this warehouse")
+    parser.add_argument("--part", type=uuid, metavar="ID", help="only this part")
+    parser.add_argument("--order", type=uuid, metavar="ID", help="only this customer order")
     parser.add_argument("--all", action="store_true", help="closed reservations too")
     json_argument(parser)
     parser.set_defaults(func=handler)

@@ -13,11 +13,11 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal, TextIO
 from uuid import UUID
 
+from api.cli.common import moment, non_negative, uuid
 from api.runtime.names import Names, lookup
 from api.runtime.settings import Settings
 from ledger.fold import StockKey
@@ -71,34 +71,6 @@ def write_stock(
         out.write("  ".join(padded).rstrip() + "\n")
 
 
-def parse_moment(text: str) -> datetime:
-    """An ISO 8601 timestamp for --as-of; a naive one means UTC."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"not an ISO 8601 timestamp: {text!r} (e.g. 2026-06-01T12:00:00Z)"
-        ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _position(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
-    return value
-
-
-def _uuid(text: str) -> UUID:
-    try:
-        return UUID(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a UUID: {text!r}") from None
-
-
 def register(
     sub: argparse._SubParsersAction[argparse.ArgumentParser],
     resolve_database: Callable[[Settings], str],
@@ -138,8 +110,8 @@ def register(
         ),
     )
     _add_point(parser)
-    parser.add_argument("--warehouse", type=_uuid, metavar="ID", help="only this warehouse")
-    parser.add_argument("--part", type=_uuid, metavar="ID", help="only this part")
+    parser.add_argument("--warehouse", type=uuid, metavar="ID", help="only this warehouse")
+    parser.add_argument("--part", type=uuid, metavar="ID", help="only this part")
     parser.add_argument("--format", choices=FORMATS, default="table", help="table (default) or json")
     parser.add_argument("--json", action="store_true", help="the same as --format json")
     parser.set_defaults(func=handler)
@@ -150,17 +122,17 @@ def _add_point(parser: argparse.ArgumentParser) -> None:
     point = parser.add_argument_group("the point (--position, or --as-of and/or --known-at)")
     point.add_argument(
         "--as-of",
-        type=parse_moment,
+        type=moment,
         metavar="TIMESTAMP",
         help="stock as it happened: count stock changes dated at or before this ISO 8601 moment"
         " (naive means UTC; a movement's transaction_date, a held one's approval)",
     )
     point.add_argument(
         "--known-at",
-        type=parse_moment,
+        type=moment,
         metavar="TIMESTAMP",
         help="stock as the ledger knew it: count only events recorded at or before this moment",
     )
     point.add_argument(
-        "--position", type=_position, metavar="N", help="count events at log positions up to N (inclusive)"
+        "--position", type=non_negative, metavar="N", help="count events at log positions up to N (inclusive)"
     )
