@@ -182,3 +182,20 @@ def test_caps_are_enforced(fresh_db_url: str) -> None:
         assert (
             post(client, root, "/parts", {"part_number": "P2", "name": "b"}).json()["code"] == "limit_reached"
         )
+
+
+def test_name_filters_take_wildcards_literally(client: TestClient, tenants: Tenants, db: Conn) -> None:
+    """`name=` contains the text as given, ignoring case: `%` and `_` are not LIKE's wildcards."""
+    shop = Shop(tenants, db)
+    tag = uuid.uuid4().hex[:6]
+    for name in (f"{tag} 50% off_a", f"{tag} 50x off-a", f"{tag} 50 off a"):
+        assert post(client, shop.admin, "/warehouses", {"name": name}).status_code == 201
+
+    def named(text: str) -> list[str]:
+        got = client.get("/warehouses", params={"name": text, "limit": 50}, headers=shop.admin.headers)
+        assert got.status_code == 200, got.text
+        return sorted(w["name"] for w in got.json()["items"])
+
+    assert named(f"{tag} 50%") == [f"{tag} 50% off_a"]
+    assert named("OFF_A") == [f"{tag} 50% off_a"]
+    assert named(f"{tag} 50") == sorted([f"{tag} 50% off_a", f"{tag} 50x off-a", f"{tag} 50 off a"])

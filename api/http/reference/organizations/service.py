@@ -83,7 +83,7 @@ WHERE (%(scope)s::uuid[] IS NULL OR id = ANY(%(scope)s))
   AND (%(organization_type)s::text IS NULL OR organization_type::text = %(organization_type)s)
   AND (%(is_active)s::boolean IS NULL OR is_active = %(is_active)s)
   AND (%(parent)s::uuid IS NULL OR parent_organization_id = %(parent)s)
-  AND (%(name)s::text IS NULL OR name ILIKE '%%' || %(name)s || '%%')
+  AND (%(name)s::text IS NULL OR strpos(lower(name), lower(%(name)s)) > 0)
   AND (%(after_name)s::text IS NULL OR (name, id) > (%(after_name)s, %(after_id)s::uuid))
 ORDER BY name, id
 LIMIT %(limit)s

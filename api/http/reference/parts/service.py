@@ -86,7 +86,7 @@ LIST = f"""
 SELECT {COLUMNS} FROM parts
 WHERE (%(part_type)s::text IS NULL OR part_type::text = %(part_type)s)
   AND (%(is_proprietary)s::boolean IS NULL OR is_proprietary = %(is_proprietary)s)
-  AND (%(name)s::text IS NULL OR name ILIKE '%%' || %(name)s || '%%')
+  AND (%(name)s::text IS NULL OR strpos(lower(name), lower(%(name)s)) > 0)
   AND (%(q)s::text IS NULL OR strpos(lower(part_number), lower(%(q)s)) > 0
        OR strpos(lower(name), lower(%(q)s)) > 0)
   AND (%(after_number)s::text IS NULL OR (part_number, id) > (%(after_number)s, %(after_id)s::uuid))

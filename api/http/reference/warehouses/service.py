@@ -56,7 +56,7 @@ SELECT {COLUMNS} FROM warehouses
 WHERE (%(scope)s::uuid[] IS NULL OR organization_id = ANY(%(scope)s))
   AND (%(organization_id)s::uuid IS NULL OR organization_id = %(organization_id)s)
   AND (%(is_active)s::boolean IS NULL OR is_active = %(is_active)s)
-  AND (%(name)s::text IS NULL OR name ILIKE '%%' || %(name)s || '%%')
+  AND (%(name)s::text IS NULL OR strpos(lower(name), lower(%(name)s)) > 0)
   AND (%(after_name)s::text IS NULL OR (name, id) > (%(after_name)s, %(after_id)s::uuid))
 ORDER BY name, id
 LIMIT %(limit)s
