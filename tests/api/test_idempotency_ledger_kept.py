@@ -11,10 +11,14 @@ import json
 import uuid
 from typing import Any
 
+import anyio
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from starlette.types import Message, Receive, Scope, Send
 
 from api.http.app import create_app
+from api.http.middleware.idempotency import IdempotencyMiddleware
 from ledger.policy import NegativeStockPolicy
 from tests.fixtures.api import api_settings
 from tests.fixtures.ledger import Conn
@@ -132,3 +136,29 @@ def test_a_claim_left_by_a_crash_after_the_commit_is_answered_at_once(
     retry = send(client, shop, key, body)
     assert retry.status_code == 201 and retry.headers["idempotent-replay"] == "true"
     assert retry.content == first.content
+
+
+def test_a_key_with_a_nul_byte_is_claimed_like_any_other(
+    client: TestClient, app: FastAPI, shop: Shop
+) -> None:
+    """No HTTP parser lets NUL through, but the middleware must not trip on one (text cannot hold it)."""
+    statuses: list[int] = []
+
+    async def handler(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    auth = shop.admin.headers["Authorization"].encode()
+    headers = [(b"authorization", auth), (b"idempotency-key", f"nul-{uuid.uuid4()}\0".encode())]
+    scope = {"type": "http", "method": "POST", "path": f"/nowhere-{uuid.uuid4()}", "headers": headers}
+    middleware = IdempotencyMiddleware(handler, app.state.pool)
+    for _ in range(2):
+        anyio.run(middleware, {**scope, "state": {}}, receive, send)
+    assert statuses == [201, 201]

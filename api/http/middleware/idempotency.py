@@ -193,8 +193,10 @@ class IdempotencyMiddleware:
         try:
             self._flush(conn)
             params: dict[str, object] = {"token": token, "key": raw_key, "fingerprint": fingerprint}
-            # The ledger's key is `<user id>:<key>`, the header as the routes read it (latin-1).
-            params |= {"ledger_key": raw_key.decode("latin-1"), "takeover": self.takeover}
+            # The ledger's key is `<user id>:<key>`, the header as the routes read it (latin-1); text
+            # cannot hold NUL (such a key never reaches the ledger: no header parser lets it through).
+            ledger_key = raw_key.decode("latin-1") if b"\0" not in raw_key else None
+            params |= {"ledger_key": ledger_key, "takeover": self.takeover}
             row = conn.execute(CLAIM, params).fetchone()
         except BaseException:
             self.pool.putconn(conn)
