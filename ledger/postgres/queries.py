@@ -1,5 +1,5 @@
 """What the entry points may read of the write side: movements, orders, stock (on hand and reserved), the
-log's head, stocktakes.
+log's head, stocktakes, whether a command's result is kept under an idempotency key.
 
 The ledger's own tables (`ledger_events`, `ledger_stock_levels`) are private to this package: their
 shape may change with the pipeline. The HTTP layer and the CLI read them only through the functions
@@ -59,6 +59,15 @@ class Movement:
 
     state: MovementState
     recorded: RecordedEvent
+
+
+def result_kept(key_sql: str) -> str:
+    """SQL that is true when the ledger keeps a command's result under the idempotency key `key_sql`.
+
+    For a statement of the HTTP layer's own (the Idempotency-Key middleware's claim): `key_sql` is an
+    SQL expression of its `<user id>:<key>`; NULL is false.
+    """
+    return f"EXISTS (SELECT FROM ledger_idempotency WHERE key = {key_sql})"
 
 
 def movements(conn: Connection, transaction_ids: tuple[UUID, ...]) -> dict[UUID, Movement]:

@@ -401,15 +401,26 @@ def warm_up(conn: Conn, base_url: str, headers: dict[str, str], site: Site) -> i
     return 1
 
 
+# The middleware's key of each ledger key `<user id>:<key>`: sha256('user:' || user id, NUL, key).
+LEDGER_ANSWERED = """
+SELECT sha256(convert_to('user:' || split_part(key, ':', 1), 'UTF8') || '\\x00'::bytea
+    || convert_to(substr(key, 38), 'UTF8'))
+FROM ledger_idempotency
+"""
+
+
 def age_stale_claims(conn: Conn) -> int:
     """Make the Idempotency-Key claims left by a killed process a minute old; how many there were.
 
     The middleware takes over such a claim after a minute (until then a retry is
     answered 409 request_in_progress). Moving their clock back is the minute
-    passing, without waiting it out.
+    passing, without waiting it out. A claim whose command the ledger holds the
+    result of is answered: a stock command's success leaves its claim so, and its
+    retry takes it over at once (however old). Those are not counted.
     """
     cursor = conn.execute(
-        "UPDATE api_idempotency SET created_at = created_at - interval '61 seconds' WHERE status_code IS NULL"
+        "UPDATE api_idempotency SET created_at = created_at - interval '61 seconds'"
+        f" WHERE status_code IS NULL AND key NOT IN ({LEDGER_ANSWERED})"
     )
     return cursor.rowcount
 

@@ -4,8 +4,9 @@ The key is the caller's: the claim statement resolves the bearer token to its
 user (tokens without a live session, and no token, are keyed by the token
 itself), so a retry after a new sign-in finds the first answer, as the ledger's
 own keys (`<user id>:<key>`) do. The first request claims the key before its
-handler runs; a twin arriving meanwhile gets 409 `request_in_progress`; the
-same key with a different method, path or body is a 422 `idempotency_conflict`.
+handler runs; a twin arriving meanwhile gets 409 `request_in_progress` (or, once
+the ledger holds its result, the same answer); the same key with a different
+method, path or body is a 422 `idempotency_conflict`.
 
 The answer is kept before it is sent: the handler's response is buffered, stored,
 and only then given, so any retry after an answer gets that answer, byte for
@@ -16,6 +17,14 @@ answer is queued for the next request that can store it and the client gets 503
 retry then finds the queued answer. A claim left by a crashed process is taken
 over once its request can no longer be running: after ABPARTS_DATABASE_TIMEOUT +
 ABPARTS_READ_WAIT_TIMEOUT + 5 s (15 s by default, never less).
+
+A route whose answer the ledger keeps (a stock command's success: its result is
+stored under `<user id>:<key>` in the command's own transaction, and the route
+rebuilds the same answer from it, see `LEDGER_KEPT`) is not stored here: its
+claim stays, and a retry with the same request takes the claim over at once when
+the ledger holds the key's result, runs the route, and gets the ledger's replay
+(marked `idempotent-replay: true` too). So such an answer costs no statement
+and no commit of its own; a refusal (4xx) of the same routes is kept as above.
 
 One pooled connection a request: the claim's connection is put in the request's
 state, the routes' `Connection` dependency uses it, and the answer is stored on
@@ -32,6 +41,7 @@ from typing import Any
 
 import anyio
 import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -39,6 +49,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.http.auth.security import token_digest
 from api.http.problems import problem
 from api.runtime.pooling import WatchedPool
+from ledger.postgres import queries
 from ledger.postgres.connection import Connection
 
 log = logging.getLogger(__name__)
@@ -46,6 +57,8 @@ METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Keys of the request's state (scope["state"]): the held connection, and the ledger's own replay.
 HELD_CONNECTION = "idempotency_connection"
 LEDGER_REPLAY = "idempotent_replay"
+# Set by a route whose 2xx answer the ledger's record of the key gives again, byte for byte.
+LEDGER_KEPT = "idempotency_ledger_kept"
 REPLAY_HEADER = (b"idempotent-replay", b"true")
 UNAVAILABLE = problem(
     503, "database_unavailable", "the database is not reachable; retry shortly", {"Retry-After": "2"}
@@ -56,18 +69,26 @@ UNAVAILABLE = problem(
 # set_config(..., true) lasts until then): the route's own commit, or the keep's, which do wait,
 # flush it with them. If PostgreSQL crashes before either, the claim may be lost, but then nothing
 # of the request is durable either, so running it again is right.
-CLAIM = """
-WITH caller AS (
-    SELECT sha256(convert_to(coalesce(
-        (SELECT 'user:' || s.user_id::text FROM user_sessions s
-         WHERE s.session_token = %(token)s AND s.is_active AND s.expires_at > now()),
-        'token:' || coalesce(%(token)s, '')), 'UTF8') || '\\x00'::bytea || %(key)s::bytea) AS key
+# A claim without an answer whose key the ledger holds a result for was answered by the ledger
+# (LEDGER_KEPT): the same request takes it over at once (and gets the ledger's replay), another
+# never does, however old the claim. Any other claim is taken over once it is stale.
+ANSWERED_BY_LEDGER = queries.result_kept("(SELECT user_id || ':' || %(ledger_key)s FROM session)")
+CLAIM = f"""
+WITH session AS (
+    SELECT (SELECT s.user_id::text FROM user_sessions s
+            WHERE s.session_token = %(token)s AND s.is_active AND s.expires_at > now()) AS user_id
     FROM (SELECT set_config('synchronous_commit', 'off', true)) AS no_flush_wait
+), caller AS (
+    SELECT sha256(convert_to(coalesce('user:' || user_id, 'token:' || coalesce(%(token)s, '')), 'UTF8')
+        || '\\x00'::bytea || %(key)s::bytea) AS key
+    FROM session
 ), claimed AS (
     INSERT INTO api_idempotency (key, fingerprint) SELECT key, %(fingerprint)s FROM caller
     ON CONFLICT (key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, created_at = now()
-        WHERE api_idempotency.status_code IS NULL
-          AND api_idempotency.created_at < now() - %(takeover)s * interval '1 second'
+        WHERE api_idempotency.status_code IS NULL AND CASE
+            WHEN {ANSWERED_BY_LEDGER}
+            THEN api_idempotency.fingerprint = EXCLUDED.fingerprint
+            ELSE api_idempotency.created_at < now() - %(takeover)s * interval '1 second' END
     RETURNING key
 )
 SELECT c.key, EXISTS (SELECT FROM claimed), e.fingerprint, e.status_code, e.headers, e.body
@@ -153,7 +174,11 @@ class IdempotencyMiddleware:
         finally:
             # Shielded: a client gone (the task cancelled) must still release the claim and the connection.
             with anyio.CancelScope(shield=True):
-                kept = await anyio.to_thread.run_sync(self._settle, conn, outcome)
+                if _ledger_kept(state, outcome) and conn.info.transaction_status == TransactionStatus.IDLE:
+                    self.pool.putconn(conn)  # nothing to store; an idle connection goes back without I/O
+                    kept = True
+                else:
+                    kept = await anyio.to_thread.run_sync(self._settle, conn, outcome)
         if not kept and outcome[1] is not None and outcome[1] < 500:
             await UNAVAILABLE({"type": "http"}, _nothing, send)
             return
@@ -168,7 +193,10 @@ class IdempotencyMiddleware:
         try:
             self._flush(conn)
             params: dict[str, object] = {"token": token, "key": raw_key, "fingerprint": fingerprint}
-            params["takeover"] = self.takeover
+            # The ledger's key is `<user id>:<key>`, the header as the routes read it (latin-1); text
+            # cannot hold NUL (such a key never reaches the ledger: no header parser lets it through).
+            ledger_key = raw_key.decode("latin-1") if b"\0" not in raw_key else None
+            params |= {"ledger_key": ledger_key, "takeover": self.takeover}
             row = conn.execute(CLAIM, params).fetchone()
         except BaseException:
             self.pool.putconn(conn)
@@ -207,6 +235,12 @@ def _bearer_digest(authorization: bytes | None) -> str | None:
     """What user_sessions keeps of the request's bearer token, if it has one."""
     scheme, _, token = (authorization or b"").decode("latin-1").partition(" ")
     return token_digest(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _ledger_kept(state: dict[str, Any], outcome: Outcome) -> bool:
+    """Whether the answer is a success the ledger's record of the key gives again (LEDGER_KEPT)."""
+    status = outcome[1]
+    return bool(state.get(LEDGER_KEPT)) and status is not None and 200 <= status < 300
 
 
 def _outcome(key: bytes, messages: list[Message]) -> Outcome:

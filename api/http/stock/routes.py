@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body
 
 from api.http.deps import Ctx
 from api.http.location import created
+from api.http.middleware.idempotency import LEDGER_KEPT
 from api.http.stock import access, commands
 from api.http.stock.schemas import (
     DecisionIn,
@@ -32,6 +33,9 @@ async def _run(ctx: Ctx, command: StockCommand) -> Recorded:
     answer = commands.answered(result)
     if answer is None:
         answer = await anyio.to_thread.run_sync(commands.recorded, ctx.conn, result)
+    else:
+        # The ledger keeps the result under the key: a retry rebuilds this same answer from it.
+        setattr(ctx.request.state, LEDGER_KEPT, True)
     # The first movement is the one the command created (a reversal's compensation) or acted on.
     created(ctx.response, "/transactions", answer.transactions[0].id if answer.transactions else None)
     return answer
