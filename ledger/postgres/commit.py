@@ -48,15 +48,18 @@ class Decided:
 
 def described(decision: Decision, movements: tuple[ResultingMovement, ...] | None = None) -> CommandResult:
     """The answer to a decision before its events have positions (with its movements, when known)."""
-    return CommandResult.model_construct(
-        position=None,
-        log_transaction_id=None,
-        events=(),
-        transaction_ids=decision.transaction_ids,
-        warnings=decision.warnings,
-        replayed=False,
-        order_id=decision.order_id,
-        movements=movements,
+    return _trusted(
+        CommandResult,
+        {
+            "position": None,
+            "log_transaction_id": None,
+            "events": (),
+            "transaction_ids": decision.transaction_ids,
+            "warnings": decision.warnings,
+            "replayed": False,
+            "order_id": decision.order_id,
+            "movements": movements,
+        },
     )
 
 
