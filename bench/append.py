@@ -13,7 +13,8 @@ releases them together at a barrier and counts what they finish in S seconds:
                  writer k creates into its own warehouses, over every part, so no two writers share a row
     group commit 8 client threads in one process submit CreateStock to 1 or 2 GroupCommitters
                  (ledger.postgres.committer) and wait for each answer: whatever is queued when a
-                 committer is free runs as one batch (one read-and-lock, one write)
+                 committer is free runs as one batch (one read-and-lock, one write); once more
+                 with no linger (the committer drains at once), to show what lingering buys
     raw batch    one INSERT of 200 such rows per transaction
     stocktake    one CountStock of 200 parts per command (200 adjustment events)
 
@@ -55,6 +56,7 @@ from bench.common import (
     write_results,
 )
 from bench.database import create_database, describe, drop_database, server_url
+from ledger.postgres.committer import LINGER
 from ledger.postgres.connection import Connection
 
 WAREHOUSES = 16
@@ -182,7 +184,7 @@ def grouped(job: dict[str, Any]) -> dict[str, Any]:
         backends.append(conn.info.backend_pid)
         return conn
 
-    committers = Committers(connect, PostgresLedger(policy), count=job["committers"])
+    committers = Committers(connect, PostgresLedger(policy), count=job["committers"], linger=job["linger"])
     metadata = CommandMetadata(performed_by_user_id=uuid.UUID(job["user"]))
     barrier = threading.Barrier(writers + 1)
     latencies: list[list[float]] = [[] for _ in range(writers)]
@@ -260,7 +262,8 @@ def run_group(base: dict[str, Any], kind: str, writers: int, mode: str) -> dict[
     if kind == "grouped":
         context = multiprocessing.get_context("spawn")
         queue = context.Queue()
-        job = base | {"kind": kind, "writers": writers, "committers": int(mode.split()[0])}
+        committers, linger = int(mode.split()[0]), 0.0 if "no linger" in mode else LINGER
+        job = base | {"kind": kind, "writers": writers, "committers": committers, "linger": linger}
         proc = context.Process(target=_grouped_main, args=(job, queue))
         proc.start()
         results = [queue.get(timeout=base["seconds"] + 120)]
@@ -327,6 +330,7 @@ RUNS: tuple[tuple[str, str, int, str], ...] = (
     ("ledger CreateStock", "ledger", 8, "processes"),
     ("ledger CreateStock", "ledger", 8, "threads"),
     ("ledger group commit", "grouped", 8, "1 committer"),
+    ("ledger group commit", "grouped", 8, "1 committer, no linger"),
     ("ledger group commit", "grouped", 8, "2 committers"),
     ("raw INSERT x200/tx", "raw_batch", 1, "processes"),
     ("ledger CountStock x200", "stocktake", 1, "processes"),

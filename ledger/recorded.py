@@ -128,8 +128,6 @@ def event_hash(previous_hash: bytes, body: dict[str, Any]) -> bytes:
 
 # The writer's fast path to the same bytes as canonical(hash_body(...)): each payload is encoded
 # once (that text is also what is stored), the command's fields once per command.
-_PER_EVENT = frozenset({"stream_id", "stream_version", "event_type", "schema_version", "payload"})
-
 
 # One encoder for every canonical text: json.dumps would build a new one per call.
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -142,9 +140,23 @@ def canonical_text(value: object) -> str:
 
 
 def fixed_hash_fields(metadata: CommandMetadata, recorded_at: datetime) -> dict[str, str]:
-    """The hash body's fields shared by every event of one append, each as canonical JSON text."""
-    body = hash_body("", 0, "", 0, {}, metadata, recorded_at)
-    return {name: canonical_text(value) for name, value in body.items() if name not in _PER_EVENT}
+    """The hash body's fields shared by every event of one append, each as canonical JSON text.
+
+    Written out rather than encoded from hash_body(): each value is a string, a UUID (whose text
+    needs no escaping) or None, and this runs once per command (tests check it against canonical()).
+    """
+    return {
+        "recorded_at": _STRING(utc(recorded_at).isoformat()),
+        "performed_by_user_id": _uuid_json(metadata.performed_by_user_id),
+        "request_id": "null" if metadata.request_id is None else _STRING(metadata.request_id),
+        "idempotency_key": "null" if metadata.idempotency_key is None else _STRING(metadata.idempotency_key),
+        "correlation_id": _uuid_json(metadata.correlation_id),
+        "causation_id": _uuid_json(metadata.causation_id),
+    }
+
+
+def _uuid_json(value: UUID | None) -> str:
+    return "null" if value is None else f'"{value}"'
 
 
 def body_bytes(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -145,3 +145,20 @@ class CommandResult(BaseModel):
         if isinstance(value, list | tuple):
             return [StockWarning.from_text(v) if isinstance(v, str) else v for v in value]
         return value
+
+
+Model = TypeVar("Model", bound=BaseModel)
+_set = object.__setattr__
+
+
+def trusted(cls: type[Model], values: dict[str, object]) -> Model:
+    """`cls.model_construct(**values)` with every field given, at a quarter of its cost: what it sets.
+
+    Only for values the ledger built from validated ones (a stocktake's answer holds hundreds).
+    """
+    model = object.__new__(cls)
+    _set(model, "__dict__", values)
+    _set(model, "__pydantic_fields_set__", set(values))
+    _set(model, "__pydantic_extra__", None)
+    _set(model, "__pydantic_private__", None)
+    return model

@@ -18,7 +18,7 @@ from ledger.events import (
 )
 from ledger.fold import StockKey
 from ledger.orders.state import OrderState
-from ledger.results import ResultingMovement
+from ledger.results import ResultingMovement, trusted
 
 
 @dataclass(frozen=True)
@@ -118,21 +118,24 @@ def resulting_movement(state: MovementState, recorded_at: datetime) -> Resulting
         return None
     m = state.movement
     # Built from validated values: no second validation on the command's path.
-    return ResultingMovement.model_construct(
-        transaction_type=m.transaction_type,
-        part_id=m.part_id,
-        from_warehouse_id=m.from_warehouse_id,
-        to_warehouse_id=m.to_warehouse_id,
-        machine_id=m.machine_id,
-        quantity=m.quantity,
-        unit_of_measure=m.unit_of_measure,
-        transaction_date=m.transaction_date,
-        notes=m.notes,
-        reference_number=m.reference_number,
-        requires_approval=m.requires_approval,
-        approval_status=state.status,
-        recorded_at=recorded_at,
-        recorded_by=state.recorded_by,
+    return trusted(
+        ResultingMovement,
+        {
+            "transaction_type": m.transaction_type,
+            "part_id": m.part_id,
+            "from_warehouse_id": m.from_warehouse_id,
+            "to_warehouse_id": m.to_warehouse_id,
+            "machine_id": m.machine_id,
+            "quantity": m.quantity,
+            "unit_of_measure": m.unit_of_measure,
+            "transaction_date": m.transaction_date,
+            "notes": m.notes,
+            "reference_number": m.reference_number,
+            "requires_approval": m.requires_approval,
+            "approval_status": state.status,
+            "recorded_at": recorded_at,
+            "recorded_by": state.recorded_by,
+        },
     )
 
 

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from ledger.commands import StockCommand
 from ledger.decide import decide, handler_for
-from ledger.events import Event, movement_stream
+from ledger.events import Event, Movement, movement_stream
 from ledger.fold import StockKey, reservation_changes, stock_changes
 from ledger.needs import Found, Needs, Streams
 from ledger.orders.commands import OrderCommand
@@ -183,7 +183,13 @@ class BatchStreams:
                 )
             else:
                 pairs, by, first = own.get(stream, []), user, at
-            state = movement_state(pairs, by)
+            if len(pairs) == 1 and isinstance(created := pairs[0][1], Movement):
+                # A movement the decision created (every line of a stocktake): its state, unfolded.
+                state: MovementState | None = MovementState(
+                    created, pairs[0][0], created.approval_status, recorded_by=by
+                )
+            else:
+                state = movement_state(pairs, by)
             movement = None if state is None or first is None else resulting_movement(state, first)
             if movement is None:
                 return None

@@ -9,11 +9,18 @@ under load the batches grow by themselves. Each future gets its own command's
 result or exception.
 
 Clients that wait for each answer before sending again (HTTP clients, the
-benchmark's threads) form batches of about clients / (2 x committers): while
-one batch commits, the clients it answers are not queued yet, and a committer
-never waits for them (measured: `time.sleep(0)` before draining changes
-nothing). One committer is the best choice while CPU, not the WAL flush, is
-scarce; more committers overlap commits when it is the other way round.
+benchmark's threads) would form batches of about clients / (2 x committers):
+while one batch commits, the clients it answers are not queued yet. So a
+committer that has just answered n commands, with m more waiting, lingers
+(at most `linger`, 0.3 ms by default) until n + m are queued before it drains:
+the answered clients' next commands join the batch instead of the one after.
+A batch costs about as much again as a command (its statements, BEGIN and
+COMMIT), so the bigger batch halves that share: measured with 8 closed-loop
+writers, 7.5 commands a batch instead of 4 and about 30% less CPU a command,
+client and PostgreSQL alike (bench/append.py). A committer that answered one
+command does not linger: an idle one answers as fast as execute would. One
+committer is the best choice while CPU, not the WAL flush, is scarce; more
+committers overlap commits when it is the other way round.
 
 `close()` refuses new commands and waits for the queued ones to run; if the
 thread cannot run them (it died, or the wait timed out) they fail with
@@ -26,6 +33,7 @@ from __future__ import annotations
 import itertools
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -50,6 +58,8 @@ class _Submission:
 
 
 _STOP = None
+LINGER = 0.0003  # seconds a loaded committer waits for the clients it just answered
+_LINGER_STEP = 0.00002
 
 
 class GroupCommitter:
@@ -64,11 +74,13 @@ class GroupCommitter:
         ledger: PostgresLedger,
         *,
         max_batch: int = 64,
+        linger: float = LINGER,
         name: str = "ledger-committer",
     ) -> None:
         self._connect = connect
         self._ledger = ledger
         self._max_batch = max_batch
+        self._linger = linger
         self._queue: queue.SimpleQueue[_Submission | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._closed = False
@@ -106,20 +118,28 @@ class GroupCommitter:
     def _run(self) -> None:
         conn: Connection | None = None
         try:
-            stopping = False
+            stopping, expect = False, 1
             while not stopping:
-                batch, stopping = self._next_batch()
+                batch, stopping = self._next_batch(expect)
                 conn = self._run_batch(conn, batch)
+                expect = len(batch) + self._queue.qsize()  # the clients answered, and those waiting
         finally:
             if conn is not None:
                 conn.close()
             self._fail_queued("the ledger's committer stopped")
 
-    def _next_batch(self) -> tuple[list[_Submission], bool]:
-        """The first queued submission (waiting for it) and whatever else is queued; whether to stop."""
+    def _next_batch(self, expect: int = 1) -> tuple[list[_Submission], bool]:
+        """The first queued submission (waiting for it) and whatever else is queued; whether to stop.
+
+        With `expect` > 1, wait (at most the linger) until that many are queued.
+        """
         first = self._queue.get()
         if first is _STOP:
             return [], True
+        if expect > 1 and self._linger > 0:
+            target, deadline = min(expect, self._max_batch) - 1, time.monotonic() + self._linger
+            while self._queue.qsize() < target and time.monotonic() < deadline:
+                time.sleep(_LINGER_STEP)  # lets the answered clients' threads run and submit
         batch = [first]
         while len(batch) < self._max_batch:
             try:
@@ -176,9 +196,10 @@ class Committers:
         *,
         count: int = 2,
         max_batch: int = 64,
+        linger: float = LINGER,
     ) -> None:
         self.members = [
-            GroupCommitter(connect, ledger, max_batch=max_batch, name=f"ledger-committer-{n}")
+            GroupCommitter(connect, ledger, max_batch=max_batch, linger=linger, name=f"ledger-committer-{n}")
             for n in range(count)
         ]
         self._turns = itertools.cycle(self.members)

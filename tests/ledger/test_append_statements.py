@@ -23,7 +23,7 @@ from ledger.recorded import (
     fixed_hash_fields,
     hash_body,
 )
-from ledger.results import CommandResult
+from ledger.results import AppendedEvent, CommandResult, trusted
 from tests.fixtures.ledger import Conn, make_site, run
 from tests.fixtures.world import World
 
@@ -152,3 +152,21 @@ def test_the_read_statement_takes_the_xid_even_when_it_locks_nothing(conn: Conn)
     with conn.transaction():
         load_and_lock(conn, Wanted(users={site.user}), datetime.now(UTC).year)
         assert conn.execute("SELECT pg_current_xact_id_if_assigned()").fetchone() != (None,)
+
+
+def test_a_trusted_model_is_the_one_model_construct_builds() -> None:
+    values: dict[str, object] = {
+        "position": 3,
+        "log_transaction_id": 9,
+        "events": (AppendedEvent(position=3, stream_id="s", stream_version=1, event_type="StockCreated"),),
+        "transaction_ids": (uuid.uuid4(),),
+        "warnings": (),
+        "replayed": False,
+        "order_id": None,
+        "movements": None,
+    }
+    fast, slow = trusted(CommandResult, dict(values)), CommandResult.model_construct(**values)  # type: ignore[arg-type]
+    assert fast == slow
+    assert fast.model_fields_set == slow.model_fields_set
+    assert fast.model_dump_json() == slow.model_dump_json()
+    assert fast.model_copy(update={"replayed": True}).replayed

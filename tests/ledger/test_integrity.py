@@ -10,7 +10,7 @@ import pytest
 
 from ledger.commands import CreateStock, TransferStock
 from ledger.postgres.seals import audit, seal
-from tests.fixtures.ledger import Conn, Site, make_site, run
+from tests.fixtures.ledger import Conn, Site, forge, make_site, run
 from tests.fixtures.world import World
 
 pytestmark = pytest.mark.db
@@ -52,11 +52,17 @@ def test_log_and_seals_refuse_update_delete_truncate(own: tuple[Conn, Site], sta
 
 def test_writers_cannot_choose_their_transaction_id(own: tuple[Conn, Site]) -> None:
     conn, _ = own
-    with conn.transaction():
+    with pytest.raises(psycopg.errors.CheckViolation, match="ledger_events_writer_xid_is_writer"):
         conn.execute(
             "INSERT INTO ledger_events (stream_id, stream_version, event_type, payload, recorded_at,"
             " previous_hash, hash, writer_xid) VALUES ('x-1', 1, 'X', '{}', now(),"
             " decode(repeat('00', 32), 'hex'), decode(repeat('00', 32), 'hex'), '1'::xid8)"
+        )
+    with conn.transaction():  # naming its own xid is allowed, and is what the default does
+        conn.execute(
+            "INSERT INTO ledger_events (stream_id, stream_version, event_type, payload, recorded_at,"
+            " previous_hash, hash, writer_xid) VALUES ('x-1', 1, 'X', '{}', now(),"
+            " decode(repeat('00', 32), 'hex'), decode(repeat('00', 32), 'hex'), pg_current_xact_id())"
         )
         row = conn.execute(
             "SELECT writer_xid = pg_current_xact_id() FROM ledger_events WHERE stream_id = 'x-1'"
@@ -76,11 +82,8 @@ def test_an_untouched_log_audits_clean(own: tuple[Conn, Site]) -> None:
 
 
 def behind_the_trigger(conn: Conn, statement: str) -> None:
-    """What a superuser could do: disable the guard, change a row, enable it again."""
-    with conn.transaction():
-        conn.execute("ALTER TABLE ledger_events DISABLE TRIGGER ledger_events_append_only")
-        conn.execute(statement)
-        conn.execute("ALTER TABLE ledger_events ENABLE TRIGGER ledger_events_append_only")
+    """What a superuser could do: disable the guards, change a row, restore them."""
+    forge(conn, statement)
 
 
 def test_a_changed_payload_is_detected(own: tuple[Conn, Site]) -> None:

@@ -1,4 +1,5 @@
-"""Migration 0009: the writer's xid8 columns are named writer_xid, and the stamp trigger follows them."""
+"""Migrations 0009 and 0015: the writer's xid8 columns are named writer_xid; the stamp (a trigger, then
+a DEFAULT with a CHECK) gives every row its writing transaction's xid, both ways."""
 
 from __future__ import annotations
 
@@ -64,3 +65,44 @@ def test_the_rename_keeps_stamped_rows_and_the_stamp_both_ways(empty_db_url: str
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         assert xid_columns(conn) == OLD_XID_COLUMNS
         assert stamped(conn, "transaction_id", "downgraded")
+
+
+OTHER_XID = INSERT.replace("previous_hash, hash)", "previous_hash, hash, writer_xid)").replace(
+    "'hex'))", "'hex'), '1'::xid8)"
+)
+
+
+def stamp_trigger(conn: Connection) -> bool:
+    row = conn.execute("SELECT count(*) FROM pg_trigger WHERE tgname = 'ledger_events_stamp'").fetchone()
+    return row == (1,)
+
+
+def test_the_default_stamps_and_refuses_another_xid_where_the_trigger_overwrote_it(
+    empty_db_url: str,
+) -> None:
+    migrate(empty_db_url, "0014_keyset_indexes")
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        assert stamp_trigger(conn)
+        assert stamped(conn, "writer_xid", "trigger")
+        conn.execute(OTHER_XID, ["overwritten"])  # the trigger corrects it
+        assert stamped(conn, "writer_xid", "trigger-again")
+
+    migrate(empty_db_url)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        assert not stamp_trigger(conn)
+        assert stamped(conn, "writer_xid", "default")
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute(OTHER_XID, ["refused"])
+        assert conn.execute("SELECT count(*) FROM ledger_events WHERE stream_id = 'refused'").fetchone() == (
+            0,
+        )
+
+    downgrade(empty_db_url, "0014_keyset_indexes")
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        assert stamp_trigger(conn)
+        conn.execute(OTHER_XID, ["overwritten-again"])
+        assert stamped(conn, "writer_xid", "trigger-after-downgrade")
+        [(ok,)] = conn.execute(
+            "SELECT bool_and(writer_xid <> '1'::xid8) FROM ledger_events WHERE stream_id LIKE 'overwritten%%'"
+        ).fetchall()
+        assert ok

@@ -22,7 +22,7 @@ from projections.registry import ALL, select
 from projections.tools.rebuild import SHADOW, _round, rebuild
 from projections.tools.shadow_tables import create_copies
 from projections.tools.verify import verify
-from tests.fixtures.ledger import Conn, Site, make_site, run
+from tests.fixtures.ledger import Conn, Site, forge, make_site, run
 from tests.fixtures.world import World
 from tests.projections.conftest import catch_up, inventory, log_fold
 
@@ -91,13 +91,11 @@ def test_verify_finds_a_tampered_projection_row(own: tuple[Conn, Site]) -> None:
 
 def test_verify_finds_a_tampered_log_row(own: tuple[Conn, Site]) -> None:
     conn, _ = own
-    with conn.transaction():
-        conn.execute("ALTER TABLE ledger_events DISABLE TRIGGER ledger_events_append_only")
-        conn.execute(
-            "UPDATE ledger_events SET payload = jsonb_set(payload, '{notes}', '\"forged\"')"
-            " WHERE event_type = 'StockTransferred'"
-        )
-        conn.execute("ALTER TABLE ledger_events ENABLE TRIGGER ledger_events_append_only")
+    forge(
+        conn,
+        "UPDATE ledger_events SET payload = jsonb_set(payload, '{notes}', '\"forged\"')"
+        " WHERE event_type = 'StockTransferred'",
+    )
     report = verify(conn, ALL)
     assert not report.ok
     assert any("does not match its hash" in p for p in report.problems)

@@ -11,7 +11,7 @@ from ledger.commands import CreateStock
 from projections.engine.runner import ENSURE, lock_key
 from projections.engine.status import status
 from projections.registry import BY_NAME
-from tests.fixtures.ledger import make_site, run
+from tests.fixtures.ledger import forge, make_site, run
 from tests.fixtures.world import World
 
 pytestmark = pytest.mark.db
@@ -23,9 +23,7 @@ def test_a_projection_never_run_lags_by_the_whole_log_in_seconds_too(fresh_db_ur
         site = make_site(World(conn))
         run(conn, CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=Decimal(1)), site)
         # Backdate the event's record moment behind the append-only triggers' back: a minute old.
-        conn.execute("ALTER TABLE ledger_events DISABLE TRIGGER USER")
-        conn.execute("UPDATE ledger_events SET recorded_at = recorded_at - interval '1 minute'")
-        conn.execute("ALTER TABLE ledger_events ENABLE TRIGGER USER")
+        forge(conn, "UPDATE ledger_events SET recorded_at = recorded_at - interval '1 minute'", "USER")
         [row] = status(conn, INVENTORY)
     assert (row.position, row.events_applied, row.lag_events, row.updated_at) == (0, 0, 1, None)
     assert 60 <= row.lag_seconds < 600
