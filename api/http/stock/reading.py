@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from api.http.deps import AppSettings, Connection, CurrentUser, ReadConnection
 from api.http.pagination import DATED, Cursor, CursorKey, Limit, Page, dated_after, page
+from api.http.stock import inventory_page
 from api.http.stock import queries as q
 from api.http.stock.freshness import MinPosition, ensure_fresh
 
@@ -64,6 +65,11 @@ class Listing(Reading):
         # The cursor is decoded before this runs, so a bad one is a 422 at once, not after the wait.
         found = self.rows(names, query, model, filters | {"limit": self.limit + 1})
         return page(found, self.limit, cursor_key, key)
+
+    def json_page(self, names: tuple[str, ...], filters: dict[str, Any]) -> bytes:
+        """GET /inventory's page as JSON bytes (inventory_page.py), once the projections `names` are fresh."""
+        ensure_fresh(self.conn, self.settings, names, self.min_position, primary=self.primary)
+        return inventory_page.page_json(self.conn, filters, self.limit)
 
     def newest_first(
         self,
