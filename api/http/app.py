@@ -31,6 +31,7 @@ from api.http.stock import reads as routes_queries
 from api.http.stock import report_routes as routes_reports
 from api.http.stock import routes as routes_stock
 from api.http.stock import stocktake_routes as routes_stocktakes
+from api.http.stock.page_cache import PageCache
 from api.http.ui import reads as routes_ui_reads
 from api.http.ui import routes as routes_ui
 from api.runtime.logs import RequestIdMiddleware, stamp_request_ids
@@ -63,6 +64,8 @@ ROUTERS = (
     routes_ui_reads,
     routes_ui,
 )
+# Their routes match nothing another router's does (the health and stock-query paths are their own).
+HOT = (routes_health, routes_queries, routes_stock)
 
 
 def create_app(settings: Settings, database_url: str) -> FastAPI:
@@ -87,6 +90,8 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     app.state.committer = None  # likewise (ABPARTS_COMMITTERS)
     app.state.ledger = PostgresLedger(settings.policy())
     app.state.principals = principals = PrincipalCache(settings.principal_cache_seconds)
+    # Off with a read replica: a NOTIFY from the primary may come before the replica has the change.
+    app.state.page_cache = PageCache(database_url if read_pool is None else None)
     app.state.metrics = metrics = Metrics(pool, watched(feed=settings.nats_url is not None))
     stamp_request_ids()
     problems.install(app)
@@ -101,7 +106,9 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     app.add_middleware(PrincipalCacheMiddleware, cache=principals)
     app.add_middleware(LatencyMiddleware, metrics=metrics, access_log=settings.access_log)
     app.add_middleware(RequestIdMiddleware)
-    for module in ROUTERS:
+    # Matched in this order, one route after another: the hot paths first (GET /inventory was the
+    # 45th of 79 routes, and matching the 44 before it cost a cached page a quarter of its time).
+    for module in (*HOT, *(m for m in ROUTERS if m not in HOT)):
         app.include_router(module.router)
     return app
 
@@ -149,6 +156,7 @@ def _lifespan(
                 database_url, settings.idempotency_retention, settings.idempotency_prune_interval
             )
             app.state.pruner.start()
+            app.state.page_cache.start()
         running += 1
         try:
             yield
@@ -159,6 +167,7 @@ def _lifespan(
                     app.state.projectors.stop()
                     app.state.projectors = None
                 app.state.pruner.stop()
+                app.state.page_cache.stop()
                 if app.state.committer is not None:
                     # The queued commands run first; only a database that stopped answering fails them.
                     app.state.committer.close(timeout=settings.database_timeout)

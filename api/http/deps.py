@@ -9,7 +9,7 @@ waiting for a connection or a cache miss's lookup goes to a worker thread.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated
 
@@ -100,6 +100,16 @@ Ledger = Annotated[PostgresLedger, Depends(_ledger)]
 async def _principal(
     request: Request, conn: Connection, token: Annotated[str | None, Depends(oauth2)]
 ) -> Principal:
+    return await find_principal(request, token, lambda digest: load_principal(conn, digest))
+
+
+async def find_principal(
+    request: Request, token: str | None, load: Callable[[str], Principal | None]
+) -> Principal:
+    """The caller of `token`: from the principal cache, else `load`ed (by digest) in a worker thread.
+
+    A missing, unknown, expired or revoked token is a 401.
+    """
     challenge = {"WWW-Authenticate": "Bearer"}
     if not token:
         raise ApiError(
@@ -110,7 +120,7 @@ async def _principal(
     principal = cache.get(digest)
     if principal is None:
         generation, read_at = cache.generation, time.monotonic()
-        principal = await anyio.to_thread.run_sync(load_principal, conn, digest)
+        principal = await anyio.to_thread.run_sync(load, digest)
         if principal is None:
             raise ApiError(401, "invalid_token", "the token is unknown, expired or revoked", challenge)
         cache.put(digest, principal, read_at, generation)

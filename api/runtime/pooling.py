@@ -82,6 +82,7 @@ class Watchdog:
         self._held: set[WatchedConnection] = set()
         self._thread: threading.Thread | None = None
         self._stopped = False
+        self._wake_at = math.inf  # when the thread next looks, unless notified
 
     def watch(self, conn: WatchedConnection, seconds: float) -> None:
         """Break `conn` if it is still held `seconds` from now (or later, if extended)."""
@@ -91,7 +92,11 @@ class Watchdog:
                 self._thread.start()
             conn.deadline = time.monotonic() + seconds
             self._held.add(conn)
-            self._wake.notify()
+            # Only a deadline before the thread's next look needs it woken: a hold's deadline is
+            # mostly later than the others' (same timeout), so it rarely is (a wake-up per
+            # checkout cost the event loop a GIL hand-off per request).
+            if conn.deadline < self._wake_at:
+                self._wake.notify()
 
     def release(self, conn: WatchedConnection) -> None:
         """Stop watching `conn`: once given back, it is never broken for its former holder."""
@@ -117,7 +122,9 @@ class Watchdog:
                     _break(conn)
                 deadlines = [c.deadline for c in self._held if c.deadline is not None]
                 # Extensions only move deadlines later: waking at the old one and looking again is enough.
-                self._wake.wait(max(min(deadlines) - now, 0.01) if deadlines else None)
+                wait = max(min(deadlines) - now, 0.01) if deadlines else None
+                self._wake_at = math.inf if wait is None else now + wait
+                self._wake.wait(wait)
 
 
 def _break(conn: WatchedConnection) -> None:

@@ -13,29 +13,6 @@ from typing import Any
 from api.runtime.reorder import AT_OR_BELOW_MINIMUM, SUGGESTED_QUANTITY
 from ledger.postgres.connection import Connection
 
-INVENTORY = """
-SELECT i.id, i.warehouse_id, i.part_id, i.current_stock, i.reserved_stock,
-    i.current_stock - i.reserved_stock AS available_stock, i.minimum_stock_recommendation, i.unit_of_measure,
-    i.reorder_threshold_set_by, i.last_recommendation_update, i.last_updated, i.created_at,
-    w.organization_id, p.part_number, p.name AS part_name, w.name AS warehouse_name,
-    o.name AS organization_name
-FROM inventory i
-JOIN warehouses w ON w.id = i.warehouse_id
-JOIN parts p ON p.id = i.part_id
-JOIN organizations o ON o.id = w.organization_id
-WHERE (%(scope)s::uuid[] IS NULL OR w.organization_id = ANY(%(scope)s))
-  AND (%(warehouse_id)s::uuid IS NULL OR i.warehouse_id = %(warehouse_id)s)
-  AND (%(part_id)s::uuid IS NULL OR i.part_id = %(part_id)s)
-  -- strpos, not LIKE: wildcards in the text are taken literally, as GET /parts?q= takes them.
-  AND (%(q)s::text IS NULL OR strpos(lower(p.part_number), lower(%(q)s)) > 0
-       OR strpos(lower(p.name), lower(%(q)s)) > 0)
-  AND (%(organization_id)s::uuid IS NULL OR w.organization_id = %(organization_id)s)
-  AND (NOT %(low_stock)s OR i.current_stock <= i.minimum_stock_recommendation)
-  AND (%(after)s::uuid[] IS NULL OR (i.warehouse_id, i.part_id) > (%(after)s[1], %(after)s[2]))
-ORDER BY i.warehouse_id, i.part_id
-LIMIT %(limit)s
-"""
-
 # A movement is visible when either of its warehouses is.
 TRANSACTION_SCOPE = """
 (%(scope)s::uuid[] IS NULL

@@ -18,8 +18,10 @@ from pydantic import BaseModel
 
 from api.http.deps import AppSettings, Connection, CurrentUser, ReadConnection
 from api.http.pagination import DATED, Cursor, CursorKey, Limit, Page, dated_after, page
+from api.http.stock import inventory_page
 from api.http.stock import queries as q
 from api.http.stock.freshness import MinPosition, ensure_fresh
+from api.runtime.settings import Settings
 
 R = TypeVar("R", bound=BaseModel)
 K = TypeVar("K")
@@ -89,6 +91,52 @@ class Window:
         return asdict(self)
 
 
-StockRead = Annotated[Reading, Depends()]
-StockList = Annotated[Listing, Depends()]
-Period = Annotated[Window, Depends()]
+def read_page(state: Any, filters: dict[str, Any], limit: int, min_position: int | None) -> bytes:
+    """GET /inventory's page as JSON bytes (inventory_page.py), once the inventory includes `min_position`.
+
+    `state` is the app's: on connections of its pools, taken and given back here, as a Reading's.
+    """
+    settings: Settings = state.settings
+    with state.pool.connection() as primary:
+        if state.read_pool is None:
+            ensure_fresh(primary, settings, ("inventory",), min_position, primary=primary)
+            return inventory_page.page_json(primary, filters, limit)
+        with state.read_pool.connection() as reads:
+            ensure_fresh(reads, settings, ("inventory",), min_position, primary=primary)
+            return inventory_page.page_json(reads, filters, limit)
+
+
+async def _reading(
+    conn: ReadConnection,
+    primary: Connection,
+    settings: AppSettings,
+    caller: CurrentUser,
+    min_position: MinPosition = None,
+) -> Reading:
+    return Reading(conn, primary, settings, caller, min_position)
+
+
+async def _listing(
+    conn: ReadConnection,
+    primary: Connection,
+    settings: AppSettings,
+    caller: CurrentUser,
+    min_position: MinPosition = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Listing:
+    return Listing(conn, primary, settings, caller, min_position, limit, cursor)
+
+
+async def _window(
+    date_from: Annotated[datetime | None, Query(description="On or after this moment.")] = None,
+    date_to: Annotated[datetime | None, Query(description="Before this moment.")] = None,
+) -> Window:
+    return Window(date_from, date_to)
+
+
+# Built by `async def` functions with the dataclasses' fields as parameters, in their order: FastAPI
+# calls a class given as a dependency in a worker thread (a hop per request, and per dependency).
+StockRead = Annotated[Reading, Depends(_reading)]
+StockList = Annotated[Listing, Depends(_listing)]
+Period = Annotated[Window, Depends(_window)]
