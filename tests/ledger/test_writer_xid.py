@@ -1,4 +1,4 @@
-"""Migrations 0009 and 0015: the writer's xid8 columns are named writer_xid; the stamp (a trigger, then
+"""Migrations 0009 and 0016: the writer's xid8 columns are named writer_xid; the stamp (a trigger, then
 a DEFAULT with a CHECK) gives every row its writing transaction's xid, both ways."""
 
 from __future__ import annotations

@@ -14,14 +14,14 @@ The constraint is NOT VALID: rows already in the log were stamped by their own t
 whose xids are not the current one; PostgreSQL checks it for every new row all the same, and a
 dump restores the rows before it adds the constraint (as it did with the trigger).
 
-Revision ID: 0015_writer_xid_default
-Revises: 0014_keyset_indexes
+Revision ID: 0016_writer_xid_default
+Revises: 0015_reference_notify
 """
 
 from alembic import op
 
-revision = "0015_writer_xid_default"
-down_revision = "0014_keyset_indexes"
+revision = "0016_writer_xid_default"
+down_revision = "0015_reference_notify"
 branch_labels = None
 depends_on = None
 
