@@ -11,15 +11,12 @@ Two round trips a batch, however many statements its projection has: one
 statement (`PLAN`) reads the checkpoint, the bounds and the batch's end; the
 projection's statements, the checkpoint's advance and a NOTIFY on
 `CHECKPOINTS` (delivered at commit, for the reads waiting on `min_position`)
-then go in one pipeline. `apply_together` steps several projections in one
-transaction, a round trip per level of dependency (the workers' way: a
-transaction and its fixed costs per step, not per projection).
+then go in one pipeline.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,15 +38,6 @@ ON CONFLICT (name) DO UPDATE SET writer_xid = EXCLUDED.writer_xid, position = EX
     events_applied = c.events_applied + EXCLUDED.events_applied, updated_at = now()
 """
 ANNOUNCE = "SELECT pg_notify(%s, %s)"
-# The same for several projections at once (apply_together).
-ADVANCE_ALL = """
-INSERT INTO projection_checkpoints AS c (name, writer_xid, position, events_applied)
-SELECT n, x::xid8, p, k FROM unnest(%(names)s::text[], %(xids)s::text[], %(positions)s::bigint[],
-    %(counts)s::bigint[]) AS a (n, x, p, k)
-ON CONFLICT (name) DO UPDATE SET writer_xid = EXCLUDED.writer_xid, position = EXCLUDED.position,
-    events_applied = c.events_applied + EXCLUDED.events_applied, updated_at = now()
-"""
-ANNOUNCE_ALL = "SELECT pg_notify(%s, n) FROM unnest(%s::text[]) AS a (n)"
 # The checkpoint (the start when it has no row), the lowest bound (the dependencies' checkpoints and
 # `until`; else the end of all time), the batch's last event, its size and how many of its events the
 # projection reads, and whether committed events wait beyond the horizon (an older transaction is
@@ -135,54 +123,7 @@ def apply_next(
     conn: Connection, projection: Projection, limit: int, until: LogCheckpoint | None = None
 ) -> Batch:
     """Apply up to `limit` new events to `projection` (see the module); what it applied."""
-    row = conn.execute(PLAN, _plan_params(projection, limit, until)).fetchone()
-    assert row is not None  # `lo` always has its one row
-    planned = _Planned(projection, row)
-    if planned.count:
-        if conn.pgconn.pipeline_status != pq.PipelineStatus.OFF:
-            _write_one(conn, planned)  # in the caller's pipeline
-        else:
-            with conn.pipeline():
-                _write_one(conn, planned)
-    return planned.batch
-
-
-def _write_one(conn: Connection, planned: _Planned) -> None:
-    _write(conn, planned)
-    conn.execute(ADVANCE, planned.advance)
-    conn.execute(ANNOUNCE, [CHECKPOINTS, planned.projection.name])
-
-
-def apply_together(conn: Connection, projections: Sequence[Projection], limit: int) -> dict[str, Batch]:
-    """Apply the next batch of each projection, in the caller's transaction and pipeline; what each applied.
-
-    A round trip per level of dependency, not three per projection: the plans of the projections
-    whose dependencies are not among `projections` go together, then their writes and checkpoints
-    with the plans of the projections that depend on them (which then see the new checkpoints), and
-    so on; the caller's commit ends the last level. One NOTIFY names every projection that advanced.
-    """
-    done: dict[str, Batch] = {}
-    advanced: list[str] = []
-    todo = list(projections)
-    while todo:
-        level = [p for p in todo if not set(p.depends_on) & {q.name for q in todo}]
-        todo = [p for p in todo if p not in level]
-        cursors = [conn.execute(PLAN, _plan_params(p, limit, None)) for p in level]
-        plans = [_Planned(p, c.fetchone()) for p, c in zip(level, cursors, strict=True)]  # one round trip
-        moving = [planned for planned in plans if planned.count]
-        for planned in moving:
-            _write(conn, planned)
-        if moving:
-            conn.execute(ADVANCE_ALL, _advance_all(moving))
-        advanced += [planned.projection.name for planned in moving]
-        done |= {planned.projection.name: planned.batch for planned in plans}
-    if advanced:
-        conn.execute(ANNOUNCE_ALL, [CHECKPOINTS, advanced])
-    return done
-
-
-def _plan_params(projection: Projection, limit: int, until: LogCheckpoint | None) -> dict[str, Any]:
-    return {
+    params: dict[str, Any] = {
         "name": projection.name,
         "depends_on": list(projection.depends_on),
         "u_xid": None if until is None else str(until.transaction_id),
@@ -190,34 +131,28 @@ def _plan_params(projection: Projection, limit: int, until: LogCheckpoint | None
         "limit": limit,
         "types": None if projection.event_types is None else sorted(projection.event_types),
     }
+    row = conn.execute(PLAN, params).fetchone()
+    assert row is not None  # `lo` always has its one row
+    lo_xid, lo_pos, hi_xid, hi_pos, count, read, held_back = row
+    if not count:
+        return Batch(0, bool(held_back))
+    params = {"lo_xid": lo_xid, "lo_pos": lo_pos, "hi_xid": hi_xid, "hi_pos": hi_pos}
+    statements = projection.statements if read else ()  # nothing it reads: only the checkpoint moves
+    if conn.pgconn.pipeline_status != pq.PipelineStatus.OFF:
+        _write(conn, projection, statements, params, int(count))  # in the caller's pipeline
+    else:
+        with conn.pipeline():
+            _write(conn, projection, statements, params, int(count))
+    return Batch(int(count), bool(held_back))
 
 
-class _Planned:
-    """One projection's PLAN row: its batch's bounds, its size, and whether it reads any of it."""
-
-    def __init__(self, projection: Projection, row: tuple[Any, ...] | None) -> None:
-        assert row is not None  # `lo` always has its one row
-        lo_xid, lo_pos, hi_xid, hi_pos, count, read, held_back = row
-        self.projection = projection
-        self.count = int(count)
-        self.batch = Batch(self.count, bool(held_back))
-        # Nothing it reads: only the checkpoint moves.
-        self.statements = projection.statements if read else ()
-        self.params = {"lo_xid": lo_xid, "lo_pos": lo_pos, "hi_xid": hi_xid, "hi_pos": hi_pos}
-        self.advance = {"name": projection.name, "xid": hi_xid, "position": hi_pos, "count": self.count}
-
-
-def _write(conn: Connection, planned: _Planned) -> None:
-    if planned.count >= WORK_MEM_FROM and planned.statements:
+def _write(
+    conn: Connection, projection: Projection, statements: tuple[str, ...], params: dict[str, Any], count: int
+) -> None:
+    if count >= WORK_MEM_FROM and statements:
         conn.execute(WORK_MEM)
-    for statement in planned.statements:
-        conn.execute(statement, planned.params)
-
-
-def _advance_all(moving: list[_Planned]) -> dict[str, list[Any]]:
-    return {
-        "names": [p.projection.name for p in moving],
-        "xids": [str(p.advance["xid"]) for p in moving],
-        "positions": [p.advance["position"] for p in moving],
-        "counts": [p.count for p in moving],
-    }
+    for statement in statements:
+        conn.execute(statement, params)
+    advance = {"name": projection.name, "xid": params["hi_xid"], "position": params["hi_pos"], "count": count}
+    conn.execute(ADVANCE, advance)
+    conn.execute(ANNOUNCE, [CHECKPOINTS, projection.name])

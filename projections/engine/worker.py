@@ -4,9 +4,9 @@ A worker holds a session advisory lock for each projection it keeps up to date;
 another worker (in this process or another) waits on standby and takes over a
 projection when its lock is released, for instance because its process died (a
 worker looks again for the locks it lacks every poll interval). Each step is one
-transaction for all the projections it holds, a round trip per level of
-dependency (see runner.apply_together): a projection that depends on another is
-planned after that one's checkpoint moved, in the same transaction. A lost
+transaction for all the projections it holds, in three round trips whatever
+their number (see together.apply_together): a projection steps with the ones it
+depends on, in the same transaction. A lost
 database connection is retried with backoff (tenacity) until the database is
 back; the checkpoints make the restart exact.
 
@@ -32,7 +32,8 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exp
 
 from ledger.postgres.connection import Connection
 from projections.engine.projection import Projection
-from projections.engine.runner import SWAP_LOCK, Batch, apply_together, ensure_checkpoints, lock_key
+from projections.engine.runner import SWAP_LOCK, Batch, ensure_checkpoints, lock_key
+from projections.engine.together import apply_together
 from projections.tools import snapshots
 
 log = logging.getLogger(__name__)
@@ -164,7 +165,7 @@ class ProjectionWorker:
     def step(self, conn: Connection) -> dict[str, Batch]:
         """Apply one batch of each projection whose lock it holds, in one transaction; what each applied.
 
-        A round trip per level of dependency (see runner.apply_together), the commit in the last.
+        Three round trips (see together.apply_together), the commit in the last.
         """
         with conn.pipeline(), conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", [SWAP_LOCK])
