@@ -227,7 +227,8 @@ class ProjectorHub:
     def wake(self) -> None:
         """Tell every worker that there may be new events."""
         for worker in self.workers:
-            worker.wake.set()
+            if not worker.wake.is_set():  # set() takes the event's lock and notifies: once is enough
+                worker.wake.set()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the workers and wait for them to finish their current batch."""
