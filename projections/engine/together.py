@@ -44,9 +44,11 @@ WITH next AS (
 )
 SELECT last.writer_xid::text::bigint, last.position, (SELECT count(*) FROM next),
     (SELECT coalesce(array_agg(DISTINCT event_type), '{}') FROM next),
-    -- From the horizon on only (`+ 0` keeps the row comparison out of the index search).
-    EXISTS (SELECT 1 FROM ledger_events e WHERE e.writer_xid >= pg_snapshot_xmin(pg_current_snapshot())
-            AND (e.writer_xid, e.position + 0) > (%(lo_xid)s::text::xid8, %(lo_pos)s::bigint))
+    -- The log's last committed event, from the end of the commit-order index (an EXISTS over the
+    -- events from the horizon on was planned as a scan of the whole log, every step): past the
+    -- horizon, events wait behind it (the checkpoint always stands below the horizon).
+    coalesce((SELECT e.writer_xid FROM ledger_events e ORDER BY e.writer_xid DESC LIMIT 1), '0'::xid8)
+        >= pg_snapshot_xmin(pg_current_snapshot())
 FROM (VALUES (1)) one LEFT JOIN LATERAL (
     SELECT writer_xid, position FROM next ORDER BY writer_xid DESC, position DESC LIMIT 1
 ) last ON true
