@@ -180,11 +180,14 @@ class ProjectionWorker:
 
 
 class ProjectorHub:
-    """Runs one worker thread for all the projections and wakes it when the log grows.
+    """Runs a few worker threads, each stepping a group of the projections, and wakes them when the log grows.
 
-    One worker, not one per projection: its step is one transaction for all of them, so its fixed
-    costs (the transaction, the lock, the commit, the thread's wake-up) are paid once per step, not
-    once per projection (most of a command's database CPU at the head of the log, issue 12).
+    A worker per group, not per projection: a step is one transaction for its whole group, so its
+    fixed costs (the transaction, the plan, the commit, the thread's wake-up) are paid once per
+    step, not once per projection (most of a command's database CPU at the head of the log, issue
+    12). Two groups by default, so that catching up keeps two backends busy (one worker for all
+    caught up at 0.6x the speed of a worker per projection, README). A projection is in the group
+    of the projections it depends on.
     """
 
     def __init__(
@@ -196,31 +199,30 @@ class ProjectorHub:
         poll_interval: float = 1.0,
         min_interval: float = 0.0,
         snapshot_interval: int = 10_000,
+        groups: int = 2,
     ) -> None:
         self.stop_event = threading.Event()
         self.projections = tuple(projections)
-        worker = ProjectionWorker(
-            url,
-            self.projections,
-            self.stop_event,
-            batch_size=batch_size,
-            poll_interval=poll_interval,
-            min_interval=min_interval,
-        )
-        if any(p.name == "inventory" for p in self.projections):
-
-            def keep_snapshots(conn: Connection) -> None:
-                if any(p.name == "inventory" for p in worker.held):  # the inventory's active worker
-                    snapshots.advance(conn, snapshot_interval)
-
-            worker.after_step = _every_second(keep_snapshots)
-        self.workers = [worker]
+        self.workers = [
+            ProjectionWorker(
+                url,
+                group,
+                self.stop_event,
+                batch_size=batch_size,
+                poll_interval=poll_interval,
+                min_interval=min_interval,
+            )
+            for group in grouped(self.projections, groups)
+        ]
+        for worker in self.workers:
+            if any(p.name == "inventory" for p in worker.projections):
+                worker.after_step = _every_second(_snapshots_kept(worker, snapshot_interval))
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
         """Start every worker in a daemon thread."""
         for worker in self.workers:
-            thread = threading.Thread(target=worker.run, name="projectors", daemon=True)
+            thread = threading.Thread(target=worker.run, name=f"projectors-{worker.names}", daemon=True)
             thread.start()
             self._threads.append(thread)
 
@@ -236,6 +238,34 @@ class ProjectorHub:
         self.wake()
         for thread in self._threads:
             thread.join(timeout)
+
+
+def grouped(projections: Sequence[Projection], groups: int) -> list[tuple[Projection, ...]]:
+    """`projections` in at most `groups` groups, each projection with those it depends on, in order.
+
+    The projections tied by dependencies go together; these clusters are dealt out, the largest
+    first, to the group with the fewest projections so far.
+    """
+    clusters: list[list[Projection]] = []
+    for projection in projections:  # dependencies come first (the registry's order)
+        tied = [c for c in clusters if any(p.name in projection.depends_on for p in c)]
+        merged = [p for c in tied for p in c] + [projection]
+        clusters = [c for c in clusters if c not in tied] + [merged]
+    dealt: list[list[Projection]] = [[] for _ in range(max(1, min(groups, len(clusters))))]
+    for cluster in sorted(clusters, key=len, reverse=True):
+        min(dealt, key=len).extend(cluster)
+    order = {p.name: i for i, p in enumerate(projections)}
+    return [tuple(sorted(group, key=lambda p: order[p.name])) for group in dealt if group]
+
+
+def _snapshots_kept(worker: ProjectionWorker, interval: int) -> Callable[[Connection], None]:
+    """Advance the balance snapshots while `worker` holds the inventory projection's lock."""
+
+    def keep(conn: Connection) -> None:
+        if any(p.name == "inventory" for p in worker.held):
+            snapshots.advance(conn, interval)
+
+    return keep
 
 
 def _every_second(action: Callable[[Connection], object]) -> Callable[[Connection], None]:

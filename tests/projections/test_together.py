@@ -12,6 +12,7 @@ from ledger.commands import AdjustStock, CreateStock
 from projections.engine.projection import BATCH, Projection
 from projections.engine.runner import checkpoint
 from projections.engine.together import END, START, apply_together, batch_bounds
+from projections.engine.worker import grouped
 from projections.read_models.inventory import PROJECTION as INVENTORY
 from projections.read_models.stock_adjustments import PROJECTION as ADJUSTMENTS
 from projections.registry import ALL
@@ -77,3 +78,15 @@ def test_a_statement_naming_none_of_the_batch_events_does_not_run(own: tuple[Con
     reads_all = Projection("reads_all", (), (FAILS_IF_RUN.rsplit(" WHERE ", 1)[0],))
     with pytest.raises(psycopg.errors.DivisionByZero), conn.pipeline(), conn.transaction():
         apply_together(conn, (reads_all,), 1000)
+
+
+def test_the_hub_groups_each_projection_with_those_it_depends_on() -> None:
+    groups = grouped(ALL, 2)
+    assert len(groups) == 2
+    assert sorted(p.name for g in groups for p in g) == sorted(p.name for p in ALL)
+    for group in groups:
+        names = [p.name for p in group]
+        for projection in group:
+            # Its dependencies are in its group, before it.
+            assert all(names.index(d) < names.index(projection.name) for d in projection.depends_on)
+    assert grouped(ALL, 1) == [ALL]
