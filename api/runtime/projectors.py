@@ -28,7 +28,7 @@ from projections.registry import ALL
 
 
 def projector_hub(settings: Settings, url: str, projections: Sequence[Projection]) -> ProjectorHub:
-    """A worker per projection, tuned by the settings (not started)."""
+    """The workers of every projection (two groups), tuned by the settings (not started)."""
     return ProjectorHub(
         url,
         projections,

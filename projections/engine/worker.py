@@ -1,4 +1,4 @@
-"""Projector workers: a thread steps all the projections; at most one is active per projection anywhere.
+"""Projector workers: a thread steps a group of projections; at most one is active per projection anywhere.
 
 A worker holds a session advisory lock for each projection it keeps up to date;
 another worker (in this process or another) waits on standby and takes over a
