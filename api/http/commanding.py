@@ -78,8 +78,9 @@ async def execute(
         await anyio.to_thread.run_sync(check)
     future = committer.submit(command, _metadata(ctx))
     try:
-        # Cancelling the wait withdraws the command if its batch has not started yet.
-        with anyio.fail_after(ctx.settings.database_timeout):
+        # Cancelling the wait withdraws the command if its batch has not started yet. asyncio's own
+        # timeout, not anyio's fail_after: its cancel scope was a tenth of a command's route (py-spy).
+        async with asyncio.timeout(ctx.settings.database_timeout):
             result: CommandResult = await asyncio.wrap_future(future)
     except TimeoutError:
         raise ApiError(

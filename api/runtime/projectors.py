@@ -28,7 +28,7 @@ from projections.registry import ALL
 
 
 def projector_hub(settings: Settings, url: str, projections: Sequence[Projection]) -> ProjectorHub:
-    """A worker per projection, tuned by the settings (not started)."""
+    """The workers of every projection (two groups), tuned by the settings (not started)."""
     return ProjectorHub(
         url,
         projections,
@@ -60,7 +60,7 @@ def run_in_foreground(settings: Settings, url: str, projections: Sequence[Projec
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     hub.start()
     publisher = feed_publisher(settings, url, stop)
-    names = [w.projection.name for w in hub.workers]
+    names = [p.name for p in hub.projections]
     threads = []
     if publisher is not None:
         threads.append(threading.Thread(target=publisher.run, name="feed", daemon=True))

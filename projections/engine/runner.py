@@ -70,9 +70,11 @@ next AS (
 SELECT lo.xid::text::bigint, lo.pos, last.writer_xid::text::bigint, last.position,
     (SELECT count(*) FROM next),
     (SELECT count(*) FROM next WHERE %(types)s::text[] IS NULL OR event_type = ANY(%(types)s::text[])),
-    -- From the horizon on only (`+ 0` keeps the row comparison out of the index search).
-    EXISTS (SELECT 1 FROM ledger_events e WHERE e.writer_xid >= pg_snapshot_xmin(pg_current_snapshot())
-            AND (e.writer_xid, e.position + 0) > (lo.xid, lo.pos))
+    -- The log's last committed event, from the end of the commit-order index (an EXISTS over the
+    -- events from the horizon on was planned as a scan of the whole log, every step): past the
+    -- horizon, events wait behind it (the checkpoint always stands below the horizon).
+    coalesce((SELECT e.writer_xid FROM ledger_events e ORDER BY e.writer_xid DESC LIMIT 1), '0'::xid8)
+        >= pg_snapshot_xmin(pg_current_snapshot())
 FROM lo LEFT JOIN LATERAL (
     SELECT writer_xid, position FROM next ORDER BY writer_xid DESC, position DESC LIMIT 1
 ) last ON true

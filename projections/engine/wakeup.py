@@ -90,7 +90,8 @@ class Notifier:
 
     def poke(self) -> None:
         """Note that the log grew; a NOTIFY follows shortly."""
-        self._pending.set()
+        if not self._pending.is_set():  # set() takes the event's lock and notifies: once is enough
+            self._pending.set()
 
     def run(self) -> None:
         """Send notifications until the stop event is set."""

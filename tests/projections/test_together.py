@@ -1,0 +1,92 @@
+"""All projections in one step: dependents step with their dependencies; statements skip what they ignore."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+from ledger.commands import AdjustStock, CreateStock
+from projections.engine.projection import BATCH, Projection
+from projections.engine.runner import checkpoint
+from projections.engine.together import END, START, apply_together, batch_bounds
+from projections.engine.worker import grouped
+from projections.read_models.inventory import PROJECTION as INVENTORY
+from projections.read_models.stock_adjustments import PROJECTION as ADJUSTMENTS
+from projections.registry import ALL
+from tests.fixtures.ledger import Conn, Site, make_site, run
+from tests.fixtures.world import World
+from tests.projections.conftest import inventory, log_fold
+
+D = Decimal
+
+# Fails whenever it runs: a count is a row even over an empty batch.
+FAILS_IF_RUN = f"WITH {BATCH} SELECT count(*) / 0 FROM batch WHERE event_type = 'SupplierOrderPlaced'"
+
+
+def test_a_dependent_steps_with_its_dependency_at_its_checkpoint() -> None:
+    bounds = batch_bounds((INVENTORY, ADJUSTMENTS), {"inventory": (7, 3), "stock_adjustments": (7, 3)})
+    assert bounds == {"inventory": ((7, 3), END), "stock_adjustments": ((7, 3), END)}
+
+
+def test_a_dependent_behind_its_dependency_is_bounded_by_where_it_stands() -> None:
+    at = {"inventory": (9, 5), "stock_adjustments": (7, 3)}
+    assert batch_bounds((INVENTORY, ADJUSTMENTS), at)["stock_adjustments"] == ((7, 3), (9, 5))
+    # A dependency it does not step with (another worker's) bounds it too; none at all, at the start.
+    assert batch_bounds((ADJUSTMENTS,), at) == {"stock_adjustments": ((7, 3), (9, 5))}
+    assert batch_bounds((ADJUSTMENTS,), {}) == {"stock_adjustments": (START, START)}
+
+
+@pytest.fixture
+def own(fresh_db_url: str) -> Iterator[tuple[Conn, Site]]:
+    """A database of the test's own, with a site in it."""
+    with psycopg.connect(fresh_db_url, autocommit=True) as conn:
+        yield conn, make_site(World(conn))
+
+
+@pytest.mark.db
+def test_one_step_brings_every_projection_to_the_head(own: tuple[Conn, Site]) -> None:
+    conn, site = own
+    run(conn, CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(10)), site)
+    adjusted = AdjustStock(
+        warehouse_id=site.a, part_id=site.part, quantity_adjusted=D(-2), reason_code="damaged"
+    )
+    position = run(conn, adjusted, site).position
+    with conn.pipeline(), conn.transaction():
+        batches = apply_together(conn, ALL, 1000)
+    assert {name: batch.events for name, batch in batches.items()} == {p.name: 2 for p in ALL}
+    assert all(checkpoint(conn, p.name).position == position for p in ALL)
+    assert inventory(conn) == log_fold(conn) == {(site.a, site.part): D(8)}
+    # The adjustment's row found the inventory row it refers to, written earlier in the same step.
+    row = conn.execute("SELECT count(*) FROM stock_adjustments").fetchone()
+    assert row == (1,)
+    with conn.pipeline(), conn.transaction():
+        assert all(batch.events == 0 for batch in apply_together(conn, ALL, 1000).values())
+
+
+@pytest.mark.db
+def test_a_statement_naming_none_of_the_batch_events_does_not_run(own: tuple[Conn, Site]) -> None:
+    conn, site = own
+    position = run(conn, CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(1)), site).position
+    # Its other statement reads the batch's StockCreated: statement by statement, the other is skipped.
+    picky = Projection("picky", (), (FAILS_IF_RUN, *INVENTORY.statements))
+    with conn.pipeline(), conn.transaction():
+        assert apply_together(conn, (picky,), 1000)["picky"].events == 1
+    assert checkpoint(conn, "picky").position == position
+    reads_all = Projection("reads_all", (), (FAILS_IF_RUN.rsplit(" WHERE ", 1)[0],))
+    with pytest.raises(psycopg.errors.DivisionByZero), conn.pipeline(), conn.transaction():
+        apply_together(conn, (reads_all,), 1000)
+
+
+def test_the_hub_groups_each_projection_with_those_it_depends_on() -> None:
+    groups = grouped(ALL, 2)
+    assert len(groups) == 2
+    assert sorted(p.name for g in groups for p in g) == sorted(p.name for p in ALL)
+    for group in groups:
+        names = [p.name for p in group]
+        for projection in group:
+            # Its dependencies are in its group, before it.
+            assert all(names.index(d) < names.index(projection.name) for d in projection.depends_on)
+    assert grouped(ALL, 1) == [ALL]
