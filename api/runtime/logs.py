@@ -55,8 +55,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = dict(scope.get("headers", ())).get(b"x-request-id", b"").decode("latin-1")
-        rid = given if SANE_ID.match(given) else made_up_id()
+        rid = _given_id(scope) or made_up_id()
         token = request_id.set(rid)
 
         async def send_with_id(message: Message) -> None:
@@ -68,6 +67,15 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             request_id.reset(token)
+
+
+def _given_id(scope: Scope) -> str | None:
+    """The client's X-Request-ID when it is sane, else None."""
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            given = bytes(value).decode("latin-1")
+            return given if SANE_ID.match(given) else None
+    return None
 
 
 class JsonFormatter(logging.Formatter):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -92,6 +93,9 @@ class LatencyMiddleware:
         self.app = app
         self.metrics = metrics
         self.level = logging.INFO if access_log else logging.DEBUG
+        # The histogram's child per (method, route, status), found once: labels() cost a third of
+        # this layer's time on GET /health. Few keys: methods and route templates are the app's own.
+        self.children: dict[tuple[str, str, int], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -112,7 +116,11 @@ class LatencyMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
             elapsed = time.perf_counter() - started
-            self.metrics.latency.labels(scope["method"], template, str(status)).observe(elapsed)
+            key = (scope["method"], template, status)
+            child = self.children.get(key)
+            if child is None:
+                child = self.children[key] = self.metrics.latency.labels(key[0], template, str(status))
+            child.observe(elapsed)
             if access.isEnabledFor(self.level):
                 access.log(
                     self.level,
