@@ -7,6 +7,7 @@ reach it only by the notifications its listener receives (alembic 0015's, the pr
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -144,5 +145,45 @@ def test_a_page_read_across_a_change_is_not_kept(api_db_url: str, db: Connection
         db.execute("NOTIFY projection_checkpoints, 'inventory'")
         _until(lambda: cache.get("key") is None, "the inventory's advance")
         assert cache.generation == token + 1  # type: ignore[operator]
+    finally:
+        cache.stop()
+
+
+def test_misses_of_one_page_together_share_one_read_and_a_caller_leaving_stops_it_for_none(
+    api_db_url: str,
+) -> None:
+    cache = PageCache(api_db_url)
+    cache.start()
+    reads: list[str] = []
+
+    def reader(key: str, fail: bool = False) -> Callable[[], Any]:
+        async def read() -> bytes:
+            reads.append(key)
+            await asyncio.sleep(0.05)
+            if fail:
+                raise RuntimeError("the database went away")
+            return f"page {key}".encode()
+
+        return read
+
+    async def scenario() -> None:
+        many = [asyncio.ensure_future(cache.read_through("a", reader("a"))) for _ in range(20)]
+        other = asyncio.ensure_future(cache.read_through("b", reader("b")))
+        await asyncio.sleep(0.01)
+        many[0].cancel()  # its client went away: the others still get the page
+        assert await asyncio.gather(*many[1:]) == [b"page a"] * 19
+        assert await other == b"page b"
+        assert sorted(reads) == ["a", "b"]
+        assert await cache.read_through("a", reader("a")) == b"page a"  # kept: no read
+        assert sorted(reads) == ["a", "b"]
+        failing = [asyncio.ensure_future(cache.read_through("c", reader("c", fail=True))) for _ in range(3)]
+        outcomes = await asyncio.gather(*failing, return_exceptions=True)
+        assert [str(o) for o in outcomes] == ["the database went away"] * 3
+        assert reads.count("c") == 1
+        assert await cache.read_through("c", reader("c")) == b"page c"  # a failure is not kept
+
+    try:
+        _until(lambda: cache.connected, "connected")
+        asyncio.run(scenario())
     finally:
         cache.stop()

@@ -15,6 +15,8 @@ Correct by construction, with these bounds:
   each (re)connection: a notification cannot be missed unseen.
 - `min_position` reads skip it (they wait, then read the tables), as does a process that reads
   from a replica (a notification from the primary can arrive before the replica replays it).
+- Concurrent misses of one key under one generation share one read (`read_through`): when a
+  change clears the cache under load, 32 clients asking for the same page cost one statement.
 - Staleness: after a commit that changes a page, this process may serve the old one until the
   commit's notification reaches its listener (the delivery of a NOTIFY on a connection already
   waiting for it: milliseconds), and at most `max_age` seconds in any case.
@@ -22,10 +24,11 @@ Correct by construction, with these bounds:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable
 
 import psycopg
 from psycopg import sql
@@ -50,6 +53,7 @@ class PageCache:
         self.hits = 0
         self.connected = False
         self._pages: dict[Hashable, tuple[int, float, bytes]] = {}
+        self._flights: dict[tuple[Hashable, int], asyncio.Future[bytes]] = {}  # the event loop's only
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -76,6 +80,29 @@ class PageCache:
             self._pages.clear()
         # Tagged with its generation: a change between the check above and this is caught by `get`.
         self._pages[key] = (token, read_at, body)
+
+    async def read_through(self, key: Hashable, read: Callable[[], Awaitable[bytes]]) -> bytes:
+        """The page under `key`: the kept one, else `read`, once for all who miss it together.
+
+        The read is a task of its own: a caller who goes away does not cancel it for the others.
+        A read that fails fails for each of them; none is kept.
+        """
+        body = self.get(key)
+        if body is not None:
+            return body
+        token, read_at = self.token(), time.monotonic()
+        if token is None:
+            return await read()
+        flight = self._flights.get((key, token))
+        if flight is None:
+            flight = self._flights[key, token] = asyncio.ensure_future(read())
+            flight.add_done_callback(lambda done: self._landed(key, token, read_at, done))
+        return await asyncio.shield(flight)
+
+    def _landed(self, key: Hashable, token: int, read_at: float, flight: asyncio.Future[bytes]) -> None:
+        del self._flights[key, token]
+        if not flight.cancelled() and flight.exception() is None:  # exception(): seen, not logged
+            self.put(key, flight.result(), token, read_at)
 
     def changed(self) -> None:
         """Something a page shows may have changed: no page read before now is served again."""

@@ -6,7 +6,6 @@ api/http/ops/log_routes.
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Annotated
 from uuid import UUID
@@ -88,12 +87,12 @@ async def inventory(
     cache: PageCache = request.app.state.page_cache
     query = (warehouse_id, part_id, organization_id, low_stock, part_text, after, limit)
     key = (None if scope is None else tuple(scope), query)
-    body = None if min_position is not None else cache.get(key)
-    if body is None:
-        token, read_at = cache.token(), time.monotonic()
+
+    async def read() -> bytes:
         # The statement (and any min_position wait) in one worker-thread hop.
-        body = await anyio.to_thread.run_sync(read_page, request.app.state, filters, limit, min_position)
-        cache.put(key, body, token, read_at)
+        return await anyio.to_thread.run_sync(read_page, request.app.state, filters, limit, min_position)
+
+    body = await (read() if min_position is not None else cache.read_through(key, read))
     return Response(body, media_type="application/json")
 
 
