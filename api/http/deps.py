@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Annotated
 
 import anyio
@@ -32,15 +32,14 @@ from ledger.postgres.service import PostgresLedger
 oauth2 = OAuth2PasswordBearer(tokenUrl="token", auto_error=False)
 
 
-async def _request_connection(request: Request) -> AsyncIterator[RequestConnection]:
+async def _request_connection(request: Request) -> RequestConnection:
     # One a request, shared by every dependency that needs it (FastAPI caches a dependency per
-    # request); a keyed request's is the one the IdempotencyMiddleware already holds.
+    # request); a keyed request's is the one the IdempotencyMiddleware already holds. Given back by
+    # the request's exit stack, the one FastAPI unwinds for its yield dependencies (not a yield
+    # dependency itself: its context manager and cancel scope cost every request, taking or not).
     held: store.Connection | None = request.scope.get("state", {}).get(HELD_CONNECTION)
-    connection = RequestConnection(request.app.state.pool, held)
-    try:
-        yield connection
-    finally:
-        await connection.release()
+    stack: AsyncExitStack = request.scope["fastapi_inner_astack"]
+    return RequestConnection(request.app.state.pool, stack, held)
 
 
 # The request's connection, not yet taken: for what needs one only sometimes (a cache miss, a command).
