@@ -1,9 +1,10 @@
 """Typed FastAPI dependencies shared by the routes: connections, settings, the caller, the ledger, `Ctx`.
 
 Every dependency is `async def`, so FastAPI calls it on the event loop rather than sending it
-through the threadpool (py-spy showed those hand-offs as a quarter of a request's CPU): an idle
-pooled connection is taken without a hop, the caller comes from the principal cache, and only
-waiting for a connection or a cache miss's lookup goes to a worker thread.
+through the threadpool (py-spy showed those hand-offs as a quarter of a request's CPU): the caller
+comes from the principal cache, the request's pooled connection is taken only when something
+needs it (`request_connection`; an idle one without a hop), and only waiting for a connection or
+a cache miss's lookup goes to a worker thread.
 """
 
 from __future__ import annotations
@@ -118,9 +119,8 @@ CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 def _cached(request: Request, token: str | None) -> Principal | None:
     if not token:
-        raise ApiError(
-            401, "not_authenticated", "sign in first: POST /token, then send the bearer token", CHALLENGE
-        )
+        detail = "sign in first: POST /token, then send the bearer token"
+        raise ApiError(401, "not_authenticated", detail, dict(CHALLENGE))
     cache: PrincipalCache = request.app.state.principals
     return cache.get(token_digest(token))
 
@@ -139,7 +139,7 @@ async def find_principal(
         generation, read_at = cache.generation, time.monotonic()
         principal = await anyio.to_thread.run_sync(load, digest)
         if principal is None:
-            raise ApiError(401, "invalid_token", "the token is unknown, expired or revoked", CHALLENGE)
+            raise ApiError(401, "invalid_token", "the token is unknown, expired or revoked", dict(CHALLENGE))
         cache.put(digest, principal, read_at, generation)
     return principal
 

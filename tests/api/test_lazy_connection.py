@@ -8,16 +8,22 @@ check reads the warehouses' owners) and a caller the cache misses (the session l
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import anyio
+import psycopg
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from starlette.types import Message
 
 from api.http.app import create_app
 from api.runtime.pooling import WatchedPool
 from tests.fixtures.api import Caller, api_settings
+from tests.fixtures.ledger import Conn
 from tests.fixtures.shop import Shop
 
 pytestmark = pytest.mark.db
@@ -109,3 +115,52 @@ def test_a_scoped_caller_waits_for_a_connection_and_an_out_of_reach_one_is_still
     refused = small.post("/transactions", json=_creation(shop), headers=stranger.headers)
     assert (refused.status_code, refused.json()["code"]) == (422, "unknown_warehouse")
     assert pool.get_stats()["pool_available"] == 2, "a refused request kept its connection"
+
+
+def test_a_command_cancelled_while_the_committer_works_gives_its_connection_back(
+    app: FastAPI, client: TestClient, shop: Shop, db: Conn, api_db_url: str
+) -> None:
+    pool: WatchedPool = app.state.pool
+    body = json.dumps(_creation(shop)).encode()
+    assert client.post("/transactions", json=_creation(shop), headers=shop.admin.headers).status_code == 201
+    headers = [
+        (b"authorization", shop.admin.headers["Authorization"].encode()),
+        (b"content-type", b"application/json"),
+    ]
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/transactions",
+        "raw_path": b"/transactions",
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+    }
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def cancelled() -> None:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(app, scope, receive, send)
+            # The scoped admin's access check took a connection; the committer waits for the lock.
+            await anyio.sleep(1.0)
+            tasks.cancel_scope.cancel()
+
+    with psycopg.connect(api_db_url) as blocker:
+        blocker.execute(
+            "SELECT 1 FROM ledger_stock_levels WHERE warehouse_id = %s AND part_id = %s FOR UPDATE",
+            [shop.a, shop.part],
+        )
+        anyio.run(cancelled)
+        assert sent == [], "the request was answered before it was cancelled: the test proves nothing"
+        stats = pool.get_stats()
+        assert stats["pool_available"] == stats["pool_size"], "the cancelled request kept its connection"
