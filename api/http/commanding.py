@@ -9,6 +9,10 @@ decide and append the commands that arrive together in one transaction, and the 
 own result; the wait is bounded by ABPARTS_DATABASE_TIMEOUT like any hold of a connection (then a
 503 `database_unavailable`; a command not yet started is withdrawn). With 0 committers the sync
 pipeline runs on the request's connection in one worker-thread hop, with the access check.
+
+The request's connection is taken only for what uses it: an access check that reads, the
+0-committers pipeline, `run` (the sync routes' `Ctx` has taken it already). A command by a caller
+the principal cache holds whose check needs no SQL takes none (the committer has its own).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from api.http.auth.principal import Principal
 from api.http.middleware.idempotency import LEDGER_REPLAY
 from api.http.problems import ApiError
 from api.runtime.logs import request_id as current_request_id
+from api.runtime.pooling import RequestConnection
 from api.runtime.settings import Settings
 from ledger.commands import StockCommand
 from ledger.orders.commands import OrderCommand
@@ -43,39 +48,53 @@ class RequestContext:
 
     request: Request  # for the app's projectors (wake-ups) and metrics
     response: Response  # for the headers of the answer (Location)
-    conn: Connection
+    connection: RequestConnection  # taken on first need, given back when the request ends
     ledger: PostgresLedger
     caller: Principal
     settings: Settings
     idempotency_key: str | None
     request_id: str | None
 
+    @property
+    def conn(self) -> Connection:
+        """The request's connection, once taken (by `Ctx`, or `connect`)."""
+        return self.connection.current
+
+    async def connect(self) -> Connection:
+        """The request's connection, taken from the pool (or waited for) on the first call."""
+        return await self.connection.get()
+
     def run(self, command: StockCommand | OrderCommand) -> CommandResult:
         """Execute `command` as the caller (see `run_command`)."""
         return run_command(self, command)
 
     async def execute(
-        self, command: StockCommand | OrderCommand, check: Callable[[], None] | None = None
+        self, command: StockCommand | OrderCommand, check: Check | None = None
     ) -> CommandResult:
         """Execute `command` as the caller from the event loop (see the module docstring)."""
         return await execute(self, command, check)
 
 
+# The route's access rules on the request's connection, raising an ApiError; run in a worker thread.
+Check = Callable[[Connection], None]
+
+
 async def execute(
-    ctx: RequestContext, command: StockCommand | OrderCommand, check: Callable[[], None] | None = None
+    ctx: RequestContext, command: StockCommand | OrderCommand, check: Check | None = None
 ) -> CommandResult:
-    """Run `check` (the route's access rules, raising an ApiError), then `command`; its result."""
+    """Run `check`, then `command`; its result. The connection is taken only for a check, or 0 committers."""
     committer = ctx.request.app.state.committer
     if committer is None:
+        conn = await ctx.connect()
 
         def checked() -> CommandResult:
             if check is not None:
-                check()
+                check(conn)
             return run_command(ctx, command)
 
         return await anyio.to_thread.run_sync(checked)
     if check is not None:
-        await anyio.to_thread.run_sync(check)
+        await anyio.to_thread.run_sync(check, await ctx.connect())
     future = committer.submit(command, _metadata(ctx))
     try:
         # Cancelling the wait withdraws the command if its batch has not started yet. asyncio's own

@@ -1,22 +1,22 @@
 """Typed FastAPI dependencies shared by the routes: connections, settings, the caller, the ledger, `Ctx`.
 
 Every dependency is `async def`, so FastAPI calls it on the event loop rather than sending it
-through the threadpool (py-spy showed those hand-offs as a quarter of a request's CPU): an idle
-pooled connection is taken without a hop, the caller comes from the principal cache, and only
-waiting for a connection or a cache miss's lookup goes to a worker thread.
+through the threadpool (py-spy showed those hand-offs as a quarter of a request's CPU): the caller
+comes from the principal cache, the request's pooled connection is taken only when something
+needs it (`request_connection`; an idle one without a hop), and only waiting for a connection or
+a cache miss's lookup goes to a worker thread.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Annotated
 
 import anyio
 from fastapi import Depends, Header, Request, Response
 from fastapi.security import OAuth2PasswordBearer
-from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool
 
 from api.http.auth.cache import PrincipalCache
@@ -25,7 +25,7 @@ from api.http.auth.security import token_digest
 from api.http.commanding import RequestContext
 from api.http.middleware.idempotency import HELD_CONNECTION
 from api.http.problems import ApiError, forbidden
-from api.runtime.pooling import WatchedPool
+from api.runtime.pooling import RequestConnection, give_back, take
 from api.runtime.settings import Settings
 from ledger.postgres import connection as store
 from ledger.postgres.service import PostgresLedger
@@ -33,48 +33,39 @@ from ledger.postgres.service import PostgresLedger
 oauth2 = OAuth2PasswordBearer(tokenUrl="token", auto_error=False)
 
 
-async def _connection(request: Request) -> AsyncIterator[store.Connection]:
-    # A keyed request already holds one (IdempotencyMiddleware): one pooled connection a request.
-    held: store.Connection | None = request.scope.get("state", {}).get(HELD_CONNECTION)
-    if held is not None:
-        yield held
-        return
-    # The checkout inline, not through `_checkout`: a context manager less on every request.
-    pool: ConnectionPool = request.app.state.pool
-    conn = await _take(pool)
-    try:
-        yield conn
-    finally:
-        await _give_back(pool, conn)
+# Where the request's RequestConnection is kept in its ASGI scope, once made.
+REQUEST_CONNECTION = "abparts.request_connection"
+
+
+def request_connection(request: Request) -> RequestConnection:
+    """The request's one connection, not yet taken: made on the first call, the same one after.
+
+    A plain function, not a dependency: a command's dependencies are solved at a cost per
+    dependency (py-spy), and every one that needs the connection shares this one. A keyed
+    request's is the one the IdempotencyMiddleware already holds. A taken one is given back by
+    the request's exit stack, the one FastAPI unwinds for its yield dependencies (not a yield
+    dependency itself: its context manager and cancel scope cost every request, taking or not).
+    """
+    scope = request.scope
+    connection: RequestConnection | None = scope.get(REQUEST_CONNECTION)
+    if connection is None:
+        held: store.Connection | None = scope.get("state", {}).get(HELD_CONNECTION)
+        stack: AsyncExitStack = scope["fastapi_inner_astack"]
+        connection = scope[REQUEST_CONNECTION] = RequestConnection(request.app.state.pool, stack, held)
+    return connection
+
+
+async def _connection(request: Request) -> store.Connection:
+    return await request_connection(request).get()
 
 
 @asynccontextmanager
 async def _checkout(pool: ConnectionPool) -> AsyncIterator[store.Connection]:
-    conn = await _take(pool)
+    conn = await take(pool)
     try:
         yield conn
     finally:
-        await _give_back(pool, conn)
-
-
-async def _take(pool: ConnectionPool) -> store.Connection:
-    # Async, so that neither a held connection nor giving one back costs a worker-thread hop: only
-    # waiting for one blocks.
-    ready = pool.try_getconn() if isinstance(pool, WatchedPool) else None
-    if ready is None:
-        # Waiting threads of their own: with the default limiter's 40 threads all waiting for a
-        # connection, the requests that hold one could not get a thread to finish (and give it back).
-        waiters = pool.waiters() if isinstance(pool, WatchedPool) else None
-        ready = await anyio.to_thread.run_sync(pool.getconn, limiter=waiters)
-    return ready
-
-
-async def _give_back(pool: ConnectionPool, conn: store.Connection) -> None:
-    # An idle connection goes back without I/O; any other is reset in a thread.
-    if conn.info.transaction_status == TransactionStatus.IDLE:
-        pool.putconn(conn)
-    else:
-        await anyio.to_thread.run_sync(pool.putconn, conn)
+        await give_back(pool, conn)
 
 
 Connection = Annotated[store.Connection, Depends(_connection)]
@@ -111,10 +102,27 @@ async def _ledger(request: Request) -> PostgresLedger:
 Ledger = Annotated[PostgresLedger, Depends(_ledger)]
 
 
-async def _principal(
-    request: Request, conn: Connection, token: Annotated[str | None, Depends(oauth2)]
-) -> Principal:
+Token = Annotated[str | None, Depends(oauth2)]
+
+
+async def _principal(request: Request, token: Token) -> Principal:
+    # The request's connection only for a caller the cache does not hold.
+    principal = _cached(request, token)
+    if principal is not None:
+        return principal
+    conn = await request_connection(request).get()
     return await find_principal(request, token, lambda digest: load_principal(conn, digest))
+
+
+CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+def _cached(request: Request, token: str | None) -> Principal | None:
+    if not token:
+        detail = "sign in first: POST /token, then send the bearer token"
+        raise ApiError(401, "not_authenticated", detail, dict(CHALLENGE))
+    cache: PrincipalCache = request.app.state.principals
+    return cache.get(token_digest(token))
 
 
 async def find_principal(
@@ -124,19 +132,14 @@ async def find_principal(
 
     A missing, unknown, expired or revoked token is a 401.
     """
-    challenge = {"WWW-Authenticate": "Bearer"}
-    if not token:
-        raise ApiError(
-            401, "not_authenticated", "sign in first: POST /token, then send the bearer token", challenge
-        )
-    digest = token_digest(token)
-    cache: PrincipalCache = request.app.state.principals
-    principal = cache.get(digest)
+    principal = _cached(request, token)
     if principal is None:
+        assert token is not None  # `_cached` refused a missing one
+        digest, cache = token_digest(token), request.app.state.principals
         generation, read_at = cache.generation, time.monotonic()
         principal = await anyio.to_thread.run_sync(load, digest)
         if principal is None:
-            raise ApiError(401, "invalid_token", "the token is unknown, expired or revoked", challenge)
+            raise ApiError(401, "invalid_token", "the token is unknown, expired or revoked", dict(CHALLENGE))
         cache.put(digest, principal, read_at, generation)
     return principal
 
@@ -170,18 +173,28 @@ IdempotencyKey = Annotated[
 RequestId = Annotated[str | None, Header(alias="X-Request-ID", max_length=200)]
 
 
-async def _context(
+async def _lazy_context(
     request: Request,
     response: Response,
-    conn: Connection,
-    caller: CurrentUser,
+    token: Token,
     key: IdempotencyKey = None,
     request_id: RequestId = None,
 ) -> RequestContext:
-    # The ledger and the settings straight from the app's state: two dependencies fewer to solve.
-    state = request.app.state
-    return RequestContext(request, response, conn, state.ledger, caller, state.settings, key, request_id)
+    # The caller, the connection, the ledger and the settings without dependencies of their own:
+    # each dependency FastAPI solves costs a command about 2% of its event-loop time (py-spy).
+    caller, state = await _principal(request, token), request.app.state
+    return RequestContext(
+        request, response, request_connection(request), state.ledger, caller, state.settings, key, request_id
+    )
+
+
+async def _context(context: Annotated[RequestContext, Depends(_lazy_context)]) -> RequestContext:
+    await context.connect()
+    return context
 
 
 # A command route's one dependency: it declares the Idempotency-Key and X-Request-ID headers too.
+# `LazyCtx` takes the request's connection only when the route awaits `ctx.connect()` (or
+# `ctx.execute` needs it); `Ctx` has taken it before the route runs, for sync routes using `ctx.conn`.
+LazyCtx = Annotated[RequestContext, Depends(_lazy_context)]
 Ctx = Annotated[RequestContext, Depends(_context)]

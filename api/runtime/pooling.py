@@ -14,6 +14,9 @@ back), so it also covers the Idempotency-Key middleware, which takes its
 connections from the same pool. A bounded wait that legitimately holds a
 connection longer (a read with `min_position`) asks for more with
 `allow_longer`.
+
+`RequestConnection` is an HTTP request's hold, taken from the event loop only when the request
+first needs one (`take`, `give_back`).
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ import os
 import socket
 import threading
 import time
+from contextlib import AsyncExitStack
 from typing import Any
 
 import anyio
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool
 
 from ledger.postgres.connection import Connection
@@ -202,3 +207,74 @@ class WatchedPool(ConnectionPool[Connection]):
         """Close the pool, then stop its watchdog."""
         super().close(timeout)
         self.watchdog.stop()
+
+
+async def take(pool: ConnectionPool[Connection]) -> Connection:
+    """A connection of `pool`, from the event loop: an idle one without a thread hop, else waited for."""
+    ready = pool.try_getconn() if isinstance(pool, WatchedPool) else None
+    if ready is None:
+        # Waiting threads of their own: with the default limiter's 40 threads all waiting for a
+        # connection, the requests that hold one could not get a thread to finish (and give it back).
+        waiters = pool.waiters() if isinstance(pool, WatchedPool) else None
+        ready = await anyio.to_thread.run_sync(pool.getconn, limiter=waiters)
+    return ready
+
+
+async def give_back(pool: ConnectionPool[Connection], conn: Connection) -> None:
+    """Give `conn` back to `pool`: an idle connection without I/O; any other is reset in a thread.
+
+    Shielded: a request being cancelled still gives its connection back.
+    """
+    if conn.info.transaction_status == TransactionStatus.IDLE:
+        pool.putconn(conn)
+    else:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(pool.putconn, conn)
+
+
+class RequestConnection:
+    """An HTTP request's one connection, taken from the pool when first needed, given back at its end.
+
+    Most commands never need one (a cached caller, an access check without SQL, the group committer
+    on its own connection), and holding one idle while the committer works made requests queue
+    for the pool. Taking one pushes its give-back on `stack`, the request's exit stack, which is
+    unwound after the answer, on errors and on cancellation alike: a request that takes none
+    costs no cleanup at all (an async-generator dependency's context manager and cancel scope
+    were a tenth of a command's event-loop time, py-spy). `held`, a connection the request
+    already holds (the Idempotency-Key middleware's), is used instead and never given back here.
+    `get` is awaited one caller at a time (FastAPI solves a request's dependencies in turn), so
+    it takes at most one.
+    """
+
+    __slots__ = ("_held", "_pool", "_stack", "_taken")
+
+    def __init__(
+        self, pool: ConnectionPool[Connection], stack: AsyncExitStack, held: Connection | None = None
+    ) -> None:
+        self._pool = pool
+        self._stack = stack
+        self._held = held
+        self._taken: Connection | None = None
+
+    async def get(self) -> Connection:
+        """The request's connection, taken (or waited for) on the first call."""
+        if self._held is not None:
+            return self._held
+        if self._taken is None:
+            self._taken = await take(self._pool)
+            self._stack.push_async_callback(self.release)
+        return self._taken
+
+    @property
+    def current(self) -> Connection:
+        """The connection `get` returned; a RuntimeError before that (a route that forgot to take it)."""
+        conn = self._held or self._taken
+        if conn is None:
+            raise RuntimeError("the request's connection was not taken: await get() first")
+        return conn
+
+    async def release(self) -> None:
+        """Give a taken connection back (once); a held one stays with its holder."""
+        conn, self._taken = self._taken, None
+        if conn is not None:
+            await give_back(self._pool, conn)

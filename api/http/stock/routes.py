@@ -9,7 +9,7 @@ from uuid import UUID
 import anyio
 from fastapi import APIRouter, Body
 
-from api.http.deps import Ctx
+from api.http.deps import LazyCtx
 from api.http.location import created
 from api.http.middleware.idempotency import LEDGER_KEPT
 from api.http.stock import access, commands
@@ -26,17 +26,18 @@ from ledger.commands import ApproveMovement, RejectMovement, ReverseMovement, St
 router = APIRouter(tags=["stock commands"])
 
 
-async def _run(ctx: Ctx, command: StockCommand) -> Recorded:
-    # Who may ask comes before the ledger decides whether it may be done; on the event loop when
-    # that needs no reading (the caller sees every organization), else in the worker-thread hop.
+async def _run(ctx: LazyCtx, command: StockCommand) -> Recorded:
+    # Who may ask comes before the ledger decides whether it may be done; on the event loop, with
+    # no connection taken, when that needs no reading (the caller sees every organization), else
+    # in the worker-thread hop on the request's connection.
     if access.checked_at_once(ctx.caller, command):
         result = await ctx.execute(command)
     else:
-        result = await ctx.execute(command, lambda: access.check(ctx.conn, ctx.caller, command))
+        result = await ctx.execute(command, lambda conn: access.check(conn, ctx.caller, command))
     # The ledger's result carries its movements as it left them; only an old stored result does not.
     answer = commands.answered(result)
     if answer is None:
-        answer = await anyio.to_thread.run_sync(commands.recorded, ctx.conn, result)
+        answer = await anyio.to_thread.run_sync(commands.recorded, await ctx.connect(), result)
     else:
         # The ledger keeps the result under the key: a retry rebuilds this same answer from it.
         setattr(ctx.request.state, LEDGER_KEPT, True)
@@ -46,7 +47,7 @@ async def _run(ctx: Ctx, command: StockCommand) -> Recorded:
 
 
 @router.post("/transactions", status_code=201, response_model=Recorded, summary="Record a movement")
-async def post_transaction(body: TransactionIn, ctx: Ctx) -> Recorded:
+async def post_transaction(body: TransactionIn, ctx: LazyCtx) -> Recorded:
     """Record a creation, transfer, consumption or adjustment."""
     return await _run(ctx, commands.transaction_command(body))
 
@@ -55,7 +56,7 @@ def _decision(
     kind: type[ApproveMovement | RejectMovement | ReverseMovement], summary: str
 ) -> Callable[..., Awaitable[Recorded]]:
     async def route(
-        transaction_id: UUID, ctx: Ctx, body: Annotated[DecisionIn | None, Body()] = None
+        transaction_id: UUID, ctx: LazyCtx, body: Annotated[DecisionIn | None, Body()] = None
     ) -> Recorded:
         decision = body or DecisionIn()
         command = kind(
@@ -84,18 +85,18 @@ for path, kind, summary in (
 
 
 @router.post("/stock-adjustments", status_code=201, response_model=Recorded, summary="Adjust stock")
-async def post_stock_adjustment(body: StockAdjustmentIn, ctx: Ctx) -> Recorded:
+async def post_stock_adjustment(body: StockAdjustmentIn, ctx: LazyCtx) -> Recorded:
     """Correct one part's stock in one warehouse by a signed quantity, with a reason (admins)."""
     return await _run(ctx, commands.adjustment_command(body))
 
 
 @router.post("/stocktakes", status_code=201, response_model=Recorded, summary="Record a stocktake")
-async def post_stocktake(body: StocktakeIn, ctx: Ctx) -> Recorded:
+async def post_stocktake(body: StocktakeIn, ctx: LazyCtx) -> Recorded:
     """Counted quantities of one warehouse; each difference becomes an adjustment, atomically (admins)."""
     return await _run(ctx, commands.stocktake_command(body))
 
 
 @router.post("/part-usage", status_code=201, response_model=Recorded, summary="Record part usage")
-async def post_part_usage(body: PartUsageIn, ctx: Ctx) -> Recorded:
+async def post_part_usage(body: PartUsageIn, ctx: LazyCtx) -> Recorded:
     """Parts used on a machine: a consumption out of one of the owner's warehouses."""
     return await _run(ctx, commands.part_usage_command(body))
