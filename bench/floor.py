@@ -13,7 +13,10 @@ import argparse
 
 from fastapi import FastAPI
 
-app = FastAPI()
+from api.runtime.settings import Settings
+
+# The framework configured as the service configures it (FastAPI's telemetry, ABPARTS_OPENTELEMETRY).
+app = FastAPI(telemetry=Settings().telemetry())
 
 
 @app.get("/")

@@ -83,6 +83,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
         lifespan=_lifespan(pool, read_pool, settings, database_url),
         docs_url=None,  # served by docs_routes from packaged assets, not from a CDN
         redoc_url=None,
+        telemetry=settings.telemetry(),
     )
     app.state.settings = settings
     app.state.pool = pool
