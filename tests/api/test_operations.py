@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 
@@ -25,12 +26,23 @@ def test_ready_reports_projection_lag(client: TestClient) -> None:
     assert set(response.json()["lag_seconds"]) >= {"inventory", "transactions"}
 
 
+def _sample(text: str, series: str) -> float:
+    found = re.search(rf"^{re.escape(series)} (\S+)$", text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
 def test_metrics_count_commands_events_errors_and_time_routes(client: TestClient, shop: Shop) -> None:
+    commands, events = (
+        'abparts_commands_total{command="CreateStock"}',
+        ('abparts_events_appended_total{event_type="StockCreated"}'),
+    )
+    before = client.get("/metrics").text
     stock_in(client, shop, "1")
+    stock_in(client, shop, "2")
     client.post("/transactions", json={"transaction_type": "creation"}, headers=shop.admin.headers)
     text = client.get("/metrics").text
-    assert 'abparts_commands_total{command="CreateStock"}' in text
-    assert 'abparts_events_appended_total{event_type="StockCreated"}' in text
+    assert _sample(text, commands) == _sample(before, commands) + 2
+    assert _sample(text, events) == _sample(before, events) + 2
     assert 'abparts_errors_total{code="validation_error",status="422"}' in text
     assert (
         'abparts_http_request_duration_seconds_bucket{le="0.01",method="POST",route="/transactions"' in text

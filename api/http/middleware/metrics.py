@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -50,10 +50,26 @@ class Metrics:
             "abparts_errors_total", "Error responses, by code", ["code", "status"], registry=self.registry
         )
         self.registry.register(ProjectionCollector(pool, projections))
+        # Each counter's child by its label, found once: labels() took about 3 us, twice a command.
+        self._command_counts: dict[str, Any] = {}
+        self._event_counts: dict[str, Any] = {}
+
+    def recorded(self, command: str, event_types: Iterable[str]) -> None:
+        """Count an appended command and its events."""
+        _child(self.commands, self._command_counts, command).inc()
+        for event_type in event_types:
+            _child(self.events, self._event_counts, event_type).inc()
 
     def exposition(self) -> bytes:
         """The metrics in Prometheus text format."""
         return generate_latest(self.registry)
+
+
+def _child(counter: Counter, children: dict[str, Any], label: str) -> Any:
+    child = children.get(label)
+    if child is None:
+        child = children[label] = counter.labels(label)
+    return child
 
 
 class ProjectionCollector(Collector):
