@@ -47,6 +47,11 @@ class Settings(BaseSettings):
         default="auto", description="uvicorn's HTTP parser (auto: httptools when installed)."
     )
     access_log: bool = Field(default=False, description="Log a line per request at INFO (else at DEBUG).")
+    gc_freeze: bool = Field(
+        default=True,
+        description="Freeze a server process's start-up heap out of the garbage collector's full"
+        " collections (api/runtime/heap.py): they would walk it about once a second under load.",
+    )
 
     max_customers: int = Field(default=100, ge=0)
     max_users: int = Field(default=200, ge=0)
