@@ -5,7 +5,8 @@ access log, workers), so the benchmark's framework floor (bench/floor.py) is ser
 the service is. With one worker the app runs in this process with its projectors in threads (as
 `make run` always did). With several, uvicorn's supervisor starts them (each builds the app
 with `worker_app`, the projectors off) and the projectors run in a process of their own, the
-`abparts project` one, started and stopped with the service. Either way the process freezes
+`abparts project` one, started and stopped with the service; each server process accepts on a
+listening socket of its own (workers.py). Either way the process freezes
 its start-up heap out of the garbage collector's full collections (`served_app`, heap.py).
 """
 
@@ -65,10 +66,28 @@ def serve(settings: Settings, url: str, host: str, port: int) -> None:
     projector = _projector_process(url) if settings.run_projectors else None
     os.environ["ABPARTS_RUN_PROJECTORS"] = "false"  # the workers' (they read the environment)
     try:
-        uvicorn.run("api.runtime.serving:worker_app", factory=True, host=host, port=port, **options)
+        run_processes(settings, "api.runtime.serving:worker_app", options | {"factory": True}, host, port)
     finally:
         if projector is not None:
             _stop(projector)
+
+
+def run_processes(settings: Settings, target: str, options: dict[str, Any], host: str, port: int) -> None:
+    """Serve `target` (an import string) from `options["workers"]` processes (see workers.py).
+
+    A listening socket per process where the kernel spreads connections over them
+    (`ABPARTS_REUSE_PORT`, Linux); else uvicorn's supervisor, one socket for all.
+    """
+    import uvicorn
+
+    from api.runtime import workers
+
+    if settings.reuse_port and workers.available():
+        count = options["workers"]
+        own = {k: v for k, v in options.items() if k not in ("workers", "timeout_worker_healthcheck")}
+        workers.serve_processes(target, own, host, port, count)
+    else:
+        uvicorn.run(target, host=host, port=port, **options)
 
 
 def worker_app() -> Any:

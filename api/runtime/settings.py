@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         description="Server processes of `abparts serve` (default: one per CPU); with more than one, the"
         " projectors run in a process of their own.",
     )
+    reuse_port: bool = Field(
+        default=True,
+        description="With several server processes, give each a listening socket of its own on the port"
+        " (SO_REUSEPORT: Linux spreads the connections over them); false, or not on Linux: one socket"
+        " shared by all (uvicorn's supervisor), the first process awake accepting every queued connection.",
+    )
     server_loop: Literal["auto", "asyncio", "uvloop"] = Field(
         default="auto", description="uvicorn's event loop (auto: uvloop when installed)."
     )
