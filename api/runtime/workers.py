@@ -69,6 +69,8 @@ def serve_processes(target: str, options: dict[str, Any], host: str, port: int, 
                     time.sleep(RESTART_PAUSE)
                     processes[n] = spawn.Process(target=_serve_one, args=args, name=process.name)
                     processes[n].start()
+    except KeyboardInterrupt:  # Ctrl-C reached the processes too: they are stopping already
+        pass
     finally:
         _stop(processes)
         reserved.close()
