@@ -3,8 +3,8 @@
     python -m bench.floor --port P      (settings from ABPARTS_* as for `abparts serve`)
 
 The server options come from api.runtime.serving.uvicorn_options, the ones `abparts serve` uses
-(event loop, HTTP parser, access log, workers), so the ratio "ours / floor" measures our code,
-not a different server set-up.
+(event loop, HTTP parser, access log, workers, a listening socket per worker), so the ratio
+"ours / floor" measures our code, not a different server set-up.
 """
 
 from __future__ import annotations
@@ -29,15 +29,18 @@ def main() -> int:
     """Serve `app` on loopback with the service's uvicorn options."""
     import uvicorn
 
-    from api.runtime.serving import uvicorn_options
+    from api.runtime.serving import run_processes, uvicorn_options
     from api.runtime.settings import Settings
 
     parser = argparse.ArgumentParser(prog="python -m bench.floor")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    options = uvicorn_options(Settings())
-    target = app if options["workers"] == 1 else "bench.floor:app"
-    uvicorn.run(target, host="127.0.0.1", port=args.port, log_level="warning", **options)
+    settings = Settings()
+    options = uvicorn_options(settings) | {"log_level": "warning"}
+    if options["workers"] == 1:
+        uvicorn.run(app, host="127.0.0.1", port=args.port, **options)
+    else:  # its processes, and how they share the port, as the service's
+        run_processes(settings, "bench.floor:app", options, "127.0.0.1", args.port)
     return 0
 
 

@@ -5,7 +5,9 @@ access log, workers), so the benchmark's framework floor (bench/floor.py) is ser
 the service is. With one worker the app runs in this process with its projectors in threads (as
 `make run` always did). With several, uvicorn's supervisor starts them (each builds the app
 with `worker_app`, the projectors off) and the projectors run in a process of their own, the
-`abparts project` one, started and stopped with the service.
+`abparts project` one, started and stopped with the service; each server process accepts on a
+listening socket of its own (workers.py). Either way the process freezes
+its start-up heap out of the garbage collector's full collections (`served_app`, heap.py).
 """
 
 from __future__ import annotations
@@ -58,30 +60,56 @@ def serve(settings: Settings, url: str, host: str, port: int) -> None:
 
     options = uvicorn_options(settings)
     if options["workers"] == 1:
-        from api.http.app import create_app
-
-        uvicorn.run(create_app(settings, url), host=host, port=port, **options)
+        uvicorn.run(served_app(settings, url), host=host, port=port, **options)
         return
     os.environ[URL_VARIABLE] = url
     projector = _projector_process(url) if settings.run_projectors else None
     os.environ["ABPARTS_RUN_PROJECTORS"] = "false"  # the workers' (they read the environment)
     try:
-        uvicorn.run("api.runtime.serving:worker_app", factory=True, host=host, port=port, **options)
+        run_processes(settings, "api.runtime.serving:worker_app", options | {"factory": True}, host, port)
     finally:
         if projector is not None:
             _stop(projector)
 
 
+def run_processes(settings: Settings, target: str, options: dict[str, Any], host: str, port: int) -> None:
+    """Serve `target` (an import string) from `options["workers"]` processes (see workers.py).
+
+    A listening socket per process where the kernel spreads connections over them
+    (`ABPARTS_REUSE_PORT`, Linux); else uvicorn's supervisor, one socket for all.
+    """
+    import uvicorn
+
+    from api.runtime import workers
+
+    if settings.reuse_port and workers.available():
+        count = options["workers"]
+        own = {k: v for k, v in options.items() if k not in ("workers", "timeout_worker_healthcheck")}
+        workers.serve_processes(target, own, host, port, count)
+    else:
+        uvicorn.run(target, host=host, port=port, **options)
+
+
 def worker_app() -> Any:
     """The app of one of several server processes (uvicorn's `--factory`), from the environment."""
-    from api.http.app import create_app
     from api.runtime.logs import configure
 
     _die_with_parent()
     settings = Settings()
     configure(json_lines=settings.log_json, level=logging.getLevelNamesMapping()[settings.log_level])
     url = settings.database_url or os.environ[URL_VARIABLE]
-    return create_app(settings, url)
+    return served_app(settings, url)
+
+
+def served_app(settings: Settings, url: str) -> Any:
+    """The app a server process serves, its start-up heap frozen (`ABPARTS_GC_FREEZE`, heap.py)."""
+    from api.http.app import create_app
+    from api.runtime import heap
+
+    app = create_app(settings, url)
+    if settings.gc_freeze:
+        heap.freeze()
+    return app
 
 
 def _projector_process(url: str) -> subprocess.Popen[bytes]:

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
         description="Server processes of `abparts serve` (default: one per CPU); with more than one, the"
         " projectors run in a process of their own.",
     )
+    reuse_port: bool = Field(
+        default=True,
+        description="With several server processes, give each a listening socket of its own on the port"
+        " (SO_REUSEPORT: Linux spreads the connections over them); false, or not on Linux: one socket"
+        " shared by all (uvicorn's supervisor), the first process awake accepting every queued connection.",
+    )
     server_loop: Literal["auto", "asyncio", "uvloop"] = Field(
         default="auto", description="uvicorn's event loop (auto: uvloop when installed)."
     )
@@ -53,6 +59,11 @@ class Settings(BaseSettings):
         description="FastAPI's own OpenTelemetry spans, metrics and logs, through the global providers"
         " (off: with no exporter set up, looking the providers up was a tenth of a command's CPU;"
         " /metrics is ours either way).",
+    )
+    gc_freeze: bool = Field(
+        default=True,
+        description="Freeze a server process's start-up heap out of the garbage collector's full"
+        " collections (api/runtime/heap.py): they would walk it about once a second under load.",
     )
 
     max_customers: int = Field(default=100, ge=0)
