@@ -30,7 +30,6 @@ def main() -> int:
     import uvicorn
 
     from api.runtime.serving import run_processes, uvicorn_options
-    from api.runtime.settings import Settings
 
     parser = argparse.ArgumentParser(prog="python -m bench.floor")
     parser.add_argument("--port", type=int, required=True)
