@@ -12,8 +12,9 @@ way even after the state changed. A refusal is kept as a versioned record, JSON
 `{"version": 1, "code", "message", "details": [[name, value], ...], "request_id"}` (the details
 as pairs: their order is the answer's), from which `refused_again` rebuilds the same error, marked
 `replayed`, with the first request's id; new members may be added, the version changes only when
-one changes meaning. Refusals found before deciding (the key's own IdempotencyConflict, faults)
-are not kept.
+one changes meaning. Neither the key's own IdempotencyConflict nor a fault is kept; nor is a
+conflict found by the write (another writer appended first): the transaction is rolled back, and
+the retry decides again (a command pinned to a version is then refused by the rules, and kept).
 """
 
 from __future__ import annotations
