@@ -7,6 +7,9 @@ class LedgerError(Exception):
     """A command was refused; nothing was written."""
 
     code = "ledger_error"
+    # A refusal kept under an Idempotency-Key and given again: replayed, with the first request's id.
+    replayed = False
+    first_request_id: str | None = None
 
     def __init__(self, message: str, **details: object) -> None:
         super().__init__(message)

@@ -104,7 +104,9 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     app.add_middleware(StorableTextMiddleware)
     # Past the longest a request can hold its connection (a read's wait included), a claim is stale.
     takeover = max(15.0, settings.database_timeout + settings.read_wait_timeout + 5)
-    app.add_middleware(IdempotencyMiddleware, pool=pool, takeover=takeover)
+    app.add_middleware(
+        IdempotencyMiddleware, pool=pool, takeover=takeover, ledger_kept=routes_stock.LEDGER_KEPT
+    )
     app.add_middleware(PrincipalCacheMiddleware, cache=principals)
     app.add_middleware(LatencyMiddleware, metrics=metrics, access_log=settings.access_log)
     app.add_middleware(RequestIdMiddleware)

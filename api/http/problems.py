@@ -79,11 +79,15 @@ def problem(
     detail: str,
     headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
+    *,
+    replay_of: str | None = None,
+    replayed: bool = False,
 ) -> JSONResponse:
     """A problem+json response; `extra` adds members (field errors, ids) to the body.
 
     An extra member named like a reserved one (RESERVED) is dropped: RFC 9457 gives `status` and the
     others fixed meanings, and a client reading `status` must always find the HTTP status there.
+    A `replayed` answer is the one given to the request `replay_of` first: its `instance` is that one.
     """
     title = code.replace("_", " ").capitalize()
     reserved: dict[str, Any] = {
@@ -94,7 +98,7 @@ def problem(
         "code": code,
     }
     # The request id is what the logs and the recorded events carry: quoting `instance` finds both.
-    rid = request_id.get()
+    rid = replay_of if replayed else request_id.get()
     if rid is not None:
         reserved["instance"] = f"urn:request:{rid}"
     extras = {k: v for k, v in (extra or {}).items() if k not in RESERVED}
@@ -125,7 +129,17 @@ def install(app: FastAPI) -> None:
     async def _ledger(request: Request, error: LedgerError) -> JSONResponse:
         status = LEDGER_STATUS.get(error.code, 422)
         _count(request, error.code, status)
-        return problem(status, error.code, error.message, extra=error.details)
+        # A refusal the ledger kept under the Idempotency-Key, given again: the first answer's bytes.
+        replay = {"idempotent-replay": "true"} if error.replayed else None
+        return problem(
+            status,
+            error.code,
+            error.message,
+            replay,
+            error.details,
+            replay_of=error.first_request_id,
+            replayed=error.replayed,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -3,7 +3,8 @@
 The batch's streams and reference rows were read, and its stock levels locked, by one statement
 each (context.py); from there each command sees the levels, movement count, stream states and
 heads, and idempotency keys as the accepted commands before it in the batch changed them, exactly
-as if they had committed one by one. A refused command changes nothing and fails alone.
+as if they had committed one by one. A refused command changes nothing and fails alone; with an
+idempotency key, its refusal is kept under the key (a twin later in the batch gets it again).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from uuid import UUID
 
 from ledger.commands import StockCommand
 from ledger.decide import decide, handler_for
+from ledger.errors import LedgerError
 from ledger.events import Event, Movement, movement_stream
 from ledger.fold import StockKey, reservation_changes, stock_changes
 from ledger.needs import Found, Needs, Streams
@@ -27,6 +29,7 @@ from ledger.postgres.commit import Decided, described
 from ledger.postgres.connection import Connection
 from ledger.postgres.context import Loaded, Wanted
 from ledger.postgres.eventstore import NewEvent, chain, load_streams
+from ledger.postgres.idempotency import Refused, Replay
 from ledger.recorded import CommandMetadata, RecordedEvent
 from ledger.results import CommandResult, ResultingMovement
 from ledger.rules import Decision
@@ -35,13 +38,6 @@ from ledger.state import DecisionContext, MovementState, movement_state, resulti
 Command = StockCommand | OrderCommand
 Item = tuple[Command, CommandMetadata]
 Outcome = CommandResult | Exception  # a LedgerError when a rule refused the command
-
-
-@dataclass(frozen=True)
-class Replay:
-    """A command whose key an earlier command of the batch took for the same request: that answer."""
-
-    of: int  # the earlier command's index in the batch
 
 
 @dataclass(frozen=True)
@@ -78,24 +74,30 @@ class Plan:
                 continue
             wanted.add(needs)
             wanted.users.add(metadata.performed_by_user_id)
-            if metadata.idempotency_key:
-                wanted.keys.add(metadata.idempotency_key)
             steps.append((reads, needs))
+        # Every key, a failed step's too: its earlier outcome is its answer, else its refusal is kept.
+        wanted.keys.update(m.idempotency_key for _, m in items if m.idempotency_key)
         return cls(streams, wanted, steps)
 
 
-def answers(
-    decided: Sequence[Decided | CommandResult | Replay | Exception], written: Iterator[CommandResult]
-) -> list[Outcome]:
+Step = Decided | CommandResult | Replay | Refused
+
+
+def answers(decided: Sequence[Step | Exception], written: Iterator[CommandResult]) -> list[Outcome]:
     """Each command's outcome: its written result, a recalled one, a replay of an earlier one, its error."""
     outcomes: list[Outcome] = []
     for step in decided:
         if isinstance(step, Decided):
             outcomes.append(next(written))
+        elif isinstance(step, Refused):
+            outcomes.append(step.error)
         elif isinstance(step, Replay):
-            first = outcomes[step.of]
-            assert isinstance(first, CommandResult)
-            outcomes.append(first.model_copy(update={"replayed": True}))
+            first, outcome = decided[step.of], outcomes[step.of]
+            if isinstance(first, Refused):
+                outcomes.append(first.again())
+            else:
+                assert isinstance(outcome, CommandResult)
+                outcomes.append(outcome.model_copy(update={"replayed": True}))
         else:
             outcomes.append(step)
     return outcomes
@@ -220,11 +222,13 @@ class BatchDecider:
         )
 
     def decide(
-        self, index: int, command: Command, metadata: CommandMetadata, streams: Streams, needs: Needs
-    ) -> Decided | CommandResult | Replay:
+        self, index: int, command: Command, metadata: CommandMetadata, step: tuple[Streams, Needs] | Exception
+    ) -> Step:
         """Recall the command's key or decide it; an accepted command moves the batch's state on.
 
-        Raises what deciding raises (a LedgerError when a rule refuses it): nothing changes then.
+        `step` is what the command reads and needs, or what failed in working that out. A keyed
+        command refused (a LedgerError, then or now) is Refused: its refusal is kept under the
+        key. Raises the key's kept refusal, and any other failure: nothing changes then.
         """
         key = metadata.idempotency_key
         digest = b""
@@ -237,6 +241,23 @@ class BatchDecider:
             earlier = idempotency.recall(key, digest, self.loaded.earlier.get(key))
             if earlier is not None:
                 return earlier
+        try:
+            if isinstance(step, Exception):
+                raise step
+            decided = self._decided(command, metadata, *step, digest)
+        except LedgerError as error:
+            if not key:
+                raise
+            self.keys[key] = (index, digest)
+            return Refused.of(error, key, digest, metadata.request_id)
+        if key:
+            self.keys[key] = (index, digest)
+        return decided
+
+    def _decided(
+        self, command: Command, metadata: CommandMetadata, streams: Streams, needs: Needs, digest: bytes
+    ) -> Decided:
+        """Decide the command against the batch's state so far, and move that state on."""
         self._apply_last()
         found = self.streams.found(streams)
         decision = decide(command, self._context(metadata, needs, found), self.policy)
@@ -245,10 +266,9 @@ class BatchDecider:
         self.count += decision.new_movements
         user = metadata.performed_by_user_id
         self.streams.extend(new, decision.events, user, self.now)
-        if key:
-            self.keys[key] = (index, digest)
         movements = self.streams.resulting(decision, new, user, self.now)
-        return Decided(decision, new, metadata, described(decision, movements), digest, key is not None)
+        keyed = metadata.idempotency_key is not None
+        return Decided(decision, new, metadata, described(decision, movements), digest, keyed)
 
     def _apply_last(self) -> None:
         """Move the levels by the last accepted decision's stock changes (once)."""

@@ -1,6 +1,6 @@
 """The end of every batch of commands: one statement appends their events, updates the stock levels,
-counts their movements and stores each keyed command's result under its idempotency key; then each
-result is described.
+counts their movements and stores each keyed command's result (or refusal) under its idempotency
+key; then each result is described.
 
 Positions come from the insert, in decision order (the batch's commands one after the other, each
 command's events in its decision's order); the stored idempotency results are built from the same
@@ -23,7 +23,8 @@ from ledger.fold import StockKey, reservation_changes, stock_changes
 from ledger.postgres.connection import Connection
 from ledger.postgres.context import number_array, text_array, uuid_array
 from ledger.postgres.eventstore import STREAM_VERSION_CONSTRAINT, NewEvent, chain
-from ledger.postgres.write_sql import WRITE, WRITE_ONE
+from ledger.postgres.idempotency import Refused
+from ledger.postgres.write_sql import REFUSALS, WRITE, WRITE_ONE, WRITE_REFUSING
 from ledger.recorded import CommandMetadata, RecordedEvent
 from ledger.results import AppendedEvent, CommandResult, ResultingMovement, trusted
 from ledger.rules import Decision
@@ -61,16 +62,24 @@ def described(decision: Decision, movements: tuple[ResultingMovement, ...] | Non
     )
 
 
-def write(conn: Connection, batch: Sequence[Decided], now: datetime) -> list[CommandResult]:
+def write(
+    conn: Connection, batch: Sequence[Decided], now: datetime, refused: Sequence[Refused] = ()
+) -> list[CommandResult]:
     """Append every decided command's events, update levels and counts, remember keys; each result.
 
+    The `refused` keyed commands' refusals are kept under their keys by the same statement.
     Raises ConcurrencyConflict when another writer appended to one of the streams first (or two
     commands of the batch started the same stream); the whole statement is then undone.
     """
-    if not any(d.new or d.remember for d in batch):
+    if refused and not batch:
+        conn.execute(REFUSALS, _refusals(refused))
+        return []
+    if not refused and not any(d.new or d.remember for d in batch):
         return [d.described for d in batch]
     try:
-        if len(batch) == 1:
+        if refused:
+            rows = conn.execute(WRITE_REFUSING, _parameters(batch, now) | _refusals(refused)).fetchall()
+        elif len(batch) == 1:
             rows = conn.execute(WRITE_ONE, _parameters_one(batch[0], now)).fetchall()
         else:
             rows = conn.execute(WRITE, _parameters(batch, now)).fetchall()
@@ -130,6 +139,15 @@ def _parameters(batch: Sequence[Decided], now: datetime) -> dict[str, object]:
         "results": "["
         + ",".join(json.dumps(d.described.model_dump(mode="json")) for _, d in remembered)
         + "]",
+    }
+
+
+def _refusals(refused: Sequence[Refused]) -> dict[str, object]:
+    """The parameters of the refusals kept (REFUSALS)."""
+    return {
+        "refused_keys": text_array(r.key for r in refused),
+        "refused_digests": b"".join(r.request_hash for r in refused),
+        "refusals": "[" + ",".join(r.record for r in refused) + "]",
     }
 
 

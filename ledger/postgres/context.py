@@ -46,7 +46,7 @@ from ledger.state import (
 # The INSERT ... ON CONFLICT DO UPDATE is a no-op update that locks an existing row, or creates a
 # missing one at zero; ORDER BY locks in key order. A batch of commands reads everything its
 # commands need (every acting user, every key) with the one statement. A level's reserved quantity
-# travels as text in `a`.
+# travels as text in `a`; a key's row holds a result or a refusal (`flag`).
 READ_AND_LOCK = """
 WITH locked AS (
     INSERT INTO ledger_stock_levels AS l (warehouse_id, part_id)
@@ -75,7 +75,8 @@ UNION ALL
 SELECT 'c', NULL, NULL, NULL, NULL, coalesce(sum(movements), 0), NULL
 FROM ledger_movement_counts WHERE year = %(year)s
 UNION ALL
-SELECT 'i', NULL, NULL, key, encode(request_hash, 'hex') || result::text, NULL, NULL
+SELECT 'i', NULL, NULL, key, encode(request_hash, 'hex') || coalesce(result, refusal)::text, NULL,
+    refusal IS NOT NULL
 FROM ledger_idempotency WHERE key = ANY(%(keys)s::text[])
 UNION ALL
 SELECT 'l', warehouse_id, part_id, reserved::text, NULL, on_hand, NULL FROM locked
@@ -132,7 +133,8 @@ class Loaded:
     movements_this_year: int = 0
     levels: dict[StockKey, Decimal] = field(default_factory=dict)
     reserved: dict[StockKey, Decimal] = field(default_factory=dict)
-    earlier: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # key: request hash, result JSON
+    # key: request hash, the result's JSON or the refusal's record, whether it is a refusal
+    earlier: dict[str, tuple[bytes, str, bool]] = field(default_factory=dict)
 
 
 def uuid_array(values: Iterable[UUID | None]) -> str:
@@ -179,7 +181,7 @@ def load_and_lock(conn: Connection, wanted: Wanted, year: int) -> Loaded:
         elif kind == "c":
             loaded.movements_this_year = int(n)
         elif kind == "i":
-            loaded.earlier[a] = (bytes.fromhex(b[:64]), b[64:])
+            loaded.earlier[a] = (bytes.fromhex(b[:64]), b[64:], bool(flag))
     return loaded
 
 

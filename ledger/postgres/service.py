@@ -27,9 +27,10 @@ from ledger.orders.commands import OrderCommand
 from ledger.policy import Policy
 from ledger.postgres import context as load
 from ledger.postgres import idempotency
-from ledger.postgres.batch import BatchDecider, Item, Outcome, Plan, Replay, answers, stream_ids
+from ledger.postgres.batch import BatchDecider, Item, Outcome, Plan, Step, answers, stream_ids
 from ledger.postgres.commit import Decided, write
 from ledger.postgres.connection import Connection
+from ledger.postgres.idempotency import Refused
 from ledger.recorded import CommandMetadata
 from ledger.results import CommandResult
 
@@ -121,24 +122,25 @@ class PostgresLedger:
             plan = Plan.of(conn, items)
             loaded = load.load_and_lock(conn, plan.wanted, now.year)
             decider = BatchDecider(self.policy, now, loaded, plan.streams, self.new_id)
-            decided: list[Decided | CommandResult | Replay | Exception] = []
+            decided: list[Step | Exception] = []
             for index, (command, metadata) in enumerate(items):
                 step = plan.steps[index]
-                if isinstance(step, Exception):
-                    decided.append(step)
-                    continue
-                streams, needs = step
                 try:
-                    if plan.streams.touched & stream_ids(streams):
-                        needs = handler_for(command).needs(command, plan.streams.found(streams))
+                    if not isinstance(step, Exception) and plan.streams.touched & stream_ids(step[0]):
+                        needs = handler_for(command).needs(command, plan.streams.found(step[0]))
                         if not plan.wanted.covers(needs):
                             break
-                    decided.append(decider.decide(index, command, metadata, streams, needs))
+                        step = (step[0], needs)
+                except Exception as error:  # refused (or failed) alone
+                    step = error
+                try:
+                    decided.append(decider.decide(index, command, metadata, step))
                 except Exception as error:  # refused (or failed) alone
                     decided.append(error)
             to_write = [d for d in decided if isinstance(d, Decided)]
-            written = iter(write(conn, to_write, now))
-            if not any(d.new or d.remember for d in to_write):
+            refused = [d for d in decided if isinstance(d, Refused)]
+            written = iter(write(conn, to_write, now, refused))
+            if not refused and not any(d.new or d.remember for d in to_write):
                 raise psycopg.Rollback(transaction)  # nothing to keep, not even a level row at zero
         return answers(decided, written)
 

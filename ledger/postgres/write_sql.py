@@ -1,4 +1,4 @@
-"""The text of the one write statement of a batch, in its two forms (many commands, or one).
+"""The text of the one write statement of a batch, in its forms (many commands, or one; with refusals).
 
 commit.py builds the parameters and reads the rows back: see its docstring for what the statement
 does. Kept apart so that the statement can be read, and changed, on its own.
@@ -21,7 +21,7 @@ LEVELS_AND_COUNT = """), levels AS (
 # metadata as arrays indexed by `c`, payloads and stored results as JSON arrays, hashes and request
 # hashes as bytea of 32-byte slices; WITH ORDINALITY and ORDER BY keep the decision order, so
 # positions grow in that order.
-WRITE = f"""
+WRITE_CTES = f"""
 WITH incoming AS (
     SELECT * FROM ROWS FROM (
         unnest(%(streams)s::text[]), unnest(%(versions)s::int[]), unnest(%(types)s::text[]),
@@ -59,9 +59,22 @@ WITH incoming AS (
     LEFT JOIN incoming e ON e.c = r.c
     LEFT JOIN appended a ON a.stream_id = e.stream_id AND a.stream_version = e.version
     GROUP BY r.i, r.result, m.key
-)
+"""
+APPENDED = """)
 SELECT position, xid, stream_id, stream_version FROM appended
 """
+
+# The refusals of a batch's keyed commands, kept under their keys: keys as an array, request hashes
+# as bytea of 32-byte slices, records (ledger/postgres/idempotency.py) as a JSON array. A statement
+# of its own when the batch accepted nothing, else a part of the batch's write.
+REFUSALS = """
+    INSERT INTO ledger_idempotency (key, request_hash, refusal)
+    SELECT r.key, substring(%(refused_digests)s::bytea FROM 32 * (r.i::int - 1) + 1 FOR 32), r.refusal
+    FROM ROWS FROM (unnest(%(refused_keys)s::text[]), jsonb_array_elements(%(refusals)s::jsonb))
+        WITH ORDINALITY AS r(key, refusal, i)
+"""
+WRITE = WRITE_CTES + APPENDED
+WRITE_REFUSING = WRITE_CTES + "), refused AS (" + REFUSALS + APPENDED
 
 
 # A batch of one command (most commands alone, every big stocktake) takes the statement's simpler

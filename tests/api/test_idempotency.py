@@ -57,7 +57,22 @@ def test_a_refusal_is_kept_too_and_a_server_error_is_not(
     again = client.post("/transactions", content=raw, headers=headers)
     assert first.status_code == again.status_code == 422
     assert again.headers["idempotent-replay"] == "true" and again.json() == first.json()
-    # Kept, not left as a claim (which a retry would meet as 409 request_in_progress).
+    # A stock command's refusal is kept by the ledger, in its own transaction; the middleware keeps
+    # nothing for these routes (not even a claim, which a retry would meet as 409 request_in_progress).
     fingerprint = hashlib.sha256(b"POST\0/transactions\0" + raw).digest()
+    rows = db.execute("SELECT status_code FROM api_idempotency WHERE fingerprint = %s", [fingerprint])
+    assert rows.fetchall() == []
+    ledger_key = f"{shop.admin.user_id}:bad"
+    rows = db.execute("SELECT refusal->>'code' FROM ledger_idempotency WHERE key = %s", [ledger_key])
+    assert rows.fetchall() == [("invalid_quantity",)]
+    # Any other route's refusal is kept by the middleware.
+    other = {"name": ""}
+    headers = shop.admin.headers | {"Idempotency-Key": "bad-wh"}
+    refused = client.post("/warehouses", json=other, headers=headers)
+    retried = client.post("/warehouses", json=other, headers=headers)
+    assert (
+        refused.status_code == retried.status_code == 422 and retried.headers["idempotent-replay"] == "true"
+    )
+    fingerprint = hashlib.sha256(b"POST\0/warehouses\0" + refused.request.content).digest()
     rows = db.execute("SELECT status_code FROM api_idempotency WHERE fingerprint = %s", [fingerprint])
     assert rows.fetchall() == [(422,)]

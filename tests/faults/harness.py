@@ -415,8 +415,9 @@ def age_stale_claims(conn: Conn) -> int:
     The middleware takes over such a claim after a minute (until then a retry is
     answered 409 request_in_progress). Moving their clock back is the minute
     passing, without waiting it out. A claim whose command the ledger holds the
-    result of is answered: a stock command's success leaves its claim so, and its
-    retry takes it over at once (however old). Those are not counted.
+    outcome of is answered (an order command's, its process killed before keeping
+    the answer): its retry takes it over at once (however old). Those are not
+    counted. Stock commands leave no claim: the ledger alone keeps their keys.
     """
     cursor = conn.execute(
         "UPDATE api_idempotency SET created_at = created_at - interval '61 seconds'"

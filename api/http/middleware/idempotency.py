@@ -18,13 +18,19 @@ retry then finds the queued answer. A claim left by a crashed process is taken
 over once its request can no longer be running: after ABPARTS_DATABASE_TIMEOUT +
 ABPARTS_READ_WAIT_TIMEOUT + 5 s (15 s by default, never less).
 
-A route whose answer the ledger keeps (a stock command's success: its result is
-stored under `<user id>:<key>` in the command's own transaction, and the route
-rebuilds the same answer from it, see `LEDGER_KEPT`) is not stored here: its
-claim stays, and a retry with the same request takes the claim over at once when
-the ledger holds the key's result, runs the route, and gets the ledger's replay
-(marked `idempotent-replay: true` too). So such an answer costs no statement
-and no commit of its own; a refusal (4xx) of the same routes is kept as above.
+The stock command routes (`ledger_kept`: POST /transactions and its approve, reject and reverse,
+/stock-adjustments, /stocktakes, /part-usage) are not claimed here at all: the ledger is their
+only keeper, in the command's own transaction, at no round trip of its own. It keeps the result,
+or the refusal (a LedgerError), under `<user id>:<key>` with a hash of the command
+(ledger/postgres/idempotency.py); the route rebuilds the same answer from it, marked
+`idempotent-replay: true`; the same key with another command is a 422 `idempotency_conflict`; a
+twin in flight waits for the first's row and gets its answer (no 409 `request_in_progress`).
+What is refused before the ledger decides (a body that does not validate, 401, 403, an access
+rule's 404) is not kept: the answer follows from the request and the caller's rights, and a retry
+gets it again or is the caller's to fix. A key the ledger holds is refused here (422) on any
+other route that has no claim of its own for it; the other way round, a stock command does not
+look here, so a key first used on another route and then for a stock command is that command's.
+The orders' routes keep the claim: their answers are kept here as any other.
 
 One pooled connection a request: the claim's connection is put in the request's
 state, the routes' `Connection` dependency uses it, and the answer is stored on
@@ -35,21 +41,22 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
 import psycopg
-from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http.auth.security import token_digest
+from api.http.middleware.idempotency_sql import CLAIM, KEEP, RELEASE
 from api.http.problems import problem
 from api.runtime.pooling import WatchedPool
-from ledger.postgres import queries
 from ledger.postgres.connection import Connection
 
 log = logging.getLogger(__name__)
@@ -57,45 +64,10 @@ METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Keys of the request's state (scope["state"]): the held connection, and the ledger's own replay.
 HELD_CONNECTION = "idempotency_connection"
 LEDGER_REPLAY = "idempotent_replay"
-# Set by a route whose 2xx answer the ledger's record of the key gives again, byte for byte.
-LEDGER_KEPT = "idempotency_ledger_kept"
 REPLAY_HEADER = (b"idempotent-replay", b"true")
 UNAVAILABLE = problem(
     503, "database_unavailable", "the database is not reachable; retry shortly", {"Retry-After": "2"}
 )
-# One round trip: who the caller is, the claim, and (when the key was already claimed) the earlier
-# row as it was before this statement. A session's user keys it, else the token's digest.
-# The claim's commit does not wait for its WAL flush (synchronous_commit is read at commit, and
-# set_config(..., true) lasts until then): the route's own commit, or the keep's, which do wait,
-# flush it with them. If PostgreSQL crashes before either, the claim may be lost, but then nothing
-# of the request is durable either, so running it again is right.
-# A claim without an answer whose key the ledger holds a result for was answered by the ledger
-# (LEDGER_KEPT): the same request takes it over at once (and gets the ledger's replay), another
-# never does, however old the claim. Any other claim is taken over once it is stale.
-ANSWERED_BY_LEDGER = queries.result_kept("(SELECT user_id || ':' || %(ledger_key)s FROM session)")
-CLAIM = f"""
-WITH session AS (
-    SELECT (SELECT s.user_id::text FROM user_sessions s
-            WHERE s.session_token = %(token)s AND s.is_active AND s.expires_at > now()) AS user_id
-    FROM (SELECT set_config('synchronous_commit', 'off', true)) AS no_flush_wait
-), caller AS (
-    SELECT sha256(convert_to(coalesce('user:' || user_id, 'token:' || coalesce(%(token)s, '')), 'UTF8')
-        || '\\x00'::bytea || %(key)s::bytea) AS key
-    FROM session
-), claimed AS (
-    INSERT INTO api_idempotency (key, fingerprint) SELECT key, %(fingerprint)s FROM caller
-    ON CONFLICT (key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, created_at = now()
-        WHERE api_idempotency.status_code IS NULL AND CASE
-            WHEN {ANSWERED_BY_LEDGER}
-            THEN api_idempotency.fingerprint = EXCLUDED.fingerprint
-            ELSE api_idempotency.created_at < now() - %(takeover)s * interval '1 second' END
-    RETURNING key
-)
-SELECT c.key, EXISTS (SELECT FROM claimed), e.fingerprint, e.status_code, e.headers, e.body
-FROM caller c LEFT JOIN api_idempotency e ON e.key = c.key
-"""
-KEEP = "UPDATE api_idempotency SET status_code = %s, headers = %s, body = %s WHERE key = %s"
-RELEASE = "DELETE FROM api_idempotency WHERE key = %s AND status_code IS NULL"
 
 Outcome = tuple[bytes, int | None, Any, bytes]  # key, status (None: no answer), headers, body
 
@@ -107,14 +79,23 @@ class Claim:
     key: bytes
     conn: Connection | None
     earlier: tuple[Any, ...] | None
+    by_ledger: bool = False  # the ledger holds the key for a stock command: not this request's
 
 
 class IdempotencyMiddleware:
     """ASGI middleware keeping the first answer to each (user, Idempotency-Key) before giving it."""
 
-    def __init__(self, app: ASGIApp, pool: ConnectionPool, takeover: float = 15.0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        pool: ConnectionPool,
+        takeover: float = 15.0,
+        ledger_kept: Sequence[re.Pattern[str]] = (),
+    ) -> None:
         self.app = app
         self.pool = pool
+        # The paths of the POST routes whose keys the ledger alone keeps (see the module docstring).
+        self.ledger_kept = tuple(ledger_kept)
         # A claim without an answer is taken over only once its request can no longer be running:
         # the pool breaks off any hold longer than the database timeout (app.py passes it in).
         self.takeover = takeover
@@ -122,9 +103,12 @@ class IdempotencyMiddleware:
         self._unsettled: deque[Outcome] = deque(maxlen=100_000)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = dict(scope.get("headers", ())) if scope["type"] == "http" else {}
+        if scope["type"] != "http" or scope["method"] not in METHODS or self._by_ledger(scope):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", ()))
         raw_key = headers.get(b"idempotency-key")
-        if scope["type"] != "http" or scope["method"] not in METHODS or not raw_key:
+        if not raw_key:
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
@@ -148,7 +132,7 @@ class IdempotencyMiddleware:
             await UNAVAILABLE({"type": "http"}, _nothing, send)
             return
         if claim.conn is None:
-            await _replay(claim.earlier, fingerprint, send)
+            await _replay(claim.earlier, fingerprint, send, claim.by_ledger)
             return
         await self._run(scope, body, send, claim.key, claim.conn)
 
@@ -174,11 +158,7 @@ class IdempotencyMiddleware:
         finally:
             # Shielded: a client gone (the task cancelled) must still release the claim and the connection.
             with anyio.CancelScope(shield=True):
-                if _ledger_kept(state, outcome) and conn.info.transaction_status == TransactionStatus.IDLE:
-                    self.pool.putconn(conn)  # nothing to store; an idle connection goes back without I/O
-                    kept = True
-                else:
-                    kept = await anyio.to_thread.run_sync(self._settle, conn, outcome)
+                kept = await anyio.to_thread.run_sync(self._settle, conn, outcome)
         if not kept and outcome[1] is not None and outcome[1] < 500:
             await UNAVAILABLE({"type": "http"}, _nothing, send)
             return
@@ -186,6 +166,13 @@ class IdempotencyMiddleware:
             if message["type"] == "http.response.start" and state.get(LEDGER_REPLAY):
                 message = {**message, "headers": [*message["headers"], REPLAY_HEADER]}
             await send(message)
+
+    def _by_ledger(self, scope: Scope) -> bool:
+        """Whether the request goes to a route whose keys the ledger alone keeps."""
+        if scope["method"] != "POST":
+            return False
+        path: str = scope["path"]
+        return any(route.match(path) for route in self.ledger_kept)
 
     def _claim(self, token: str | None, raw_key: bytes, fingerprint: bytes) -> Claim:
         """Claim the key on a pooled connection, held for the request unless the key was taken."""
@@ -202,11 +189,11 @@ class IdempotencyMiddleware:
             self.pool.putconn(conn)
             raise
         assert row is not None  # the caller CTE always yields one row
-        key, claimed, *earlier = row
+        key, claimed, *earlier, by_ledger = row
         if claimed:
             return Claim(bytes(key), conn, None)
         self.pool.putconn(conn)
-        return Claim(bytes(key), None, tuple(earlier))
+        return Claim(bytes(key), None, tuple(earlier), by_ledger)
 
     def _settle(self, conn: Connection, outcome: Outcome) -> bool:
         """Keep the answer (or release the claim); queue it if the database is away. Whether kept."""
@@ -237,17 +224,14 @@ def _bearer_digest(authorization: bytes | None) -> str | None:
     return token_digest(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
 
 
-def _ledger_kept(state: dict[str, Any], outcome: Outcome) -> bool:
-    """Whether the answer is a success the ledger's record of the key gives again (LEDGER_KEPT)."""
-    status = outcome[1]
-    return bool(state.get(LEDGER_KEPT)) and status is not None and 200 <= status < 300
-
-
 def _outcome(key: bytes, messages: list[Message]) -> Outcome:
     start = next((m for m in messages if m["type"] == "http.response.start"), None)
     if start is None:
         return (key, None, None, b"")
-    headers = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in start["headers"]]
+    # Not the ledger's own replay mark (the replay adds it): a replay kept so would carry it twice.
+    headers = [
+        [k.decode("latin-1"), v.decode("latin-1")] for k, v in start["headers"] if k != REPLAY_HEADER[0]
+    ]
     body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
     return (key, start["status"], headers, body)
 
@@ -269,10 +253,10 @@ async def _read_body(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-async def _replay(earlier: tuple[Any, ...] | None, fingerprint: bytes, send: Send) -> None:
+async def _replay(earlier: tuple[Any, ...] | None, fingerprint: bytes, send: Send, by_ledger: bool) -> None:
     # No earlier row: a twin claimed the key after this statement's snapshot (still in progress).
     stored_fingerprint, status, headers, body = earlier or (None, None, None, None)
-    if stored_fingerprint is not None and bytes(stored_fingerprint) != fingerprint:
+    if by_ledger or (stored_fingerprint is not None and bytes(stored_fingerprint) != fingerprint):
         response = problem(
             422, "idempotency_conflict", "this Idempotency-Key was used with a different request"
         )

@@ -1,4 +1,9 @@
-"""Stock command routes: each turns a request into a ledger command and answers 201 with what it recorded."""
+"""Stock command routes: each turns a request into a ledger command and answers 201 with what it recorded.
+
+Their Idempotency-Keys are the ledger's alone (`LEDGER_KEPT`, see api/http/middleware/idempotency.py):
+the result or the refusal is kept under the key in the command's own transaction, and a retry gets
+the same answer rebuilt from it.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,10 @@ from uuid import UUID
 
 import anyio
 from fastapi import APIRouter, Body
+from fastapi.routing import APIRoute
 
 from api.http.deps import LazyCtx
 from api.http.location import created
-from api.http.middleware.idempotency import LEDGER_KEPT
 from api.http.stock import access, commands
 from api.http.stock.schemas import (
     DecisionIn,
@@ -38,9 +43,9 @@ async def _run(ctx: LazyCtx, command: StockCommand) -> Recorded:
     answer = commands.answered(result)
     if answer is None:
         answer = await anyio.to_thread.run_sync(commands.recorded, await ctx.connect(), result)
-    else:
-        # The ledger keeps the result under the key: a retry rebuilds this same answer from it.
-        setattr(ctx.request.state, LEDGER_KEPT, True)
+    if result.replayed:
+        # The ledger alone keeps these routes' keys (the middleware passes them by): its replay says so.
+        ctx.response.headers["idempotent-replay"] = "true"
     # The first movement is the one the command created (a reversal's compensation) or acted on.
     created(ctx.response, "/transactions", answer.transactions[0].id if answer.transactions else None)
     return answer
@@ -100,3 +105,7 @@ async def post_stocktake(body: StocktakeIn, ctx: LazyCtx) -> Recorded:
 async def post_part_usage(body: PartUsageIn, ctx: LazyCtx) -> Recorded:
     """Parts used on a machine: a consumption out of one of the owner's warehouses."""
     return await _run(ctx, commands.part_usage_command(body))
+
+
+# The paths of this module's routes (every one a POST of a ledger command), for the middleware.
+LEDGER_KEPT = tuple(r.path_regex for r in router.routes if isinstance(r, APIRoute) and r.methods == {"POST"})
