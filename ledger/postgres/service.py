@@ -3,7 +3,9 @@
 Commands run in batches (a single command is a batch of one): one statement reads the streams the
 batch's commands read, one reads their reference rows and locks their stock levels, and one
 appends every accepted command's events; each command is decided against the state the earlier
-ones leave (batch.py) and gets its own result or its own error.
+ones leave (batch.py) and gets its own result or its own error. The transaction is pipelined
+(pipelined.py): BEGIN goes with the first statement and COMMIT with the write, so the client
+waits for PostgreSQL once per statement.
 
 A conflict with a concurrent writer (a stream appended first, a deadlock, a
 serialization failure) rolls the transaction back. A single command is then decided
@@ -30,6 +32,7 @@ from ledger.postgres import idempotency
 from ledger.postgres.batch import BatchDecider, Item, Outcome, Plan, Replay, answers, stream_ids
 from ledger.postgres.commit import Decided, write
 from ledger.postgres.connection import Connection
+from ledger.postgres.pipelined import pipelined
 from ledger.recorded import CommandMetadata
 from ledger.results import CommandResult
 
@@ -117,7 +120,7 @@ class PostgresLedger:
         the batch (it reads a stream that command extended) ends the run: it leads the next one.
         """
         now = self.clock()
-        with conn.transaction() as transaction:
+        with pipelined(conn) as transaction:
             plan = Plan.of(conn, items)
             loaded = load.load_and_lock(conn, plan.wanted, now.year)
             decider = BatchDecider(self.policy, now, loaded, plan.streams, self.new_id)
@@ -137,10 +140,12 @@ class PostgresLedger:
                 except Exception as error:  # refused (or failed) alone
                     decided.append(error)
             to_write = [d for d in decided if isinstance(d, Decided)]
-            written = iter(write(conn, to_write, now))
-            if not any(d.new or d.remember for d in to_write):
-                raise psycopg.Rollback(transaction)  # nothing to keep, not even a level row at zero
-        return answers(decided, written)
+            written = write(conn, to_write, now)
+            if written.sent:
+                transaction.commit()  # it travels with the write: one round trip for both
+            else:
+                transaction.rollback()  # nothing to keep, not even a level row at zero
+        return answers(decided, iter(written.results()))
 
 
 def command_pins_version(command: StockCommand | OrderCommand) -> bool:
