@@ -4,8 +4,8 @@ Commands run in batches (a single command is a batch of one): one statement read
 batch's commands read, one reads their reference rows and locks their stock levels, and one
 appends every accepted command's events; each command is decided against the state the earlier
 ones leave (batch.py) and gets its own result or its own error. The transaction is pipelined
-(pipelined.py): BEGIN goes with the first statement and COMMIT with the write, so the client
-waits for PostgreSQL once per statement.
+(pipelined.py): an implicit one, committed by the Sync sent with the write, so the client waits
+for PostgreSQL once per statement and sends no BEGIN or COMMIT.
 
 A conflict with a concurrent writer (a stream appended first, a deadlock, a
 serialization failure) rolls the transaction back. A single command is then decided
@@ -141,9 +141,7 @@ class PostgresLedger:
                     decided.append(error)
             to_write = [d for d in decided if isinstance(d, Decided)]
             written = write(conn, to_write, now)
-            if written.sent:
-                transaction.commit()  # it travels with the write: one round trip for both
-            else:
+            if not written.sent:
                 transaction.rollback()  # nothing to keep, not even a level row at zero
         return answers(decided, iter(written.results()))
 

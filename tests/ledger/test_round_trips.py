@@ -1,4 +1,4 @@
-"""A batch waits for PostgreSQL once per statement: BEGIN travels with the first read, COMMIT with the write.
+"""A batch waits for PostgreSQL once per statement, no BEGIN or COMMIT: the Sync sent with the write commits.
 
 Counted from libpq's protocol trace: a round trip is a run of messages the client sends followed
 by the server's answers.
@@ -41,7 +41,7 @@ def round_trips(conn: Conn, work: Callable[[], T]) -> tuple[T, int]:
         finally:
             conn.pgconn.untrace()
         trace.seek(0)
-        sides = [line[0] for line in trace if line[:1] in ("F", "B")]
+        sides = [line[0] for line in trace if line[:2] in ("F\t", "B\t")]
     return outcome, sum(1 for sent, got in pairwise(sides) if (sent, got) == ("F", "B"))
 
 
@@ -55,7 +55,7 @@ def test_a_batch_that_reads_no_stream_takes_two_round_trips(conn: Conn, site: Si
     outcomes, trips = round_trips(
         conn, lambda: ledger.execute_batch(conn, [(c, metadata(site, c)) for c in commands])
     )
-    assert trips == 2  # read and lock (with BEGIN); write (with COMMIT)
+    assert trips == 2  # read and lock; write (and the Sync that commits)
     assert all(isinstance(o, CommandResult) and o.position for o in outcomes)
     assert conn.info.transaction_status == pq.TransactionStatus.IDLE
     assert audit(conn).ok
@@ -67,7 +67,7 @@ def test_a_command_that_reads_its_stream_takes_three(conn: Conn, site: Site) -> 
     result, trips = round_trips(
         conn, lambda: PostgresLedger(HELD).execute(conn, approve, metadata(site, approve))
     )
-    assert trips == 3  # the stream (with BEGIN); read and lock; write (with COMMIT)
+    assert trips == 3  # the stream; read and lock; write (and the Sync that commits)
     assert [e.event_type for e in result.events] == ["MovementApproved"]
 
 
@@ -77,8 +77,12 @@ def test_a_refused_command_takes_the_read_and_a_rollback(conn: Conn, site: Site)
         conn, lambda: PostgresLedger(Policy()).execute_batch(conn, [(unknown, metadata(site, unknown))])
     )
     assert isinstance(outcome, errors.UnknownWarehouse)
-    assert trips == 2  # read and lock (with BEGIN); ROLLBACK
+    assert trips == 2  # read and lock; ROLLBACK
     assert conn.info.transaction_status == pq.TransactionStatus.IDLE
+    kept = conn.execute(
+        "SELECT count(*) FROM ledger_stock_levels WHERE warehouse_id = %s", [unknown.to_warehouse_id]
+    ).fetchone()
+    assert kept == (0,)  # the level row the read-and-lock created at zero was rolled back
 
 
 def test_a_failed_write_leaves_the_connection_idle_and_usable(conn: Conn, site: Site) -> None:
