@@ -17,6 +17,7 @@ from ledger.commands import ConsumeStock, CountedItem, CountStock, CreateStock, 
 from ledger.fold import fold_stock
 from ledger.policy import NegativeStockPolicy, Policy
 from ledger.postgres.connection import Connection
+from ledger.postgres.context import MANY_LEVELS
 from ledger.postgres.reader import read_events
 from ledger.postgres.service import PostgresLedger
 from ledger.recorded import START, CommandMetadata, RecordedEvent
@@ -145,8 +146,10 @@ def test_a_level_another_writer_creates_meanwhile_is_read_again_not_taken_as_zer
         ledger = PostgresLedger(Policy())
         metadata = CommandMetadata(performed_by_user_id=site.user)
         create = CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(2))
+        others = [World(a).part("consumable") for _ in range(MANY_LEVELS)]  # the many-levels lock
+        items = [CountedItem(part_id=p, counted_quantity=D(0)) for p in others]
         count = CountStock(
-            warehouse_id=site.a, items=(CountedItem(part_id=site.part, counted_quantity=D(5)),)
+            warehouse_id=site.a, items=(CountedItem(part_id=site.part, counted_quantity=D(5)), *items)
         )
         with ThreadPoolExecutor(1) as pool:
             with a.transaction():
