@@ -15,7 +15,6 @@ Under `warn` both are recorded, with a `stock_reserved` warning.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +28,7 @@ from ledger.fold import StockKey, reservation_changes, stock_changes
 from ledger.policy import NegativeStockPolicy, Policy
 from ledger.results import StockWarning
 from ledger.state import DecisionContext, PartInfo
-from ledger.types import MAX_STOCK, decimal_places, is_whole
+from ledger.types import MAX_STOCK, decimal_places, is_whole, random_uuid
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ def require_actor(context: DecisionContext) -> None:
 
 def new_id(context: DecisionContext) -> UUID:
     """A fresh id: from the context's generator when it has one (tests), else random."""
-    return context.new_id() if context.new_id is not None else uuid.uuid4()
+    return context.new_id() if context.new_id is not None else random_uuid()
 
 
 def part(context: DecisionContext, part_id: UUID) -> PartInfo:

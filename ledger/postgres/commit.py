@@ -17,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import psycopg
+from psycopg.rows import TupleRow
 
 from ledger.errors import ConcurrencyConflict
 from ledger.fold import StockKey, reservation_changes, stock_changes
@@ -62,34 +63,53 @@ def described(decision: Decision, movements: tuple[ResultingMovement, ...] | Non
     )
 
 
+class Written:
+    """A write sent: its results once its rows are back (in a pipeline: after the commit was sent)."""
+
+    def __init__(
+        self, batch: Sequence[Decided], cursor: psycopg.Cursor[TupleRow] | None, *, sent: bool = False
+    ) -> None:
+        self.batch = batch
+        self.cursor = cursor
+        self.sent = sent or cursor is not None  # False: nothing to append, no key to remember
+
+    def results(self) -> list[CommandResult]:
+        """Each decided command's result, with the positions and xid its rows got."""
+        if self.cursor is None:
+            return [d.described for d in self.batch]
+        rows = self.cursor.fetchall()
+        positions = {(r[2], r[3]): int(r[0]) for r in rows}
+        xid = int(rows[0][1]) if rows else None
+        return [_placed(d.described, d.new, positions, xid) for d in self.batch]
+
+
 def write(
     conn: Connection, batch: Sequence[Decided], now: datetime, refused: Sequence[Refused] = ()
-) -> list[CommandResult]:
-    """Append every decided command's events, update levels and counts, remember keys; each result.
+) -> Written:
+    """Append every decided command's events, update levels and counts, remember keys: send it.
 
     The `refused` keyed commands' refusals are kept under their keys by the same statement.
     Raises ConcurrencyConflict when another writer appended to one of the streams first (or two
-    commands of the batch started the same stream); the whole statement is then undone.
+    commands of the batch started the same stream); the whole statement is then undone. In a
+    pipeline that error surfaces when the pipeline syncs (pipelined.py says so too).
     """
     if refused and not batch:
         conn.execute(REFUSALS, _refusals(refused))
-        return []
+        return Written(batch, None, sent=True)
     if not refused and not any(d.new or d.remember for d in batch):
-        return [d.described for d in batch]
+        return Written(batch, None)
     try:
         if refused:
-            rows = conn.execute(WRITE_REFUSING, _parameters(batch, now) | _refusals(refused)).fetchall()
+            cursor = conn.execute(WRITE_REFUSING, _parameters(batch, now) | _refusals(refused))
         elif len(batch) == 1:
-            rows = conn.execute(WRITE_ONE, _parameters_one(batch[0], now)).fetchall()
+            cursor = conn.execute(WRITE_ONE, _parameters_one(batch[0], now))
         else:
-            rows = conn.execute(WRITE, _parameters(batch, now)).fetchall()
+            cursor = conn.execute(WRITE, _parameters(batch, now))
     except psycopg.errors.UniqueViolation as error:
         if error.diag.constraint_name == STREAM_VERSION_CONSTRAINT:
             raise ConcurrencyConflict("another writer appended to the same stream first") from error
         raise
-    positions = {(r[2], r[3]): int(r[0]) for r in rows}
-    xid = int(rows[0][1]) if rows else None
-    return [_placed(d.described, d.new, positions, xid) for d in batch]
+    return Written(batch, cursor)
 
 
 def commit(
@@ -104,7 +124,8 @@ def commit(
     heads = {s: (events[-1].stream_version, events[-1].hash) for s, events in streams.items() if events}
     new = chain(decision.events, heads, metadata, now)
     keyed = metadata.idempotency_key is not None
-    [result] = write(conn, [Decided(decision, new, metadata, described(decision), request_hash, keyed)], now)
+    decided = Decided(decision, new, metadata, described(decision), request_hash, keyed)
+    [result] = write(conn, [decided], now).results()
     return result
 
 

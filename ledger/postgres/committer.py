@@ -14,8 +14,8 @@ while one batch commits, the clients it answers are not queued yet. So a
 committer that has just answered n commands, with m more waiting, lingers
 (at most `linger`, 0.3 ms by default) until n + m are queued before it drains:
 the answered clients' next commands join the batch instead of the one after.
-A batch costs about as much again as a command (its statements, BEGIN and
-COMMIT), so the bigger batch halves that share: measured with 8 closed-loop
+A batch costs about as much again as a command (its statements and its commit),
+so the bigger batch halves that share: measured with 8 closed-loop
 writers, 7.5 commands a batch instead of 4 and about 30% less CPU a command,
 client and PostgreSQL alike (bench/append.py). A committer that answered one
 command does not linger: an idle one answers as fast as execute would. One

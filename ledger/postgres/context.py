@@ -7,7 +7,8 @@ reads come first (their own statement, or none); then one statement reads the
 reference rows with its snapshot and, in the same statement, locks the stock
 level rows: its xid is assigned while that statement runs, after its snapshot
 was taken, so the order above holds. Stock levels are locked one row per
-(warehouse, part), in key order so that concurrent commands cannot deadlock;
+(warehouse, part), in key order (the existing ones, then those it creates) so that
+concurrent commands cannot deadlock;
 a missing row is created (and locked) at zero; a row locked after waiting for
 another writer returns that writer's committed value. Nothing takes a global lock.
 
@@ -25,6 +26,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from ledger.errors import ConcurrencyConflict
 from ledger.events import movement_stream
 from ledger.fold import StockKey
 from ledger.needs import Found, Needs, Streams
@@ -43,18 +45,47 @@ from ledger.state import (
 )
 
 # One row per thing read, told apart by `kind`; arrays are sent as text literals (see uuid_array).
-# The INSERT ... ON CONFLICT DO UPDATE is a no-op update that locks an existing row, or creates a
-# missing one at zero; ORDER BY locks in key order. A batch of commands reads everything its
-# commands need (every acting user, every key) with the one statement. A level's reserved quantity
-# travels as text in `a`; a key's row holds a result or a refusal (`flag`).
-READ_AND_LOCK = """
+# A batch of commands reads everything its commands need (every acting user, every key) with the
+# one statement. A level's reserved quantity travels as text in `a`; a key's row holds a result or a
+# refusal (`flag`). The levels are locked in one of two ways (`locked`), both in key order:
+# - a few (a command's one or two levels, a batch's handful): INSERT ... ON CONFLICT DO UPDATE, a
+#   no-op update that locks an existing row or creates a missing one at zero. One node, cheapest
+#   for a few rows (about 0.15 ms of PostgreSQL less than the other way for one level).
+# - many (a stocktake's hundreds): existing levels with SELECT ... FOR UPDATE (a row lock, not the
+#   new row version the no-op update writes, which the write then updates again: a 200-part
+#   stocktake's PostgreSQL CPU 5.7 -> 4.7 ms), missing ones created at zero, which locks them too;
+#   the main query reads `existing` before `created`, so the locks are taken in that order. A level
+#   another writer created after this statement's snapshot is neither found nor created (DO
+#   NOTHING): load_and_lock then raises ConcurrencyConflict and the command runs again.
+LOCK_FEW = """
 WITH locked AS (
     INSERT INTO ledger_stock_levels AS l (warehouse_id, part_id)
     SELECT w, p FROM unnest(%(lock_w)s::uuid[], %(lock_p)s::uuid[]) AS k(w, p) ORDER BY w, p
     ON CONFLICT (warehouse_id, part_id) DO UPDATE SET on_hand = l.on_hand
     RETURNING warehouse_id, part_id, on_hand, reserved
 )
-SELECT 'u'::text AS kind, id, organization_id AS ref, NULL::text AS a, NULL::text AS b,
+"""
+LOCK_MANY = """
+WITH wanted AS (
+    SELECT w, p FROM unnest(%(lock_w)s::uuid[], %(lock_p)s::uuid[]) AS k(w, p)
+), existing AS (
+    SELECT l.warehouse_id, l.part_id, l.on_hand, l.reserved
+    FROM ledger_stock_levels l JOIN wanted k ON l.warehouse_id = k.w AND l.part_id = k.p
+    ORDER BY l.warehouse_id, l.part_id
+    FOR UPDATE OF l
+), created AS (
+    INSERT INTO ledger_stock_levels AS l (warehouse_id, part_id)
+    SELECT w, p FROM wanted k
+    WHERE NOT EXISTS (SELECT FROM ledger_stock_levels e WHERE e.warehouse_id = k.w AND e.part_id = k.p)
+    ORDER BY w, p
+    ON CONFLICT (warehouse_id, part_id) DO NOTHING
+    RETURNING warehouse_id, part_id, on_hand, reserved
+), locked AS (
+    SELECT * FROM existing UNION ALL SELECT * FROM created
+)
+"""
+MANY_LEVELS = 32  # from this many levels on, LOCK_MANY
+READ = """SELECT 'u'::text AS kind, id, organization_id AS ref, NULL::text AS a, NULL::text AS b,
     NULL::numeric AS n, is_active AND user_status = 'active' AS flag
 FROM users WHERE id = ANY(%(users)s::uuid[])
 UNION ALL
@@ -83,6 +114,8 @@ SELECT 'l', warehouse_id, part_id, reserved::text, NULL, on_hand, NULL FROM lock
 UNION ALL
 SELECT 'x', NULL, NULL, NULL, NULL, NULL, pg_current_xact_id() IS NOT NULL
 """
+READ_AND_LOCK = LOCK_FEW + READ
+READ_AND_LOCK_MANY = LOCK_MANY + READ
 
 
 @dataclass
@@ -162,7 +195,8 @@ def load_and_lock(conn: Connection, wanted: Wanted, year: int) -> Loaded:
     }
     loaded = Loaded()
     same = _interned(wanted, keys)
-    for kind, row_id, row_ref, a, b, n, flag in conn.execute(READ_AND_LOCK, params).fetchall():
+    statement = READ_AND_LOCK_MANY if len(keys) >= MANY_LEVELS else READ_AND_LOCK
+    for kind, row_id, row_ref, a, b, n, flag in conn.execute(statement, params).fetchall():
         id_: Any = same.get(row_id.int, row_id) if row_id is not None else None
         ref: Any = same.get(row_ref.int, row_ref) if row_ref is not None else None
         if kind == "l":
@@ -182,6 +216,8 @@ def load_and_lock(conn: Connection, wanted: Wanted, year: int) -> Loaded:
             loaded.movements_this_year = int(n)
         elif kind == "i":
             loaded.earlier[a] = (bytes.fromhex(b[:64]), b[64:], bool(flag))
+    if len(loaded.levels) != len(keys):
+        raise ConcurrencyConflict("a concurrent writer created a stock level first; try again")
     return loaded
 
 

@@ -3,7 +3,9 @@
 Commands run in batches (a single command is a batch of one): one statement reads the streams the
 batch's commands read, one reads their reference rows and locks their stock levels, and one
 appends every accepted command's events; each command is decided against the state the earlier
-ones leave (batch.py) and gets its own result or its own error.
+ones leave (batch.py) and gets its own result or its own error. The transaction is pipelined
+(pipelined.py): an implicit one, committed by the Sync sent with the write, so the client waits
+for PostgreSQL once per statement and sends no BEGIN or COMMIT.
 
 A conflict with a concurrent writer (a stream appended first, a deadlock, a
 serialization failure) rolls the transaction back. A single command is then decided
@@ -31,6 +33,7 @@ from ledger.postgres.batch import BatchDecider, Item, Outcome, Plan, Step, answe
 from ledger.postgres.commit import Decided, write
 from ledger.postgres.connection import Connection
 from ledger.postgres.idempotency import Refused
+from ledger.postgres.pipelined import pipelined
 from ledger.recorded import CommandMetadata
 from ledger.results import CommandResult
 
@@ -118,7 +121,7 @@ class PostgresLedger:
         the batch (it reads a stream that command extended) ends the run: it leads the next one.
         """
         now = self.clock()
-        with conn.transaction() as transaction:
+        with pipelined(conn) as transaction:
             plan = Plan.of(conn, items)
             loaded = load.load_and_lock(conn, plan.wanted, now.year)
             decider = BatchDecider(self.policy, now, loaded, plan.streams, self.new_id)
@@ -139,10 +142,10 @@ class PostgresLedger:
                     decided.append(error)
             to_write = [d for d in decided if isinstance(d, Decided)]
             refused = [d for d in decided if isinstance(d, Refused)]
-            written = iter(write(conn, to_write, now, refused))
-            if not refused and not any(d.new or d.remember for d in to_write):
-                raise psycopg.Rollback(transaction)  # nothing to keep, not even a level row at zero
-        return answers(decided, written)
+            written = write(conn, to_write, now, refused)
+            if not written.sent:
+                transaction.rollback()  # nothing to keep, not even a level row at zero
+        return answers(decided, iter(written.results()))
 
 
 def command_pins_version(command: StockCommand | OrderCommand) -> bool:

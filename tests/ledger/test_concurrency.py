@@ -13,10 +13,11 @@ import psycopg
 import pytest
 
 from ledger import errors
-from ledger.commands import ConsumeStock, CreateStock, TransferStock
+from ledger.commands import ConsumeStock, CountedItem, CountStock, CreateStock, TransferStock
 from ledger.fold import fold_stock
 from ledger.policy import NegativeStockPolicy, Policy
 from ledger.postgres.connection import Connection
+from ledger.postgres.context import MANY_LEVELS
 from ledger.postgres.reader import read_events
 from ledger.postgres.service import PostgresLedger
 from ledger.recorded import START, CommandMetadata, RecordedEvent
@@ -132,3 +133,37 @@ def test_concurrent_consumers_never_oversell_under_reject(fresh_db_url: str) -> 
             [site.a, site.part],
         ).fetchone()
     assert row == (D(0),)
+
+
+def test_a_level_another_writer_creates_meanwhile_is_read_again_not_taken_as_zero(fresh_db_url: str) -> None:
+    # b's read-and-lock neither finds the level a creates (not in its snapshot) nor creates it
+    # (a's row wins the insert): it must run again and count against a's committed 2, not 0.
+    with (
+        psycopg.connect(fresh_db_url, autocommit=True) as a,
+        psycopg.connect(fresh_db_url, autocommit=True) as b,
+    ):
+        site = make_site(World(a))
+        ledger = PostgresLedger(Policy())
+        metadata = CommandMetadata(performed_by_user_id=site.user)
+        create = CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(2))
+        others = [World(a).part("consumable") for _ in range(MANY_LEVELS)]  # the many-levels lock
+        items = [CountedItem(part_id=p, counted_quantity=D(0)) for p in others]
+        count = CountStock(
+            warehouse_id=site.a, items=(CountedItem(part_id=site.part, counted_quantity=D(5)), *items)
+        )
+        with ThreadPoolExecutor(1) as pool:
+            with a.transaction():
+                ledger.execute(a, create, metadata)  # the level row exists, uncommitted
+                counted = pool.submit(ledger.execute, b, count, metadata)
+                time.sleep(0.5)  # b waits on a's uncommitted row
+                assert not counted.done()
+            [adjusted] = [e for e in counted.result(timeout=30).events if e.event_type == "StockAdjusted"]
+        [(_, payload)] = a.execute(
+            "SELECT position, payload FROM ledger_events WHERE position = %s", [adjusted.position]
+        ).fetchall()
+        assert (payload["to_warehouse_id"], D(payload["quantity"])) == (str(site.a), D(3))
+        row = a.execute(
+            "SELECT on_hand FROM ledger_stock_levels WHERE warehouse_id = %s AND part_id = %s",
+            [site.a, site.part],
+        ).fetchone()
+        assert row == (D(5),)

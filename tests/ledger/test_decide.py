@@ -32,8 +32,10 @@ from ledger.events import (
     StockTransferred,
 )
 from ledger.policy import Limits, NegativeStockPolicy, Policy
+from ledger.recorded import canonical_text
 from ledger.rules import Decision
 from ledger.state import UserInfo
+from ledger.types import random_uuid
 from tests.ledger.scenario import NOW, Scenario
 
 D = Decimal
@@ -329,6 +331,32 @@ def test_stocktake_adjusts_each_difference(s: Scenario) -> None:
     assert s.stock() == {(wh, a): D(7), (wh, b): D(4), (wh, c): D(2)}
 
 
+def test_a_stocktakes_events_are_what_validation_would_make(s: Scenario) -> None:
+    # count() builds its events without validating each (a big stocktake's CPU): they must be
+    # exactly the validated ones, or the payloads, and the hashes over them, would differ.
+    up, down, wh = s.part(), s.part("bulk_material", unit="litres"), s.warehouse()
+    s.record(CreateStock(part_id=down, to_warehouse_id=wh, quantity=D("4.5")))
+    decision = s.record(
+        CountStock(
+            warehouse_id=wh,
+            items=(
+                CountedItem(part_id=up, counted_quantity=D("3.00")),
+                CountedItem(part_id=down, counted_quantity=D("1.25")),
+            ),
+            transaction_date=NOW - timedelta(hours=1),
+            notes='a "note" \\ é',
+            reference_number="REF-1",
+        )
+    )
+    for _, event in decision.events:
+        validated = StockAdjusted.model_validate(event.model_dump())
+        assert event.__dict__ == validated.__dict__
+        assert list(event.__dict__) == list(validated.__dict__)
+        assert canonical_text(event.model_dump(mode="json")) == canonical_text(
+            validated.model_dump(mode="json")
+        )
+
+
 def test_stocktake_errors(s: Scenario) -> None:
     part, wh = s.part(), s.warehouse()
     with pytest.raises(errors.EmptyCommand):
@@ -368,3 +396,10 @@ def test_unknown_or_inactive_actor_is_refused(s: Scenario) -> None:
         s.actor = actor
         with pytest.raises(errors.UnknownUser):
             s.when(CreateStock(part_id=part, to_warehouse_id=wh, quantity=D(1)))
+
+
+def test_fresh_ids_are_random_version_4_uuids() -> None:
+    ids = [random_uuid() for _ in range(1000)]
+    assert len(set(ids)) == len(ids)
+    assert all(i.version == 4 and i.variant == uuid.RFC_4122 and uuid.UUID(str(i)) == i for i in ids)
+    assert all(i.is_safe == uuid.SafeUUID.unknown and hash(i) == hash(uuid.UUID(int=i.int)) for i in ids)
