@@ -15,7 +15,8 @@ from api.http.auth.cache import PrincipalCache, PrincipalCacheMiddleware
 from api.http.middleware.bodies import StorableTextMiddleware
 from api.http.middleware.idempotency import IdempotencyMiddleware
 from api.http.middleware.idempotency_retention import IdempotencyPruner
-from api.http.middleware.metrics import LatencyMiddleware, Metrics
+from api.http.middleware.metrics import Metrics
+from api.http.middleware.requests import RequestMiddleware
 from api.http.ops import docs_routes
 from api.http.ops import log_routes as routes_log
 from api.http.ops import routes as routes_health
@@ -35,7 +36,7 @@ from api.http.stock import stocktake_routes as routes_stocktakes
 from api.http.stock.page_cache import PageCache
 from api.http.ui import reads as routes_ui_reads
 from api.http.ui import routes as routes_ui
-from api.runtime.logs import RequestIdMiddleware, stamp_request_ids
+from api.runtime.logs import stamp_request_ids
 from api.runtime.pooling import WatchedPool, api_conninfo
 from api.runtime.projectors import InProcessProjectors
 from api.runtime.settings import Settings
@@ -100,7 +101,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     openapi.install(app, [module.router for module in ROUTERS])
     docs_routes.install(app)
     routes_ui.install(app)
-    # Added last is outermost: the request id is set before anything else runs.
+    # Added last is outermost: the request id is set (RequestMiddleware) before anything else runs.
     app.add_middleware(StorableTextMiddleware)
     # Past the longest a request can hold its connection (a read's wait included), a claim is stale.
     takeover = max(15.0, settings.database_timeout + settings.read_wait_timeout + 5)
@@ -108,8 +109,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
         IdempotencyMiddleware, pool=pool, takeover=takeover, ledger_kept=routes_stock.LEDGER_KEPT
     )
     app.add_middleware(PrincipalCacheMiddleware, cache=principals)
-    app.add_middleware(LatencyMiddleware, metrics=metrics, access_log=settings.access_log)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestMiddleware, metrics=metrics, access_log=settings.access_log)
     # Matched in this order, one route after another: the hot paths first (GET /inventory was the
     # 45th of 79 routes, and matching the 44 before it cost a cached page a quarter of its time),
     # and ahead of the docs' and the page's routes and mounts, which none of them shadows.

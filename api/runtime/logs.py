@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TextIO
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -45,31 +45,7 @@ class _MadeUpIds:
 made_up_id = _MadeUpIds().next
 
 
-class RequestIdMiddleware:
-    """Sets the request id for the duration of each HTTP request and returns it as X-Request-ID."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        rid = _given_id(scope) or made_up_id()
-        token = request_id.set(rid)
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            request_id.reset(token)
-
-
-def _given_id(scope: Scope) -> str | None:
+def given_id(scope: Scope) -> str | None:
     """The client's X-Request-ID when it is sane, else None."""
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":

@@ -7,8 +7,6 @@ positions and lags are read from the database when scraped.
 
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -16,12 +14,10 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from psycopg_pool import ConnectionPool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from projections.engine.projection import Projection
 from projections.engine.status import status
 
-access = logging.getLogger("abparts.access")
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -95,54 +91,3 @@ class ProjectionCollector(Collector):
                 lag.add_metric([row.name], row.lag_events)
                 seconds.add_metric([row.name], row.lag_seconds)
         yield from (position, lag, seconds)
-
-
-class LatencyMiddleware:
-    """Times each HTTP request under its route template (not the raw path, to keep labels few).
-
-    The access line (method, path, status, route, duration, with the request id) is written at INFO
-    only with `access_log` (ABPARTS_ACCESS_LOG): a line per request cost about 5% of a request's CPU.
-    Otherwise it is a DEBUG line (ABPARTS_LOG_LEVEL=DEBUG).
-    """
-
-    def __init__(self, app: ASGIApp, metrics: Metrics, access_log: bool = False) -> None:
-        self.app = app
-        self.metrics = metrics
-        self.level = logging.INFO if access_log else logging.DEBUG
-        # The histogram's child per (method, route, status), found once: labels() cost a third of
-        # this layer's time on GET /health. Few keys: methods and route templates are the app's own.
-        self.children: dict[tuple[str, str, int], Any] = {}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def record_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record_status)
-        finally:
-            route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            elapsed = time.perf_counter() - started
-            key = (scope["method"], template, status)
-            child = self.children.get(key)
-            if child is None:
-                child = self.children[key] = self.metrics.latency.labels(key[0], template, str(status))
-            child.observe(elapsed)
-            if access.isEnabledFor(self.level):
-                access.log(
-                    self.level,
-                    "%s %s %s",
-                    scope["method"],
-                    scope["path"],
-                    status,
-                    extra={"status": status, "route": template, "duration_ms": round(elapsed * 1000, 3)},
-                )
