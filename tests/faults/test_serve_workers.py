@@ -100,8 +100,12 @@ def test_a_worker_that_dies_is_replaced(processes: Processes, service_db: str) -
     assert len(before) == 2
     victim = min(before)
     os.kill(victim, signal.SIGKILL)
-    eventually(lambda: victim not in children(api.process.pid), 10, "the killed worker reaped")
-    eventually(lambda: listening_sockets(port_of(api)) == 2, 60, "a new worker listening")
-    assert len(children(api.process.pid) - before) == 1
+    eventually(lambda: victim not in children(api.process.pid), 10, "the killed worker gone")
+
+    def replaced() -> bool:
+        # Both at once: a killed process's socket can outlive it for a moment (seen once under load).
+        return len(children(api.process.pid) - before) == 1 and listening_sockets(port_of(api)) == 2
+
+    eventually(replaced, 60, "a new worker listening")
     for _ in range(8):  # new connections, spread over both sockets: each is answered
         assert httpx.get(f"{api.base_url}/health", timeout=10).status_code == 200
