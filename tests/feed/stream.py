@@ -12,6 +12,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 STREAM = "ABPARTS"
+TIMEOUT = 30.0  # seconds for one JetStream request or fetch, however loaded the machine
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class Received:
 async def _read(url: str, subject: str, start: int) -> list[Received]:
     nc = await nats.connect(url, allow_reconnect=False)
     try:
-        js = nc.jetstream()
+        js = nc.jetstream(timeout=TIMEOUT)
         try:
             last = (await js.stream_info(STREAM)).state.last_seq
         except NotFoundError:
@@ -41,13 +42,14 @@ async def _read(url: str, subject: str, start: int) -> list[Received]:
         config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start)
         sub = await js.pull_subscribe(subject, stream=STREAM, config=config)
         received: list[Received] = []
-        while not received or received[-1].sequence < last:
-            try:
-                batch = await sub.fetch(1000, timeout=2)
-            except nats.errors.TimeoutError:
-                break  # nothing more matches the subject
+        # The consumer's own count of what is left on the subject ends the read, not a quiet
+        # spell: on a loaded machine a fetch can time out with messages still to come.
+        while ((await sub.consumer_info()).num_pending or 0) > 0:
+            batch = await sub.fetch(1000, timeout=TIMEOUT)
             for msg in batch:
                 await msg.ack()
+                if msg.metadata.sequence.stream > last:
+                    continue  # published after the read began
                 headers = msg.headers or {}
                 received.append(
                     Received(
@@ -57,6 +59,8 @@ async def _read(url: str, subject: str, start: int) -> list[Received]:
                         json.loads(msg.data),
                     )
                 )
+            if batch and batch[-1].metadata.sequence.stream >= last:
+                break
         await sub.unsubscribe()
         return received
     finally:
@@ -74,7 +78,7 @@ def last_position(url: str) -> int:
     async def last() -> int:
         nc = await nats.connect(url, allow_reconnect=False)
         try:
-            js = nc.jetstream()
+            js = nc.jetstream(timeout=TIMEOUT)
             try:
                 sequence = (await js.stream_info(STREAM)).state.last_seq
             except NotFoundError:
