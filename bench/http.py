@@ -123,9 +123,10 @@ def run_all(
     """Every phase at every connection count, the baselines interleaved with ours; medians of repeats.
 
     The floor app and the service run side by side (the idle one costs nothing); for each connection
-    count and repeat: floor, GET /health, pgbench, then POST and keyed POST (in alternating order, each
-    once the projectors have caught up: `post_order`); then floor and GET /inventory again. On a machine shared with other work the load changes
-    by the minute: a baseline measured seconds before its phase is the fair one.
+    count and repeat: floor, GET /health, pgbench, then POST and keyed POST (in alternating order,
+    each once the projectors have caught up: `post_order`); then floor and GET /inventory again. On
+    a machine shared with other work the load changes by the minute: a baseline measured seconds
+    before its phase is the fair one.
     """
     floor = Service(database, args.env, floor=True)
     service = Service(database, args.env)
