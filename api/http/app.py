@@ -98,7 +98,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     app.state.metrics = metrics = Metrics(pool, watched(feed=settings.nats_url is not None))
     stamp_request_ids()
     problems.install(app)
-    openapi.install(app, [module.router for module in ROUTERS])
+    openapi.install(app, [module.router for module in ROUTERS], routes_stock.LEDGER_KEPT)
     docs_routes.install(app)
     routes_ui.install(app)
     # Added last is outermost: the request id is set (RequestMiddleware) before anything else runs.
