@@ -10,7 +10,6 @@ so each is what its caller gets back.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -157,9 +156,7 @@ def _parameters(batch: Sequence[Decided], now: datetime) -> dict[str, object]:
         "movements": sum(d.decision.new_movements for d in batch),
         "remember": number_array(c for c, _ in remembered),
         "digests": b"".join(d.request_hash for _, d in remembered),
-        "results": "["
-        + ",".join(json.dumps(d.described.model_dump(mode="json")) for _, d in remembered)
-        + "]",
+        "results": "[" + ",".join(d.described.model_dump_json() for _, d in remembered) + "]",
     }
 
 
@@ -198,7 +195,7 @@ def _parameters_one(decided: Decided, now: datetime) -> dict[str, object]:
         "movements": decided.decision.new_movements,
         "digest": decided.request_hash,
         # Only a keyed command's result is stored: a big stocktake's answer is not encoded for nothing.
-        "result": json.dumps(decided.described.model_dump(mode="json")) if decided.remember else None,
+        "result": decided.described.model_dump_json() if decided.remember else None,
     }
 
 
