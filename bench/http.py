@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -87,15 +88,21 @@ def _measured(
     return result
 
 
-def _wait_caught_up(database: str, timeout: float = 120.0) -> None:
-    """Until every projection has applied the log's last event (checkpoints are (xid, position))."""
+def _wait_caught_up(database: str, timeout: float = 120.0) -> float:
+    """Until every projection has applied the log's last event (checkpoints are (xid, position)).
+
+    Returns the seconds it waited: the backlog a phase started right away would have shared the
+    machine with.
+    """
     from projections.engine.freshness import wait_until_projected
     from projections.registry import ALL
 
+    started = time.monotonic()
     with psycopg.connect(database, autocommit=True) as conn:
         row = conn.execute("SELECT coalesce(max(position), 0) FROM ledger_events").fetchone()
         if row and row[0]:
             wait_until_projected(conn, [p.name for p in ALL], int(row[0]), timeout)
+    return time.monotonic() - started
 
 
 def post_order(repeat: int, index: int) -> tuple[str, str]:
@@ -148,13 +155,23 @@ def run_all(
     samples: dict[str, dict[int, list[dict[str, Any]]]] = {name: {} for name in plans}
 
     def phase(name: str, c: int, probe: Probe | None = None) -> None:
-        say(f"    {name}: {c} connections, {args.seconds:g} s")
+        waited = None
+        if name.startswith("post"):
+            # The projectors catch up first: else the second POST phase shares the machine with
+            # their backlog from the first (and the first with pgbench's).
+            waited = _wait_caught_up(database)
+        say(
+            f"    {name}: {c} connections, {args.seconds:g} s"
+            + (f" (caught up in {waited:.1f} s)" if waited else "")
+        )
         server, spec = plans[name]
         if server is None:
             result = pgbench.rate(database, c, args.seconds)
         else:
             result = _measured(server, database, spec | {"connections": c}, use_wrk, probe)
-        samples[name].setdefault(c, []).append(result)
+        samples[name].setdefault(c, []).append(
+            result | ({"caught_up_wait_s": waited} if waited is not None else {})
+        )
 
     try:
         idle = Probe(service, database, probe_wh, probe_part, interval=0.05)
@@ -162,10 +179,6 @@ def run_all(
         for r in range(args.repeats):
             for i, c in enumerate(args.connections):
                 for name in ("floor", "health", "pgbench", *post_order(r, i)):
-                    if name.startswith("post"):
-                        # The projectors catch up first: else the second POST phase shares the
-                        # machine with their backlog from the first (and the first with pgbench's).
-                        _wait_caught_up(database)
                     first_wide_post = name == "post" and c == wide and r == 0
                     probe = Probe(service, database, probe_wh, probe_part, 0.1) if first_wide_post else None
                     phase(name, c, probe)
