@@ -14,7 +14,8 @@ PostgreSQL, each at 1, 8 and 32 connections (`--connections`):
     GET /inventory       a 100-row page (`?limit=100`), once the projections have caught up
 
 Baselines and our phases are interleaved (per connection count: floor, GET /health, pgbench,
-POST, keyed POST; then floor and GET /inventory), `--repeats` times (default 2, `--quick` 1), and
+POST and keyed POST, alternating which goes first, each once the projectors have caught up; then
+floor and GET /inventory), `--repeats` times (default 2, `--quick` 1), and
 each figure is the median repeat: on a shared machine the load changes by the minute.
 
 The load generator is Debian's wrk (bench/wrk.py, installed with apt-get when missing; its own
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -86,14 +88,30 @@ def _measured(
     return result
 
 
-def _wait_caught_up(database: str, timeout: float = 120.0) -> None:
-    """Until the inventory projection has applied the log's last event (checkpoints are (xid, position))."""
-    from projections.engine.freshness import wait_until_projected
+def _wait_caught_up(database: str, timeout: float = 120.0) -> float:
+    """Until every projection has applied the log's last event (checkpoints are (xid, position)).
 
+    Returns the seconds it waited: the backlog a phase started right away would have shared the
+    machine with.
+    """
+    from projections.engine.freshness import wait_until_projected
+    from projections.registry import ALL
+
+    started = time.monotonic()
     with psycopg.connect(database, autocommit=True) as conn:
         row = conn.execute("SELECT coalesce(max(position), 0) FROM ledger_events").fetchone()
         if row and row[0]:
-            wait_until_projected(conn, ("inventory",), int(row[0]), timeout)
+            wait_until_projected(conn, [p.name for p in ALL], int(row[0]), timeout)
+    return time.monotonic() - started
+
+
+def post_order(repeat: int, index: int) -> tuple[str, str]:
+    """The two POST phases of a repeat's `index`-th connection count, in the order they run.
+
+    They alternate (by repeat and connection count): the one that runs second runs on a longer log
+    and a bigger key table, and the report's keyed/unkeyed ratio must not carry that order.
+    """
+    return ("post", "post_keyed") if (repeat + index) % 2 == 0 else ("post_keyed", "post")
 
 
 def _median(samples: list[dict[str, Any]]) -> dict[str, Any]:
@@ -112,9 +130,10 @@ def run_all(
     """Every phase at every connection count, the baselines interleaved with ours; medians of repeats.
 
     The floor app and the service run side by side (the idle one costs nothing); for each connection
-    count and repeat: floor, GET /health, pgbench, POST, keyed POST; then, once the projections have
-    caught up, floor and GET /inventory again. On a machine shared with other work the load changes
-    by the minute: a baseline measured seconds before its phase is the fair one.
+    count and repeat: floor, GET /health, pgbench, then POST and keyed POST (in alternating order,
+    each once the projectors have caught up: `post_order`); then floor and GET /inventory again. On
+    a machine shared with other work the load changes by the minute: a baseline measured seconds
+    before its phase is the fair one.
     """
     floor = Service(database, args.env, floor=True)
     service = Service(database, args.env)
@@ -136,20 +155,30 @@ def run_all(
     samples: dict[str, dict[int, list[dict[str, Any]]]] = {name: {} for name in plans}
 
     def phase(name: str, c: int, probe: Probe | None = None) -> None:
-        say(f"    {name}: {c} connections, {args.seconds:g} s")
+        waited = None
+        if name.startswith("post"):
+            # The projectors catch up first: else the second POST phase shares the machine with
+            # their backlog from the first (and the first with pgbench's).
+            waited = _wait_caught_up(database)
+        say(
+            f"    {name}: {c} connections, {args.seconds:g} s"
+            + (f" (caught up in {waited:.1f} s)" if waited else "")
+        )
         server, spec = plans[name]
         if server is None:
             result = pgbench.rate(database, c, args.seconds)
         else:
             result = _measured(server, database, spec | {"connections": c}, use_wrk, probe)
-        samples[name].setdefault(c, []).append(result)
+        samples[name].setdefault(c, []).append(
+            result | ({"caught_up_wait_s": waited} if waited is not None else {})
+        )
 
     try:
         idle = Probe(service, database, probe_wh, probe_part, interval=0.05)
         idle.run(count=args.idle_probes)
         for r in range(args.repeats):
-            for c in args.connections:
-                for name in ("floor", "health", "pgbench", "post", "post_keyed"):
+            for i, c in enumerate(args.connections):
+                for name in ("floor", "health", "pgbench", *post_order(r, i)):
                     first_wide_post = name == "post" and c == wide and r == 0
                     probe = Probe(service, database, probe_wh, probe_part, 0.1) if first_wide_post else None
                     phase(name, c, probe)

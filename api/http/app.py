@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import psycopg
 from fastapi import FastAPI
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from starlette.routing import BaseRoute
 
 from api.http import openapi, problems
@@ -98,7 +99,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     app.state.metrics = metrics = Metrics(pool, watched(feed=settings.nats_url is not None))
     stamp_request_ids()
     problems.install(app)
-    openapi.install(app, [module.router for module in ROUTERS])
+    openapi.install(app, [module.router for module in ROUTERS], routes_stock.LEDGER_KEPT)
     docs_routes.install(app)
     routes_ui.install(app)
     # Added last is outermost: the request id is set (RequestMiddleware) before anything else runs.
@@ -146,8 +147,23 @@ def _committer(ledger: PostgresLedger, settings: Settings, url: str) -> Committe
     """The group committers of this process, on connections of their own with the pool's bounds."""
     if settings.committers == 0:
         return None
-    conninfo = api_conninfo(url, settings.database_timeout)
+    conninfo = committer_conninfo(api_conninfo(url, settings.database_timeout))
     return Committers(lambda: psycopg.connect(conninfo, autocommit=True), ledger, count=settings.committers)
+
+
+def committer_conninfo(conninfo: str) -> str:
+    """A committer's connection: the API's, its prepared statements always on their generic plans.
+
+    Once `ledger_idempotency` holds a day's keys, the ledger's read-and-lock statement (context.py)
+    was planned anew for every batch under the default plan_cache_mode: each custom plan, its arrays
+    known (no key, mostly), looks cheaper than the generic one, which assumes ten keys to look up, so
+    PostgreSQL never switched (pg_prepared_statements: 0 generic plans in 35, against 30 in a fresh
+    database). A committer runs only the ledger's own statements, lookups by key whose generic plans
+    are the same index scans: one worker, no projectors, 1 connection, 300,000 kept keys, 6
+    interleaved rounds: PostgreSQL CPU 1.24 -> 0.79 ms a command, keyed 1.39 -> 0.89.
+    """
+    given = str(conninfo_to_dict(conninfo).get("options") or "")
+    return make_conninfo(conninfo, options=f"{given} -c plan_cache_mode=force_generic_plan".strip())
 
 
 def _lifespan(

@@ -9,7 +9,8 @@ clients, the docs pages and schema-based tests can rely on the document.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -48,12 +49,15 @@ class Problem(BaseModel):
     instance: str | None = None  # urn:request:<the request id>, as in the logs and the recorded events
 
 
-def install(app: FastAPI, routers: Iterable[APIRouter]) -> None:
+def install(app: FastAPI, routers: Iterable[APIRouter], ledger_kept: Sequence[re.Pattern[str]] = ()) -> None:
     """Replace the app's OpenAPI generator with one that documents the problem responses.
 
     `routers` are the ones the app includes: their routes name each operation's endpoint (by
-    operationId), whose feature folder tells which codes it can answer.
+    operationId), whose feature folder tells which codes it can answer. `ledger_kept` are the
+    paths of the POST routes whose Idempotency-Keys the ledger alone keeps (the middleware's
+    `ledger_kept`): they never answer the middleware's 409 `request_in_progress`.
     """
+    kept = {pattern.pattern for pattern in ledger_kept}
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
@@ -68,7 +72,8 @@ def install(app: FastAPI, routers: Iterable[APIRouter]) -> None:
             for method, operation in operations.items():
                 route = endpoints.get(operation.get("operationId", ""))
                 if route is not None:
-                    _add_errors(operation, _codes(route, method))
+                    by_ledger = method == "post" and route.path_regex.pattern in kept
+                    _add_errors(operation, _codes(route, method, by_ledger))
                 decimals = examples.decimal_fields(route.response_model) if route else set()
                 if route is not None and route.body_field is not None:
                     decimals |= examples.decimal_fields(route.body_field.field_info.annotation)
@@ -81,10 +86,10 @@ def install(app: FastAPI, routers: Iterable[APIRouter]) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _codes(route: APIRoute, method: str) -> list[Code]:
+def _codes(route: APIRoute, method: str, by_ledger: bool) -> list[Code]:
     public, has_body, given = route.path in PUBLIC, route.body_field is not None, route.dependant
     has_input = has_body or bool(given.query_params or given.path_params or given.header_params)
-    return codes_for(route.endpoint, method, public, has_input, has_body)
+    return codes_for(route.endpoint, method, public, has_input, has_body, by_ledger=by_ledger)
 
 
 def _add_errors(operation: dict[str, Any], codes: list[Code]) -> None:

@@ -10,7 +10,6 @@ so each is what its caller gets back.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +28,8 @@ from ledger.postgres.write_sql import REFUSALS, WRITE, WRITE_ONE, WRITE_REFUSING
 from ledger.recorded import CommandMetadata, RecordedEvent
 from ledger.results import AppendedEvent, CommandResult, ResultingMovement, trusted
 from ledger.rules import Decision
+
+PLACED = {"position", "log_transaction_id", "events"}  # a stored result's members from its rows
 
 
 @dataclass(frozen=True)
@@ -157,9 +158,7 @@ def _parameters(batch: Sequence[Decided], now: datetime) -> dict[str, object]:
         "movements": sum(d.decision.new_movements for d in batch),
         "remember": number_array(c for c, _ in remembered),
         "digests": b"".join(d.request_hash for _, d in remembered),
-        "results": "["
-        + ",".join(json.dumps(d.described.model_dump(mode="json")) for _, d in remembered)
-        + "]",
+        "results": text_array(_head(d.described) for _, d in remembered),
     }
 
 
@@ -198,8 +197,14 @@ def _parameters_one(decided: Decided, now: datetime) -> dict[str, object]:
         "movements": decided.decision.new_movements,
         "digest": decided.request_hash,
         # Only a keyed command's result is stored: a big stocktake's answer is not encoded for nothing.
-        "result": json.dumps(decided.described.model_dump(mode="json")) if decided.remember else None,
+        "result": _head(decided.described) if decided.remember else None,
     }
+
+
+def _head(described: CommandResult) -> str:
+    """The result's JSON as write_sql.placed completes it: without its closing brace and the members
+    the inserted rows give."""
+    return described.model_dump_json(exclude=PLACED)[:-1]
 
 
 def _placed(

@@ -72,6 +72,16 @@ def test_the_codes_come_from_the_errors_an_operation_can_raise(document: dict[st
     assert "401" not in health and "400" not in health  # public, and without a body
 
 
+def test_only_the_writes_the_middleware_claims_list_request_in_progress(document: dict[str, Any]) -> None:
+    # The stock command routes' keys are the ledger's alone: a twin in flight waits, never a 409.
+    for path in ("/transactions", "/transactions/{transaction_id}/approve", "/stocktakes", "/part-usage"):
+        listed = problem_codes(document["paths"][path]["post"])
+        assert "request_in_progress" not in listed.get("409", set()), path
+        assert "idempotency_conflict" in listed["422"], path
+    for path in ("/customer-orders/{order_id}/ship", "/parts"):
+        assert "request_in_progress" in problem_codes(document["paths"][path]["post"])["409"], path
+
+
 def test_every_command_has_request_and_response_examples(document: dict[str, Any]) -> None:
     for path, method, op in operations(document):
         body = op.get("requestBody", {}).get("content", {}).get("application/json")

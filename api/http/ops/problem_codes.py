@@ -12,7 +12,8 @@ Which codes an operation can answer (`codes_for`) is an over-approximation chose
 table by route: the codes raised in the endpoint's module and in every api/http module it imports,
 however indirectly (its service, access rules, pagination, freshness...), plus the shared ones
 (sign-in and roles for a signed-in route, validation for one with parameters, body checks for one
-with a body, idempotency for a write, the database's 503), plus, for a write of the stock or order
+with a body, idempotency for a write (without the middleware's `request_in_progress` for a
+route whose key the ledger alone keeps), the database's 503), plus, for a write of the stock or order
 folders, the codes of the ledger errors the handlers of its commands can raise (the modules of
 `COMMAND_HANDLERS`' decide functions and the shared `ledger/rules.py`, read with `ast`).
 """
@@ -61,6 +62,8 @@ SIGNED_IN = ("not_authenticated", "invalid_token", "account_inactive", "forbidde
 WITH_BODY = ("malformed_json", "validation_error", "invalid_text", "invalid_body", "invalid_value")
 # Their refusals are the shared ones above (and problems.py's last resort, the 500, is not a refusal).
 WRITE = ("idempotency_conflict", "request_in_progress")
+# A write whose key the ledger alone keeps: a twin in flight waits for the first's answer (no 409).
+LEDGER_KEPT_WRITE = ("idempotency_conflict",)
 ALWAYS = ("database_unavailable",)
 SHARED_MODULES = ("deps.py", "problems.py", "middleware")
 
@@ -232,9 +235,18 @@ def _is_entry(value: object) -> bool:
 
 
 def codes_for(
-    endpoint: Callable[..., Any], method: str, public: bool, has_input: bool, has_body: bool
+    endpoint: Callable[..., Any],
+    method: str,
+    public: bool,
+    has_input: bool,
+    has_body: bool,
+    *,
+    by_ledger: bool = False,
 ) -> list[Code]:
-    """The codes an operation can answer, by status then name (see the module docstring)."""
+    """The codes an operation can answer, by status then name (see the module docstring).
+
+    `by_ledger`: a write whose Idempotency-Key the ledger alone keeps (the middleware lets it by).
+    """
     endpoint_file = _source(endpoint)
     captured = _captured_functions(endpoint)
     modules = reached(endpoint_file).union(*(reached(_source(f)) for f in captured))
@@ -246,7 +258,7 @@ def codes_for(
     if has_body:
         names |= set(WITH_BODY)
     if method != "get":
-        names |= set(WRITE)
+        names |= set(LEDGER_KEPT_WRITE if by_ledger else WRITE)
         family = endpoint_file.relative_to(HTTP_ROOT).parts[0]  # stock/..., orders/...
         if family in ("stock", "orders"):
             names |= ledger_codes(family)
