@@ -29,8 +29,6 @@ from ledger.recorded import CommandMetadata, RecordedEvent
 from ledger.results import AppendedEvent, CommandResult, ResultingMovement, trusted
 from ledger.rules import Decision
 
-PLACED = {"position", "log_transaction_id", "events"}  # a stored result's members from its rows
-
 
 @dataclass(frozen=True)
 class Decided:
@@ -158,7 +156,7 @@ def _parameters(batch: Sequence[Decided], now: datetime) -> dict[str, object]:
         "movements": sum(d.decision.new_movements for d in batch),
         "remember": number_array(c for c, _ in remembered),
         "digests": b"".join(d.request_hash for _, d in remembered),
-        "results": text_array(_head(d.described) for _, d in remembered),
+        "results": "[" + ",".join(d.described.model_dump_json() for _, d in remembered) + "]",
     }
 
 
@@ -197,14 +195,8 @@ def _parameters_one(decided: Decided, now: datetime) -> dict[str, object]:
         "movements": decided.decision.new_movements,
         "digest": decided.request_hash,
         # Only a keyed command's result is stored: a big stocktake's answer is not encoded for nothing.
-        "result": _head(decided.described) if decided.remember else None,
+        "result": decided.described.model_dump_json() if decided.remember else None,
     }
-
-
-def _head(described: CommandResult) -> str:
-    """The result's JSON as write_sql.placed completes it: without its closing brace and the members
-    the inserted rows give."""
-    return described.model_dump_json(exclude=PLACED)[:-1]
 
 
 def _placed(

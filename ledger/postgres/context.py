@@ -106,7 +106,7 @@ UNION ALL
 SELECT 'c', NULL, NULL, NULL, NULL, coalesce(sum(movements), 0), NULL
 FROM ledger_movement_counts WHERE year = %(year)s
 UNION ALL
-SELECT 'i', NULL, NULL, key, encode(request_hash, 'hex') || coalesce(result::text, refusal::text), NULL,
+SELECT 'i', NULL, NULL, key, encode(request_hash, 'hex') || coalesce(result, refusal)::text, NULL,
     refusal IS NOT NULL
 FROM ledger_idempotency WHERE key = ANY(%(keys)s::text[])
 UNION ALL

@@ -17,26 +17,10 @@ LEVELS_AND_COUNT = """), levels AS (
     ON CONFLICT (year, shard) DO UPDATE SET movements = c.movements + EXCLUDED.movements
 """
 
-
-def placed(head: str, row: str) -> str:
-    """A kept result's JSON (alembic 0018: json, its text as written): `head`, the result's JSON from
-    Python without its closing brace and without the members the inserted rows (`row`: their
-    alias and a dot, or nothing) give, `position`, `log_transaction_id` and `events`, appended as
-    text (null and [] when the command appended nothing)."""
-    event = (
-        f"json_build_object('position', {row}position, 'stream_id', {row}stream_id, "
-        f"'stream_version', {row}stream_version, 'event_type', {row}event_type)::text"
-    )
-    events = f"string_agg({event}, ', ' ORDER BY {row}position) FILTER (WHERE {row}position IS NOT NULL)"
-    return f"""({head} || ', "position": ' || coalesce(max({row}position)::text, 'null')
-        || ', "log_transaction_id": ' || coalesce(min({row}xid)::text, 'null')
-        || ', "events": [' || coalesce({events}, '') || ']}}')::json"""
-
-
 # Per-event values travel as array literals (with the index `c` of their command), per-command
-# metadata as arrays indexed by `c`, payloads as a JSON array, stored results as a text array (see
-# `placed`), hashes and request hashes as bytea of 32-byte slices; WITH ORDINALITY and ORDER BY
-# keep the decision order, so positions grow in that order.
+# metadata as arrays indexed by `c`, payloads and stored results as JSON arrays, hashes and request
+# hashes as bytea of 32-byte slices; WITH ORDINALITY and ORDER BY keep the decision order, so
+# positions grow in that order.
 WRITE_CTES = f"""
 WITH incoming AS (
     SELECT * FROM ROWS FROM (
@@ -63,8 +47,13 @@ WITH incoming AS (
 {LEVELS_AND_COUNT}), remembered AS (
     INSERT INTO ledger_idempotency (key, request_hash, result)
     SELECT m.key, substring(%(digests)s::bytea FROM 32 * (r.i::int - 1) + 1 FOR 32),
-        {placed("r.result", "a.")}
-    FROM ROWS FROM (unnest(%(remember)s::int[]), unnest(%(results)s::text[]))
+        r.result || jsonb_build_object(
+        'position', max(a.position),
+        'log_transaction_id', min(a.xid),
+        'events', coalesce(jsonb_agg(jsonb_build_object('position', a.position, 'stream_id', a.stream_id,
+            'stream_version', a.stream_version, 'event_type', a.event_type) ORDER BY a.position)
+            FILTER (WHERE a.position IS NOT NULL), '[]'))
+    FROM ROWS FROM (unnest(%(remember)s::int[]), jsonb_array_elements(%(results)s::jsonb))
         WITH ORDINALITY AS r(c, result, i)
     JOIN issued m ON m.c = r.c
     LEFT JOIN incoming e ON e.c = r.c
@@ -108,7 +97,11 @@ WITH appended AS (
     RETURNING position, writer_xid::text::bigint AS xid, stream_id, stream_version, event_type
 {LEVELS_AND_COUNT}), remembered AS (
     INSERT INTO ledger_idempotency (key, request_hash, result)
-    SELECT %(key)s::text, %(digest)s::bytea, {placed("%(result)s::text", "")}
+    SELECT %(key)s::text, %(digest)s::bytea, %(result)s::jsonb || jsonb_build_object(
+        'position', max(position),
+        'log_transaction_id', min(xid),
+        'events', coalesce(jsonb_agg(jsonb_build_object('position', position, 'stream_id', stream_id,
+            'stream_version', stream_version, 'event_type', event_type) ORDER BY position), '[]'))
     FROM appended HAVING %(key)s::text IS NOT NULL
 )
 SELECT position, xid, stream_id, stream_version FROM appended
