@@ -4,6 +4,7 @@ positions read back alone, and the many-levels lock creating only the levels it 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,10 +15,12 @@ from hypothesis import strategies as st
 
 from ledger import recorded
 from ledger.commands import CountedItem, CountStock, CreateStock, StockCommand
+from ledger.events import StockAdjusted
 from ledger.policy import Policy
 from ledger.postgres.context import MANY_LEVELS, uuid_array
+from ledger.postgres.eventstore import chain
 from ledger.postgres.service import PostgresLedger
-from ledger.recorded import CommandMetadata, canonical, canonical_text
+from ledger.recorded import CommandMetadata, canonical, canonical_text, event_hash, hash_body
 from ledger.results import CommandResult
 from tests.fixtures.ledger import Conn, actor, make_site
 from tests.fixtures.world import World
@@ -52,6 +55,32 @@ def test_uuid_literals_round_trip_with_nulls_and_empty(conn: Conn) -> None:
     row = conn.execute("SELECT %s::uuid[], %s::uuid[]", [uuid_array(ids), uuid_array([])]).fetchone()
     assert row == (ids, [])
     assert uuid_array(iter(ids)) == "{" + f"{ids[0]},null,{ids[2]}" + "}"
+
+
+def test_chain_stores_and_hashes_the_payload_model_dump_gives() -> None:
+    event = StockAdjusted.model_validate(
+        {
+            "transaction_id": uuid.uuid4(),
+            "part_id": uuid.uuid4(),
+            "from_warehouse_id": uuid.uuid4(),
+            "quantity": D("2.500"),
+            "unit_of_measure": "pieces",
+            "transaction_date": datetime(2026, 3, 4, 5, 6, 7, 890, tzinfo=UTC),
+            "notes": 'quote " backslash \\ é \n',
+            "warnings": ("below zero",),
+            "reason_code": "stocktake",
+            "counted_quantity": D("0"),
+        }
+    )
+    metadata = CommandMetadata(performed_by_user_id=uuid.uuid4(), request_id="r")
+    at = datetime(2026, 3, 4, 5, 6, 8, tzinfo=UTC)
+    [first, second] = chain([("s", event), ("s", event)], {}, metadata, at)
+    payload = event.model_dump(mode="json")
+    assert first.payload_json == second.payload_json == canonical_text(payload)
+    assert first.hash == event_hash(
+        first.previous_hash, hash_body("s", 1, "StockAdjusted", 1, payload, metadata, at)
+    )
+    assert (second.stream_version, second.previous_hash) == (2, first.hash)
 
 
 def _result(outcome: object) -> CommandResult:
