@@ -1,6 +1,6 @@
 """Append benchmark: commands/s through the ledger library against raw single-row INSERTs, same run.
 
-    .venv/bin/python -m bench.append [--quick] [--seconds S] [--writers 1,8]
+    .venv/bin/python -m bench.append [--quick] [--seconds S] [--stocktake [--stocktake-writers 1,2,4]]
 
 A fresh migrated database gets reference rows by SQL (one customer organization,
 one user, 16 warehouses, 200 parts). Each run starts its writers (processes, each
@@ -23,8 +23,13 @@ Ratios are to the raw run with the same number of writers. Where the time goes
 (the whole process for group commit) and its PostgreSQL backends' CPU time (read from /proc, so only
 for a local server).
 
+`--stocktake` runs only the raw batch and stocktake pairs (at 1 and 2 writers, or
+`--stocktake-writers`), and judges only the stocktake target.
+
 Targets: ledger at 8 writers >= 50% of raw INSERTs at 8; the rate grows with
-writers (no global lock); stocktake >= 50,000 events/s.
+writers (no global lock); stocktake >= 50,000 events/s. A target above the same run's
+baseline (the stocktake's, where the raw 200-row INSERTs themselves stay below 50,000/s)
+is reported as such, beside that baseline.
 """
 
 from __future__ import annotations
@@ -337,6 +342,7 @@ RUNS: tuple[tuple[str, str, int, str], ...] = (
     ("raw INSERT x200/tx", "raw_batch", 2, "processes"),
     ("ledger CountStock x200", "stocktake", 2, "processes"),
 )
+STOCKTAKE_KINDS = ("raw_batch", "stocktake")
 BASELINE = {
     "raw": "raw",
     "ledger": "raw",
@@ -354,10 +360,35 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON results")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--stocktake", action="store_true", help="only the raw 200-row INSERT and stocktake runs"
+    )
+    parser.add_argument(
+        "--stocktake-writers",
+        type=_writer_counts,
+        default=(1, 2),
+        help="writer counts of the stocktake runs, e.g. 1,2,4 (default 1,2)",
+    )
     args, _ = parser.parse_known_args(argv)
     if args.quick:
         args.seconds = 4.0
     return args
+
+
+def _writer_counts(text: str) -> tuple[int, ...]:
+    counts = tuple(int(n) for n in text.split(","))
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("writer counts are positive integers, e.g. 1,2,4")
+    return counts
+
+
+def runs_of(args: argparse.Namespace) -> list[tuple[str, str, int, str]]:
+    """The runs to make: every one, or (--stocktake) the stocktake pairs only; stocktakes at the
+    writer counts asked for, each after its raw baseline."""
+    kept = [r for r in RUNS if r[1] not in STOCKTAKE_KINDS and not args.stocktake]
+    for writers in args.stocktake_writers:
+        kept += [(label, kind, writers, mode) for label, kind, _, mode in RUNS if kind in STOCKTAKE_KINDS][:2]
+    return kept
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -380,7 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "parts": [str(p) for p in reference.part_ids],
         }
         runs: list[dict[str, Any]] = []
-        for label, kind, writers, mode in RUNS:
+        for label, kind, writers, mode in runs_of(args):
             say(f"  {label} x{writers} ({mode})")
             runs.append(run_group(base, kind, writers, mode) | {"label": label})
         with psycopg.connect(database) as conn:
@@ -421,7 +452,10 @@ def _find(runs: list[dict[str, Any]], kind: str, writers: int, mode: str = "proc
 
 
 def judge(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each target, met or not."""
+    """Each target of the runs made, met or not."""
+    stocktake = _stocktake_target(runs)
+    if not any(r["kind"] == "ledger" for r in runs):
+        return [stocktake]
     raw8, led8 = _find(runs, "raw", 8), _find(runs, "ledger", 8)
     led1, led8t = _find(runs, "ledger", 1), _find(runs, "ledger", 8, "threads")
     best8 = max(led8["commands_per_second"], led8t["commands_per_second"])
@@ -430,9 +464,6 @@ def judge(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     best = max(best8, group["commands_per_second"])
     share = best / raw8["commands_per_second"]
     group_share = group["commands_per_second"] / raw8["commands_per_second"]
-    stock_run = max((r for r in runs if r["kind"] == "stocktake"), key=lambda r: r["events_per_second"])
-    stock = stock_run["events_per_second"]
-    raw_batch = _find(runs, "raw_batch", stock_run["writers"])["events_per_second"]
     return [
         {
             "target": f"ledger at 8 writers >= {ALL_GOAL:.0%} of raw INSERTs at 8",
@@ -455,13 +486,31 @@ def judge(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             f"{raw8['commands_per_second'] / _find(runs, 'raw', 1)['commands_per_second']:.2f})",
             "met": growth > 1.2,
         },
-        {
-            "target": f"stocktake of {BATCH} parts >= {STOCKTAKE_GOAL:,} events/s",
-            "measured": f"{stock:,.0f} vs {raw_batch:,.0f} events/s of raw {BATCH}-row INSERTs "
-            f"({stock / raw_batch:.2f}x), {stock_run['writers']} writer(s)",
-            "met": stock >= STOCKTAKE_GOAL,
-        },
+        stocktake,
     ]
+
+
+def _stocktake_target(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The stocktake target, judged on its best run; says so when the target is above that run's
+    baseline (raw 200-row INSERTs with as many writers), which the verdict does not change."""
+    stock_run = max((r for r in runs if r["kind"] == "stocktake"), key=lambda r: r["events_per_second"])
+    stock = stock_run["events_per_second"]
+    raw_batch = _find(runs, "raw_batch", stock_run["writers"])["events_per_second"]
+    above = raw_batch < STOCKTAKE_GOAL
+    note = (
+        f"; the target is above this run's baseline: {STOCKTAKE_GOAL:,} vs {raw_batch:,.0f} events/s "
+        f"({STOCKTAKE_GOAL / raw_batch:.2f}x the raw INSERTs)"
+        if above
+        else ""
+    )
+    return {
+        "target": f"stocktake of {BATCH} parts >= {STOCKTAKE_GOAL:,} events/s",
+        "measured": f"{stock:,.0f} vs {raw_batch:,.0f} events/s of raw {BATCH}-row INSERTs "
+        f"({stock / raw_batch:.2f}x), {stock_run['writers']} writer(s){note}",
+        "met": stock >= STOCKTAKE_GOAL,
+        "baseline": raw_batch,
+        "target_above_baseline": above,
+    }
 
 
 def _ms(value: float | None) -> str:
@@ -487,7 +536,7 @@ def render(runs: list[dict[str, Any]], sizes: dict[str, int], targets: list[dict
             )
         )
     where = (
-        "run (1 writer; group commit: 8)",
+        "run (1 writer; group commit: 8; stocktakes: each)",
         "wall ms/cmd",
         "client CPU ms",
         "backend CPU ms",
@@ -495,14 +544,14 @@ def render(runs: list[dict[str, Any]], sizes: dict[str, int], targets: list[dict
     )
     wrows = []
     for r in runs:
-        if r["writers"] != 1 and r["kind"] != "grouped":
+        if r["writers"] != 1 and r["kind"] not in ("grouped", "stocktake"):
             continue
         wall = 1000 * r["seconds"] / max(r["commands"], 1)
         backend = r["backend_cpu_ms_per_command"]
         other = wall - r["client_cpu_ms_per_command"] - (backend or 0)
         wrows.append(
             (
-                r["label"] if r["kind"] != "grouped" else f"{r['label']} ({r['mode']})",
+                f"{r['label']} x{r['writers']}" if r["kind"] != "grouped" else f"{r['label']} ({r['mode']})",
                 f"{wall:.3f}",
                 f"{r['client_cpu_ms_per_command']:.3f}",
                 "-" if backend is None else f"{backend:.3f}",

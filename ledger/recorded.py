@@ -134,9 +134,28 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 _STRING: Callable[[str], str] = json.encoder.encode_basestring
 
 
+def _not_json(value: object) -> object:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# The C encoder JSONEncoder.encode builds anew on every call (a quarter of encoding an event's
+# payload), built once: the same options as _CANONICAL. No circular-reference markers: a payload is
+# a tree (a cycle would end in RecursionError instead of ValueError). None without the C module.
+_MAKE_C_ENCODER: Callable[..., Callable[[object, int], list[str]]] | None = getattr(
+    json.encoder, "c_make_encoder", None
+)
+_C_CANONICAL = (
+    None
+    if _MAKE_C_ENCODER is None
+    else _MAKE_C_ENCODER(None, _not_json, _STRING, None, ":", ",", True, False, True)
+)
+
+
 def canonical_text(value: object) -> str:
     """canonical(value) as text."""
-    return _CANONICAL.encode(value)
+    if _C_CANONICAL is None:
+        return _CANONICAL.encode(value)
+    return "".join(_C_CANONICAL(value, 0))
 
 
 def fixed_hash_fields(metadata: CommandMetadata, recorded_at: datetime) -> dict[str, str]:

@@ -3,14 +3,14 @@ counts their movements and stores each keyed command's result (or refusal) under
 key; then each result is described.
 
 Positions come from the insert, in decision order (the batch's commands one after the other, each
-command's events in its decision's order); the stored idempotency results are built from the same
-rows in SQL (each command's fields from Python, its positions and the xid from the inserted rows),
-so each is what its caller gets back.
+command's events in its decision's order), so only the positions are read back, and put in order;
+the stored idempotency results are built from the same rows in SQL (each command's fields from
+Python, its positions and the xid from the inserted rows), so each is what its caller gets back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -77,8 +77,10 @@ class Written:
         if self.cursor is None:
             return [d.described for d in self.batch]
         rows = self.cursor.fetchall()
-        positions = {(r[2], r[3]): int(r[0]) for r in rows}
         xid = int(rows[0][1]) if rows else None
+        # The rows were inserted in decision order and each drew its position then: in position
+        # order they are the batch's new events in order (no stream ids back, nor a map of them).
+        positions = iter(sorted(int(r[0]) for r in rows))
         return [_placed(d.described, d.new, positions, xid) for d in self.batch]
 
 
@@ -200,16 +202,16 @@ def _parameters_one(decided: Decided, now: datetime) -> dict[str, object]:
 
 
 def _placed(
-    described: CommandResult, new: list[NewEvent], positions: dict[tuple[str, int], int], xid: int | None
+    described: CommandResult, new: list[NewEvent], positions: Iterator[int], xid: int | None
 ) -> CommandResult:
-    """The result with the positions and xid its inserted rows got."""
+    """The result with the positions and xid its inserted rows got: the next of `positions`, each."""
     if not new:
         return described
     events = tuple(
         trusted(
             AppendedEvent,
             {
-                "position": positions[(e.stream_id, e.stream_version)],
+                "position": next(positions),
                 "stream_id": e.stream_id,
                 "stream_version": e.stream_version,
                 "event_type": e.event_type,

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from ledger.events import Event
 from ledger.postgres.connection import Connection
@@ -70,9 +69,11 @@ def load_streams(conn: Connection, stream_ids: Iterable[str]) -> dict[str, list[
     return streams
 
 
-@dataclass(frozen=True)
-class NewEvent:
-    """An event ready to insert: its place in its stream, its payload as JSON text, its hashes."""
+class NewEvent(NamedTuple):
+    """An event ready to insert: its place in its stream, its payload as JSON text, its hashes.
+
+    A named tuple: a stocktake makes hundreds, and a frozen dataclass sets each field in Python.
+    """
 
     stream_id: str
     stream_version: int
@@ -98,7 +99,8 @@ def chain(
     fixed = fixed_hash_fields(metadata, recorded_at)
     for stream_id, event in events:
         version, previous = heads.get(stream_id, (0, GENESIS))
-        payload_json = canonical_text(event.model_dump(mode="json"))
+        # model_dump(mode="json")'s own serializer, without its Python wrapper (same dict).
+        payload_json = canonical_text(event.__pydantic_serializer__.to_python(event, mode="json"))
         body = body_bytes(stream_id, version + 1, event.event_type, event.schema_version, payload_json, fixed)
         digest = hashlib.sha256(previous + body).digest()
         heads[stream_id] = (version + 1, digest)

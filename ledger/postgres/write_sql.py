@@ -61,7 +61,7 @@ WITH incoming AS (
     GROUP BY r.i, r.result, m.key
 """
 APPENDED = """)
-SELECT position, xid, stream_id, stream_version FROM appended
+SELECT position, xid FROM appended
 """
 
 # The refusals of a batch's keyed commands, kept under their keys: keys as an array, request hashes
@@ -104,5 +104,5 @@ WITH appended AS (
             'stream_version', stream_version, 'event_type', event_type) ORDER BY position), '[]'))
     FROM appended HAVING %(key)s::text IS NOT NULL
 )
-SELECT position, xid, stream_id, stream_version FROM appended
+SELECT position, xid FROM appended
 """
