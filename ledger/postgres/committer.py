@@ -33,7 +33,6 @@ from __future__ import annotations
 import itertools
 import queue
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -59,7 +58,6 @@ class _Submission:
 
 _STOP = None
 LINGER = 0.0003  # seconds a loaded committer waits for the clients it just answered
-_LINGER_STEP = 0.00002
 
 
 class GroupCommitter:
@@ -84,6 +82,10 @@ class GroupCommitter:
         self._queue: queue.SimpleQueue[_Submission | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._closed = False
+        # While lingering: how many queued submissions end the wait (0: not lingering), and the
+        # event the submission that makes them so many sets. No polling: the batch starts at once.
+        self._awaited = 0
+        self._enough = threading.Event()
         self.batches = 0  # how many batches ran, and how many commands: for benchmarks and tests
         self.commands = 0
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -99,6 +101,8 @@ class GroupCommitter:
                 future.set_exception(CommitterClosed("the ledger's committer is closed"))
             else:
                 self._queue.put(_Submission(command, metadata, future))
+                if self._awaited and self._queue.qsize() >= self._awaited:
+                    self._enough.set()
         return future
 
     def pending(self) -> int:
@@ -137,9 +141,7 @@ class GroupCommitter:
         if first is _STOP:
             return [], True
         if expect > 1 and self._linger > 0:
-            target, deadline = min(expect, self._max_batch) - 1, time.monotonic() + self._linger
-            while self._queue.qsize() < target and time.monotonic() < deadline:
-                time.sleep(_LINGER_STEP)  # lets the answered clients' threads run and submit
+            self._await(min(expect, self._max_batch) - 1)
         batch = [first]
         while len(batch) < self._max_batch:
             try:
@@ -150,6 +152,20 @@ class GroupCommitter:
                 return batch, True
             batch.append(item)
         return batch, False
+
+    def _await(self, target: int) -> None:
+        """Wait (at most the linger) until `target` submissions are queued.
+
+        `_awaited` is set before the queue is looked at, and a submission looks at the queue after
+        adding to it: whichever of the two comes second sees the other, so no wake-up is lost.
+        """
+        self._enough.clear()
+        self._awaited = target
+        try:
+            if self._queue.qsize() < target:
+                self._enough.wait(self._linger)  # releases the GIL: the answered clients submit
+        finally:
+            self._awaited = 0
 
     def _run_batch(self, conn: Connection | None, batch: Sequence[_Submission]) -> Connection | None:
         """Run the batch's live submissions; the connection to use next (None: connect again)."""

@@ -179,3 +179,33 @@ def test_async_code_awaits_a_submission(db_url: str, site: Site) -> None:
     finally:
         committer.close()
     assert len({r.position for r in results}) == 5
+
+
+def test_a_lingering_committer_starts_its_batch_when_the_answered_clients_are_back(
+    db_url: str, conn: Conn, site: Site
+) -> None:
+    """The linger ends on the submission that completes the batch, not at its deadline: with an hour's
+    linger, the second batch (the three clients the first answered) still runs at once, as one."""
+    gate = threading.Event()
+
+    def connect() -> Connection:
+        gate.wait(30)  # holds the first batch (one command) until two more are queued behind it
+        return psycopg.connect(db_url, autocommit=True)
+
+    committer = GroupCommitter(connect, PostgresLedger(Policy()), linger=3600.0)
+    metadata = CommandMetadata(performed_by_user_id=site.user)
+    create = CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(1))
+    try:
+        first = committer.submit(create, metadata)
+        while not first.running():
+            threading.Event().wait(0.001)
+        queued = [committer.submit(create, metadata) for _ in range(2)]
+        gate.set()
+        first.result(30)
+        # The committer answered 1 with 2 waiting: it lingers until 3 are queued (2 + this one).
+        last = committer.submit(create, metadata)
+        assert [f.result(30).position is not None for f in [*queued, last]] == [True] * 3
+        assert (committer.batches, committer.commands) == (2, 4)
+    finally:
+        committer.close()
+    assert on_hand(conn, site) == 4
