@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from ledger.events import Event
 from ledger.postgres.connection import Connection
@@ -70,9 +69,11 @@ def load_streams(conn: Connection, stream_ids: Iterable[str]) -> dict[str, list[
     return streams
 
 
-@dataclass(frozen=True)
-class NewEvent:
-    """An event ready to insert: its place in its stream, its payload as JSON text, its hashes."""
+class NewEvent(NamedTuple):
+    """An event ready to insert: its place in its stream, its payload as JSON text, its hashes.
+
+    A named tuple: one is made per event appended, at a quarter of a frozen dataclass's cost.
+    """
 
     stream_id: str
     stream_version: int

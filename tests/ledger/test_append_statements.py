@@ -12,7 +12,8 @@ import pytest
 from ledger import errors
 from ledger.commands import CountedItem, CountStock, CreateStock, ReverseMovement, StockCommand
 from ledger.policy import Policy
-from ledger.postgres.context import Wanted, load_and_lock, text_array, uuid_array
+from ledger.postgres import context
+from ledger.postgres.context import Wanted, load_and_lock, text_array, uuid_array, uuid_text
 from ledger.postgres.seals import audit
 from ledger.postgres.service import PostgresLedger
 from ledger.recorded import (
@@ -64,6 +65,16 @@ def test_array_literals_round_trip_through_postgresql(conn: Conn) -> None:
 
 
 @pytest.mark.db
+def test_uuid_texts_are_remembered_by_value_and_forgotten_past_the_bound() -> None:
+    """The remembered text is the uuid's own, for an equal uuid too; past the bound the memory is
+    emptied, not grown, and the texts stay right."""
+    ids = [uuid.uuid4() for _ in range(context._TEXT_KEPT + 10)]
+    assert uuid_array([ids[0], None, uuid.UUID(int=ids[0].int)]) == f"{{{ids[0]},NULL,{ids[0]}}}"
+    assert [uuid_text(i) for i in ids] == [str(i) for i in ids]
+    assert len(context._TEXT) <= context._TEXT_KEPT
+    assert uuid_text(uuid.UUID(int=ids[-1].int)) == str(ids[-1])
+
+
 def test_a_keyed_multi_event_command_stores_exactly_what_it_returns(fresh_db_url: str) -> None:
     with psycopg.connect(fresh_db_url, autocommit=True) as conn:
         site = make_site(World(conn))
