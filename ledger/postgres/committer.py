@@ -24,16 +24,18 @@ committers overlap commits when it is the other way round.
 
 `close()` refuses new commands and waits for the queued ones to run; if the
 thread cannot run them (it died, or the wait timed out) they fail with
-CommitterClosed, never silently. Several committers (Committers) spread load
-over several connections.
+CommitterClosed, never silently. Several committers (Committers) take from one
+queue, one at a time forming a batch: a committer whose batch waits for
+PostgreSQL leaves the next one to a free committer, instead of commands being
+routed to a committer's own queue, where they waited behind its batch. With 8
+closed-loop clients and 2 committers: 6.2 commands a batch instead of 3.2, and
+about a third less CPU a command, client and PostgreSQL (bench/append.py).
 """
 
 from __future__ import annotations
 
-import itertools
 import queue
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -59,13 +61,33 @@ class _Submission:
 
 _STOP = None
 LINGER = 0.0003  # seconds a loaded committer waits for the clients it just answered
-_LINGER_STEP = 0.00002
+
+
+class _Intake:
+    """The queue that committers take batches from, and what guards it; shared by a Committers' members.
+
+    One committer at a time forms a batch (`taking`): the others wait for their turn, so the
+    submissions that arrive while one committer lingers join its batch, and a committer whose
+    batch is waiting for PostgreSQL leaves the next batch to a free one.
+    """
+
+    def __init__(self) -> None:
+        self.queue: queue.SimpleQueue[_Submission | None] = queue.SimpleQueue()
+        self.lock = threading.Lock()  # guards `closed`, `threads`, and putting
+        self.taking = threading.Lock()
+        self.closed = False
+        self.threads = 0  # committers taking from this queue and still running
+        # While a committer lingers: how many queued submissions end the wait (0: none lingers), and
+        # the event the submission that makes them so many sets. No polling: the batch starts at once.
+        self.awaited = 0
+        self.enough = threading.Event()
 
 
 class GroupCommitter:
     """Batch concurrent submissions onto one connection (see the module's docstring).
 
     `connect` returns an autocommit connection; it is called again after the connection breaks.
+    `intake` is the queue it shares with other committers (Committers); by default its own.
     """
 
     def __init__(
@@ -76,16 +98,18 @@ class GroupCommitter:
         max_batch: int = 64,
         linger: float = LINGER,
         name: str = "ledger-committer",
+        intake: _Intake | None = None,
     ) -> None:
         self._connect = connect
         self._ledger = ledger
         self._max_batch = max_batch
         self._linger = linger
-        self._queue: queue.SimpleQueue[_Submission | None] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._closed = False
+        self._intake = intake = intake or _Intake()
+        self._queue = intake.queue
         self.batches = 0  # how many batches ran, and how many commands: for benchmarks and tests
         self.commands = 0
+        with intake.lock:
+            intake.threads += 1
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -94,23 +118,31 @@ class GroupCommitter:
     ) -> Future[CommandResult]:
         """Queue `command`; the future gets its CommandResult, or its LedgerError (or other failure)."""
         future: Future[CommandResult] = Future()
-        with self._lock:
-            if self._closed:
+        intake = self._intake
+        with intake.lock:
+            if intake.closed:
                 future.set_exception(CommitterClosed("the ledger's committer is closed"))
             else:
-                self._queue.put(_Submission(command, metadata, future))
+                intake.queue.put(_Submission(command, metadata, future))
+                if intake.awaited and intake.queue.qsize() >= intake.awaited:
+                    intake.enough.set()
         return future
 
     def pending(self) -> int:
-        """About how many commands wait for the thread."""
+        """About how many commands wait for a committer."""
         return self._queue.qsize()
 
     def close(self, timeout: float | None = None) -> None:
-        """Refuse new commands, run the queued ones, stop; what could not run fails with CommitterClosed."""
-        with self._lock:
-            if not self._closed:
-                self._closed = True
-                self._queue.put(_STOP)
+        """Refuse new commands, run the queued ones, stop; what could not run fails with CommitterClosed.
+
+        Committers sharing the queue all stop (one stop mark each); this waits for this one.
+        """
+        intake = self._intake
+        with intake.lock:
+            if not intake.closed:
+                intake.closed = True
+                for _ in range(intake.threads):
+                    intake.queue.put(_STOP)
         self._thread.join(timeout)
         if self._thread.is_alive():
             self._fail_queued("the ledger's committer did not finish in time")
@@ -120,13 +152,18 @@ class GroupCommitter:
         try:
             stopping, expect = False, 1
             while not stopping:
-                batch, stopping = self._next_batch(expect)
+                with self._intake.taking:
+                    batch, stopping = self._next_batch(expect)
                 conn = self._run_batch(conn, batch)
                 expect = len(batch) + self._queue.qsize()  # the clients answered, and those waiting
         finally:
             if conn is not None:
                 conn.close()
-            self._fail_queued("the ledger's committer stopped")
+            with self._intake.lock:
+                self._intake.threads -= 1
+                last = self._intake.threads == 0
+            if last:  # a committer still running serves what is queued
+                self._fail_queued("the ledger's committer stopped")
 
     def _next_batch(self, expect: int = 1) -> tuple[list[_Submission], bool]:
         """The first queued submission (waiting for it) and whatever else is queued; whether to stop.
@@ -137,9 +174,7 @@ class GroupCommitter:
         if first is _STOP:
             return [], True
         if expect > 1 and self._linger > 0:
-            target, deadline = min(expect, self._max_batch) - 1, time.monotonic() + self._linger
-            while self._queue.qsize() < target and time.monotonic() < deadline:
-                time.sleep(_LINGER_STEP)  # lets the answered clients' threads run and submit
+            self._await(min(expect, self._max_batch) - 1)
         batch = [first]
         while len(batch) < self._max_batch:
             try:
@@ -150,6 +185,21 @@ class GroupCommitter:
                 return batch, True
             batch.append(item)
         return batch, False
+
+    def _await(self, target: int) -> None:
+        """Wait (at most the linger) until `target` submissions are queued.
+
+        `awaited` is set before the queue is looked at, and a submission looks at the queue after
+        adding to it: whichever of the two comes second sees the other, so no wake-up is lost.
+        """
+        intake = self._intake
+        intake.enough.clear()
+        intake.awaited = target
+        try:
+            if intake.queue.qsize() < target:
+                intake.enough.wait(self._linger)  # releases the GIL: the answered clients submit
+        finally:
+            intake.awaited = 0
 
     def _run_batch(self, conn: Connection | None, batch: Sequence[_Submission]) -> Connection | None:
         """Run the batch's live submissions; the connection to use next (None: connect again)."""
@@ -175,8 +225,8 @@ class GroupCommitter:
         return conn
 
     def _fail_queued(self, reason: str) -> None:
-        with self._lock:
-            self._closed = True
+        with self._intake.lock:
+            self._intake.closed = True
         while True:
             try:
                 item = self._queue.get_nowait()
@@ -187,7 +237,12 @@ class GroupCommitter:
 
 
 class Committers:
-    """Several GroupCommitters, one connection each: a submission goes to the one with least queued."""
+    """Several GroupCommitters, one connection each, taking batches from one queue.
+
+    A committer whose batch waits for PostgreSQL leaves the queue to a free one, which lingers for
+    the clients it answered and takes whatever is queued: the Python of one batch runs while
+    PostgreSQL works on another's.
+    """
 
     def __init__(
         self,
@@ -198,19 +253,24 @@ class Committers:
         max_batch: int = 64,
         linger: float = LINGER,
     ) -> None:
+        intake = _Intake()
         self.members = [
-            GroupCommitter(connect, ledger, max_batch=max_batch, linger=linger, name=f"ledger-committer-{n}")
+            GroupCommitter(
+                connect,
+                ledger,
+                max_batch=max_batch,
+                linger=linger,
+                name=f"ledger-committer-{n}",
+                intake=intake,
+            )
             for n in range(count)
         ]
-        self._turns = itertools.cycle(self.members)
 
     def submit(
         self, command: StockCommand | OrderCommand, metadata: CommandMetadata
     ) -> Future[CommandResult]:
-        """Queue `command` on the least busy committer (the next in turn among equals)."""
-        start = next(self._turns)
-        chosen = min(self.members, key=lambda c: (c.pending(), c is not start))
-        return chosen.submit(command, metadata)
+        """Queue `command` for the next free committer."""
+        return self.members[0].submit(command, metadata)
 
     def close(self, timeout: float | None = None) -> None:
         """Close every committer (see GroupCommitter.close)."""

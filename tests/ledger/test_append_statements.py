@@ -64,6 +64,13 @@ def test_array_literals_round_trip_through_postgresql(conn: Conn) -> None:
 
 
 @pytest.mark.db
+def test_uuid_arrays_keep_nulls_and_repeats_through_postgresql(conn: Conn) -> None:
+    ids = [uuid.uuid4(), None, uuid.uuid4()]
+    values = [ids[0], None, uuid.UUID(int=ids[0].int), ids[2]]
+    assert conn.execute("SELECT %s::uuid[]", [uuid_array(values)]).fetchone() == (values,)
+    assert conn.execute("SELECT %s::uuid[]", [uuid_array([])]).fetchone() == ([],)
+
+
 def test_a_keyed_multi_event_command_stores_exactly_what_it_returns(fresh_db_url: str) -> None:
     with psycopg.connect(fresh_db_url, autocommit=True) as conn:
         site = make_site(World(conn))

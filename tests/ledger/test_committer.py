@@ -87,6 +87,40 @@ def test_many_threads_submitting_at_once(db_url: str, conn: Conn, site: Site) ->
     assert sum(m.commands for m in committers.members) == 160
 
 
+def test_committers_share_one_queue_a_free_one_takes_what_a_busy_one_left(
+    db_url: str, conn: Conn, site: Site
+) -> None:
+    """While one committer's batch is held (its connection does not open), the next submission is
+    answered by the other: it is not queued behind the busy one. Closing stops both."""
+    gate, opened = threading.Event(), []
+
+    def connect() -> Connection:
+        opened.append(1)
+        if len(opened) == 1:
+            gate.wait(30)  # the first committer to run a batch is held here
+        return psycopg.connect(db_url, autocommit=True)
+
+    committers = Committers(connect, PostgresLedger(Policy()), count=2)
+    metadata = CommandMetadata(performed_by_user_id=site.user)
+    create = CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(1))
+    try:
+        held = committers.submit(create, metadata)
+        while not held.running():
+            threading.Event().wait(0.001)
+        answered = [committers.submit(create, metadata).result(20) for _ in range(3)]
+        assert not held.done() and all(a.position is not None for a in answered)
+        gate.set()
+        assert held.result(30).position is not None
+    finally:
+        gate.set()
+        committers.close(30)
+    assert all(not m._thread.is_alive() for m in committers.members)
+    assert sorted(m.commands for m in committers.members) == [1, 3]
+    with pytest.raises(CommitterClosed):
+        committers.submit(create, metadata).result(1)
+    assert on_hand(conn, site) == 4
+
+
 def test_close_runs_what_was_queued_and_refuses_what_comes_after(db_url: str, conn: Conn, site: Site) -> None:
     committer = GroupCommitter(lambda: psycopg.connect(db_url, autocommit=True), PostgresLedger(Policy()))
     metadata = CommandMetadata(performed_by_user_id=site.user)
@@ -179,3 +213,33 @@ def test_async_code_awaits_a_submission(db_url: str, site: Site) -> None:
     finally:
         committer.close()
     assert len({r.position for r in results}) == 5
+
+
+def test_a_lingering_committer_starts_its_batch_when_the_answered_clients_are_back(
+    db_url: str, conn: Conn, site: Site
+) -> None:
+    """The linger ends on the submission that completes the batch, not at its deadline: with an hour's
+    linger, the second batch (the three clients the first answered) still runs at once, as one."""
+    gate = threading.Event()
+
+    def connect() -> Connection:
+        gate.wait(30)  # holds the first batch (one command) until two more are queued behind it
+        return psycopg.connect(db_url, autocommit=True)
+
+    committer = GroupCommitter(connect, PostgresLedger(Policy()), linger=3600.0)
+    metadata = CommandMetadata(performed_by_user_id=site.user)
+    create = CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(1))
+    try:
+        first = committer.submit(create, metadata)
+        while not first.running():
+            threading.Event().wait(0.001)
+        queued = [committer.submit(create, metadata) for _ in range(2)]
+        gate.set()
+        first.result(30)
+        # The committer answered 1 with 2 waiting: it lingers until 3 are queued (2 + this one).
+        last = committer.submit(create, metadata)
+        assert [f.result(30).position is not None for f in [*queued, last]] == [True] * 3
+        assert (committer.batches, committer.commands) == (2, 4)
+    finally:
+        committer.close()
+    assert on_hand(conn, site) == 4
