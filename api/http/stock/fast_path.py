@@ -31,11 +31,9 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.http.auth.cache import PrincipalCache
 from api.http.auth.principal import Principal
-from api.http.auth.security import token_digest
 from api.http.commanding import RequestContext
-from api.http.deps import REQUEST_CONNECTION
+from api.http.deps import REQUEST_CONNECTION, cached_caller
 from api.http.middleware.idempotency import HELD_CONNECTION
 from api.http.problems import ApiError
 from api.http.stock import access, commands, routes
@@ -120,8 +118,7 @@ def _usable(scope: Scope, body: bytes) -> tuple[Principal, StockCommand, str | N
             request_id = value.decode("latin-1")
     if not token or media != JSON or len(key or "") > HEADER_LIMIT or len(request_id or "") > HEADER_LIMIT:
         return None
-    cache: PrincipalCache = scope["app"].state.principals
-    caller = cache.get(token_digest(token))
+    caller = cached_caller(scope["app"].state, token)
     if caller is None:
         return None
     try:
