@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from starlette.types import Receive, Scope, Send
 
 from api.http.app import create_app
+from api.http.middleware.bodies import PARSED_BODY, _first_unstorable, parsed_body
 from api.http.stock.fast_path import FastTransactions
 from tests.fixtures.api import Caller, api_settings
 from tests.fixtures.shop import Shop
@@ -157,3 +158,15 @@ def test_a_caller_limited_to_some_organizations_is_checked_by_the_route(
     again = client.post("/transactions", json=_creation(shop), headers=shop.admin.headers)
     assert again.status_code == 201, again.text
     assert fallback.calls == 2  # the access check reads the warehouses' owners: the route's hop
+
+
+def test_the_storable_text_checks_parse_is_the_fast_paths() -> None:
+    body = json.dumps({"quantity": "1"}).encode()
+    scope: dict[str, Any] = {}
+    assert _first_unstorable(body, scope) is None
+    assert parsed_body(scope, body) is scope[PARSED_BODY][1]  # parsed once
+    other = json.dumps({"quantity": "2"}).encode()
+    assert parsed_body(scope, other) == {"quantity": "2"}  # another body: its own
+    assert parsed_body({}, body) == {"quantity": "1"}
+    with pytest.raises(ValueError):
+        parsed_body({}, b"{not json")

@@ -22,7 +22,6 @@ the route (request id, body limit, idempotency, storable text) are unchanged.
 from __future__ import annotations
 
 import copy
-import json
 from contextlib import AsyncExitStack
 
 from fastapi import FastAPI, Response
@@ -34,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.http.auth.principal import Principal
 from api.http.commanding import RequestContext
 from api.http.deps import REQUEST_CONNECTION, cached_caller
+from api.http.middleware.bodies import parsed_body
 from api.http.middleware.idempotency import HELD_CONNECTION
 from api.http.problems import ApiError
 from api.http.stock import access, commands, routes
@@ -122,7 +122,7 @@ def _usable(scope: Scope, body: bytes) -> tuple[Principal, StockCommand, str | N
     if caller is None:
         return None
     try:
-        command = commands.transaction_command(TransactionIn.model_validate(json.loads(body)))
+        command = commands.transaction_command(TransactionIn.model_validate(parsed_body(scope, body)))
         if not access.checked_at_once(caller, command):
             return None
     except (ValueError, ValidationError, ApiError):  # the route answers these, as it always did
