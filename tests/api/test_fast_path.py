@@ -113,6 +113,13 @@ def test_a_ledger_refusal_on_the_fast_path_is_its_problem_answer(
         (lambda body, headers: (json.dumps(body | {"unknown": 1}).encode(), headers), 422),
         (lambda body, headers: (json.dumps([body]).encode(), headers), 422),
         (lambda body, headers: (json.dumps(body).encode(), {"Content-Type": "application/json"}), 401),
+        (
+            lambda body, headers: (
+                json.dumps(body).encode(),
+                [("Authorization", "Basic eDp5"), *headers.items()],
+            ),
+            401,
+        ),
         (lambda body, headers: (json.dumps(body).encode(), headers | {"Idempotency-Key": "k" * 201}), 422),
         (lambda body, headers: (json.dumps(body).encode(), headers | {"X-Request-ID": "r" * 201}), 422),
         (lambda body, headers: (json.dumps(body).encode(), headers | {"Content-Type": "text/plain"}), 422),
@@ -130,6 +137,7 @@ def test_a_ledger_refusal_on_the_fast_path_is_its_problem_answer(
         "extra-field",
         "not-an-object",
         "no-token",
+        "basic-then-bearer",
         "long-key",
         "long-request-id",
         "not-json",

@@ -105,17 +105,18 @@ class FastTransactions:
 
 def _usable(scope: Scope, body: bytes) -> tuple[Principal, StockCommand, str | None, str | None] | None:
     """The caller, command and headers of a request this path answers; None for any other."""
-    token = key = request_id = None
-    media = None
+    authorization = media = None
+    key = request_id = None
     for name, value in scope["headers"]:
-        if name == b"authorization" and token is None:
-            token = _bearer(value)
+        if name == b"authorization" and authorization is None:  # the first, as the route reads it
+            authorization = value
         elif name == b"content-type" and media is None:
             media = value.split(b";", 1)[0].strip().lower()
         elif name == b"idempotency-key" and key is None:
             key = value.decode("latin-1")
         elif name == b"x-request-id" and request_id is None:
             request_id = value.decode("latin-1")
+    token = None if authorization is None else _bearer(authorization)
     if not token or media != JSON or len(key or "") > HEADER_LIMIT or len(request_id or "") > HEADER_LIMIT:
         return None
     caller = cached_caller(scope["app"].state, token)
