@@ -30,6 +30,7 @@ from api.http.reference.parts import routes as routes_parts
 from api.http.reference.users import routes as routes_users
 from api.http.reference.warehouses import routes as routes_warehouses
 from api.http.reservations import routes as routes_reservations
+from api.http.stock import fast_path
 from api.http.stock import reads as routes_queries
 from api.http.stock import report_routes as routes_reports
 from api.http.stock import routes as routes_stock
@@ -116,6 +117,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     # and ahead of the docs' and the page's routes and mounts, which none of them shadows.
     ordered = (*HOT, *(m for m in ROUTERS if m not in HOT))
     _add_routes(app, [route for module in ordered for route in module.router.routes])
+    fast_path.install(app)  # POST /transactions' common case without FastAPI's handler
     return app
 
 

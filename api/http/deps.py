@@ -9,15 +9,19 @@ a cache miss's lookup goes to a worker thread.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Annotated
 
 import anyio
+import psycopg
 from fastapi import Depends, Header, Request, Response
 from fastapi.security import OAuth2PasswordBearer
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
+from starlette.datastructures import State
 
 from api.http.auth.cache import PrincipalCache
 from api.http.auth.principal import Principal, load_principal
@@ -30,6 +34,7 @@ from api.runtime.settings import Settings
 from ledger.postgres import connection as store
 from ledger.postgres.service import PostgresLedger
 
+log = logging.getLogger(__name__)
 oauth2 = OAuth2PasswordBearer(tokenUrl="token", auto_error=False)
 
 
@@ -121,8 +126,37 @@ def _cached(request: Request, token: str | None) -> Principal | None:
     if not token:
         detail = "sign in first: POST /token, then send the bearer token"
         raise ApiError(401, "not_authenticated", detail, dict(CHALLENGE))
-    cache: PrincipalCache = request.app.state.principals
-    return cache.get(token_digest(token))
+    return cached_caller(request.app.state, token)
+
+
+def cached_caller(state: State, token: str) -> Principal | None:
+    """The principal cache's caller of `token`, if held; its refresh started when due (cache.py)."""
+    cache: PrincipalCache = state.principals
+    digest = token_digest(token)
+    principal = cache.get(digest)
+    if principal is not None and cache.refresh_due(digest):
+        task = asyncio.get_running_loop().create_task(_refresh(state, digest))
+        cache.tasks.add(task)  # referenced until done: the loop keeps only weak references to tasks
+        task.add_done_callback(cache.tasks.discard)
+    return principal
+
+
+async def _refresh(state: State, digest: str) -> None:
+    cache: PrincipalCache = state.principals
+    generation, read_at = cache.generation, time.monotonic()
+    principal = None
+    try:
+        conn = await take(state.pool)
+        try:
+            principal = await anyio.to_thread.run_sync(load_principal, conn, digest)
+        finally:
+            await give_back(state.pool, conn)
+    except (psycopg.Error, PoolTimeout):
+        # The entry stays until it expires; the next request then looks the caller up itself.
+        log.warning("the principal cache's refresh failed", exc_info=True)
+        cache.refresh_failed(digest)
+        return
+    cache.refreshed(digest, principal, read_at, generation)
 
 
 async def find_principal(

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.http.auth.cache import PrincipalCache, may_change_callers
 from api.http.auth.principal import Principal, Role
+from api.http.auth.security import token_digest
 from ledger.postgres.connection import Connection as Conn
 from tests.fixtures.api import Caller, Tenants
 
@@ -104,3 +105,49 @@ def test_which_requests_drop_the_cache() -> None:
         ("POST", "/parts"),
     ):
         assert not may_change_callers(method, path), (method, path)
+
+
+def test_an_entry_past_half_its_ttl_is_due_for_one_refresh_at_a_time() -> None:
+    cache = PrincipalCache(1.0)
+    cache.put("fresh", _principal(), time.monotonic(), cache.generation)
+    assert not cache.refresh_due("fresh") and not cache.refresh_due("unknown")
+    cache.put("old", old := _principal(), time.monotonic() - 0.6, cache.generation)
+    assert cache.refresh_due("old")
+    assert not cache.refresh_due("old")  # one refresh at a time
+    cache.refresh_failed("old")  # kept as it was, and due again
+    assert cache.get("old") == old and cache.refresh_due("old")
+    cache.refreshed("old", new := _principal(), time.monotonic(), cache.generation)
+    assert cache.get("old") == new and not cache.refresh_due("old")
+    cache.put("gone", _principal(), time.monotonic() - 0.6, cache.generation)
+    assert cache.refresh_due("gone")
+    cache.refreshed("gone", None, time.monotonic(), cache.generation)  # the token is no longer valid
+    assert cache.get("gone") is None
+
+
+def _refreshes_done(cache: PrincipalCache) -> None:
+    deadline = time.monotonic() + 10
+    while cache.tasks and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not cache.tasks
+
+
+@pytest.mark.db
+def test_a_caller_in_use_is_read_again_before_the_entry_expires(
+    client: TestClient, tenants: Tenants, db: Conn
+) -> None:
+    cache: PrincipalCache = client.app.state.principals  # type: ignore[attr-defined]
+    caller, other = tenants.user(tenants.organization()), tenants.user(tenants.organization())
+    for who in (caller, other):
+        _cached(client, who)
+        digest = token_digest(who.headers["Authorization"].removeprefix("Bearer "))
+        principal = cache.get(digest)
+        assert principal is not None
+        cache.put(digest, principal, time.monotonic() - 0.6 * cache.ttl, cache.generation)
+    db.execute("UPDATE user_sessions SET expires_at = now() WHERE user_id = %s", [other.user_id])
+    for who in (caller, other):  # served from the cache; each starts its refresh
+        assert client.get("/users/me", headers=who.headers).status_code == 200
+    _refreshes_done(cache)
+    digest = token_digest(caller.headers["Authorization"].removeprefix("Bearer "))
+    assert not cache.refresh_due(digest)  # read again just now
+    refused = client.get("/users/me", headers=other.headers)  # its refresh found the session ended
+    assert (refused.status_code, refused.json()["code"]) == (401, "invalid_token")

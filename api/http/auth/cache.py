@@ -8,12 +8,18 @@ request that may change who a token belongs to or what it may reach: sign-out, s
 admin's scope). So in this process a signed-out token or a deactivated user is refused at once;
 another server process of the same service refuses it within `ttl` (it has its own cache).
 
+A caller in steady use is read again once its entry is past half its `ttl`, by a task that one
+request starts and no request waits for (`refresh_due`, deps.py): under the POST load every
+request arriving while an expired entry was being looked up again missed too and did the lookup
+itself, through FastAPI's route (a fifth of a serve worker's CPU went to those requests, py-spy).
+
 Requests that never change a principal (the stock and order commands, the catalog, machines,
 warehouses) keep the cache: they are the hot path.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -46,6 +52,8 @@ class PrincipalCache:
         self._lock = threading.Lock()
         # Bumped by every clear: a lookup that began before one must not put what it read.
         self.generation = 0
+        self._refreshing: set[str] = set()
+        self.tasks: set[asyncio.Task[None]] = set()  # the refreshes running (deps.py)
 
     def get(self, digest: str) -> Principal | None:
         """The cached principal of `digest`, if read less than `ttl` ago."""
@@ -68,6 +76,37 @@ class PrincipalCache:
             if len(self._found) >= MAX_ENTRIES:
                 self._found.clear()
             self._found[digest] = (read_at + self.ttl, principal)
+
+    def refresh_due(self, digest: str) -> bool:
+        """Whether `digest`'s principal was read over half `ttl` ago and no refresh of it runs (now one does).
+
+        A caller in steady use is read again before its entry expires, by one request that does
+        not wait for it (deps.py): its other requests keep the entry, where all those arriving
+        while an expired one was looked up again missed and each did the lookup. An entry is still
+        never used past `ttl` after its read.
+        """
+        entry = self._found.get(digest)
+        if entry is None or entry[0] - self.ttl / 2 > time.monotonic() or digest in self._refreshing:
+            return False
+        with self._lock:
+            if digest in self._refreshing:
+                return False
+            self._refreshing.add(digest)
+        return True
+
+    def refreshed(self, digest: str, principal: Principal | None, read_at: float, generation: int) -> None:
+        """End `digest`'s refresh: keep what it read, or forget the token (no longer valid)."""
+        with self._lock:
+            self._refreshing.discard(digest)
+            if principal is None:
+                self._found.pop(digest, None)
+        if principal is not None:
+            self.put(digest, principal, read_at, generation)
+
+    def refresh_failed(self, digest: str) -> None:
+        """End `digest`'s refresh, keeping its entry as it was (it expires when it would have)."""
+        with self._lock:
+            self._refreshing.discard(digest)
 
     def clear(self) -> None:
         """Forget every principal (someone's session, user or organization may have changed)."""

@@ -19,6 +19,8 @@ from api.http.problems import problem
 from ledger.types import unstorable_character
 
 WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Where the body and its parsed document are kept in the request's scope (see `parsed_body`).
+PARSED_BODY = "abparts.parsed_body"
 
 
 class StorableTextMiddleware:
@@ -33,7 +35,7 @@ class StorableTextMiddleware:
             return
         body = await _read_body(receive)
         try:
-            found = _first_unstorable(body)
+            found = _first_unstorable(body, scope)
         except RecursionError:
             await problem(422, "invalid_body", "the JSON body is nested too deeply")(scope, receive, send)
             return
@@ -71,13 +73,28 @@ async def _read_body(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-def _first_unstorable(body: bytes) -> tuple[str, str] | None:
-    """(JSON pointer, what) of the first unstorable string in the body; None if none or not JSON."""
+def _first_unstorable(body: bytes, scope: Scope) -> tuple[str, str] | None:
+    """(JSON pointer, what) of the first unstorable string in the body; None if none or not JSON.
+
+    The parsed body is left in the scope (`parsed_body`) for a route that reads it as it is.
+    """
     try:
         document = json.loads(body)
     except ValueError:
         return None  # not JSON (or not UTF-8): the route's own parsing answers its 422
+    scope[PARSED_BODY] = (body, document)
     return _search(document, "")
+
+
+def parsed_body(scope: Scope, body: bytes) -> Any:
+    """`body` as JSON: the document this middleware parsed when it is that body, else parsed now.
+
+    A ValueError when it is not JSON. The document is shared: read it, never change it.
+    """
+    kept: tuple[bytes, Any] | None = scope.get(PARSED_BODY)
+    if kept is not None and kept[0] == body:
+        return kept[1]
+    return json.loads(body)
 
 
 def _search(value: Any, where: str) -> tuple[str, str] | None:

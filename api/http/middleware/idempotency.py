@@ -103,12 +103,14 @@ class IdempotencyMiddleware:
         self._unsettled: deque[Outcome] = deque(maxlen=100_000)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in METHODS or self._by_ledger(scope):
+        if scope["type"] != "http" or scope["method"] not in METHODS:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers", ()))
         raw_key = headers.get(b"idempotency-key")
-        if not raw_key:
+        # The key first: a request without one passes whatever its route (the unkeyed POST load
+        # matched the ledger's route patterns for nothing).
+        if not raw_key or self._by_ledger(scope):
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)

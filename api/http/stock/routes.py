@@ -16,7 +16,7 @@ from fastapi import APIRouter, Body
 from fastapi.routing import APIRoute
 
 from api.http.deps import LazyCtx
-from api.http.location import created
+from api.http.location import location
 from api.http.stock import access, commands
 from api.http.stock.schemas import (
     DecisionIn,
@@ -31,7 +31,8 @@ from ledger.commands import ApproveMovement, RejectMovement, ReverseMovement, St
 router = APIRouter(tags=["stock commands"])
 
 
-async def _run(ctx: LazyCtx, command: StockCommand) -> Recorded:
+async def recorded(ctx: LazyCtx, command: StockCommand) -> tuple[Recorded, list[tuple[str, str]]]:
+    """Check and execute `command` as the caller: the answer, and the headers of a 201 beyond the body's."""
     # Who may ask comes before the ledger decides whether it may be done; on the event loop, with
     # no connection taken, when that needs no reading (the caller sees every organization), else
     # in the worker-thread hop on the request's connection.
@@ -43,11 +44,20 @@ async def _run(ctx: LazyCtx, command: StockCommand) -> Recorded:
     answer = commands.answered(result)
     if answer is None:
         answer = await anyio.to_thread.run_sync(commands.recorded, await ctx.connect(), result)
+    headers = []
     if result.replayed:
         # The ledger alone keeps these routes' keys (the middleware passes them by): its replay says so.
-        ctx.response.headers["idempotent-replay"] = "true"
+        headers.append(("idempotent-replay", "true"))
     # The first movement is the one the command created (a reversal's compensation) or acted on.
-    created(ctx.response, "/transactions", answer.transactions[0].id if answer.transactions else None)
+    if answer.transactions:
+        headers.append(("location", location("/transactions", answer.transactions[0].id)))
+    return answer, headers
+
+
+async def _run(ctx: LazyCtx, command: StockCommand) -> Recorded:
+    answer, headers = await recorded(ctx, command)
+    for name, value in headers:
+        ctx.response.headers[name] = value
     return answer
 
 
