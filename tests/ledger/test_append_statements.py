@@ -65,8 +65,8 @@ def test_array_literals_round_trip_through_postgresql(conn: Conn) -> None:
 
 @pytest.mark.db
 def test_uuid_arrays_keep_nulls_and_repeats_through_postgresql(conn: Conn) -> None:
-    ids = [uuid.uuid4(), None, uuid.uuid4()]
-    values = [ids[0], None, uuid.UUID(int=ids[0].int), ids[2]]
+    first, last = uuid.uuid4(), uuid.uuid4()
+    values = [first, None, uuid.UUID(int=first.int), last]
     assert conn.execute("SELECT %s::uuid[]", [uuid_array(values)]).fetchone() == (values,)
     assert conn.execute("SELECT %s::uuid[]", [uuid_array([])]).fetchone() == ([],)
 
