@@ -20,7 +20,7 @@ Two states of the same log:
     A. as loaded: the projector takes its first snapshot at the head, so every past
        position folds from position 0 (a log imported or grown before snapshots existed)
     B. with a snapshot every 10,000 events below the head (as a log grown live under the
-       projector has), backfilled here with the projector's own statements (snapshots.take)
+       projector has), backfilled here with the projector's own statements (snapshot_taking.take)
 
 Each kind stops after --samples requests or its time budget. Where the time
 goes: EXPLAIN ANALYZE of the snapshot query at the middle of the log (A and B),
@@ -245,7 +245,7 @@ def backfill(database: str, head: int) -> int:
 
     The first one is then retaken from the last of those, as a log grown under the projector has it.
     """
-    from projections.tools.snapshots import take
+    from projections.tools.snapshot_taking import take
 
     taken = 0
     with psycopg.connect(database, autocommit=True) as conn:

@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def load(conn: Connection, events: int) -> dict[str, float]:
     """The reference rows, the log, and a snapshot every INTERVAL events, with the snapshotter's SQL."""
-    from projections.tools.snapshots import take
+    from projections.tools.snapshot_taking import take
 
     t0 = time.monotonic()
     dataset.create_reference(conn)
@@ -124,7 +124,7 @@ def load(conn: Connection, events: int) -> dict[str, float]:
 
 def run(conn: Connection, args: argparse.Namespace) -> dict[str, Any]:
     """Appends of both kinds, then the reads, before and after the snapshotter passes them."""
-    from projections.tools.snapshots import advance
+    from projections.tools.snapshot_taking import advance
 
     w1, w2, part, user = (
         _md5(conn, name) for name in ("bench-wh-1", "bench-wh-2", "bench-part-1", "bench-user-1")

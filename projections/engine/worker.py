@@ -33,8 +33,8 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exp
 from ledger.postgres.connection import Connection
 from projections.engine.projection import Projection
 from projections.engine.runner import SWAP_LOCK, Batch, ensure_checkpoints, lock_key
+from projections.engine.snapshotting import Snapshotter
 from projections.engine.together import apply_together
-from projections.tools import snapshots
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,6 @@ class ProjectionWorker:
         self.min_interval = min_interval
         self.wake = threading.Event()
         self.active = threading.Event()  # set while it holds the lock of at least one projection
-        self.after_step: Callable[[Connection], object] | None = None  # runs while this worker is active
         self.after_applied: Callable[[], object] | None = None  # runs after a step that applied events
         self.held: tuple[Projection, ...] = ()  # the projections whose lock its session holds
         self._stop = stop
@@ -123,8 +122,6 @@ class ProjectionWorker:
                 self._try_locks(conn)
             self.wake.clear()  # a wake-up from now on may announce events this step misses
             batches = self.step(conn).values()
-            if self.after_step is not None:
-                self.after_step(conn)
             events = sum(b.events for b in batches)
             if events and self.after_applied is not None:
                 self.after_applied()
@@ -214,15 +211,22 @@ class ProjectorHub:
             )
             for group in grouped(self.projections, groups)
         ]
-        for worker in self.workers:
-            if any(p.name == "inventory" for p in worker.projections):
-                worker.after_step = _every_second(_snapshots_kept(worker, snapshot_interval))
+        # Balance snapshots, beside the worker that keeps the inventory while it holds its lock.
+        self.snapshotters = [
+            Snapshotter(url, snapshot_interval, _holds_inventory(worker), self.stop_event)
+            for worker in self.workers
+            if any(p.name == "inventory" for p in worker.projections)
+        ]
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
         """Start every worker in a daemon thread."""
         for worker in self.workers:
             thread = threading.Thread(target=worker.run, name=f"projectors-{worker.names}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        for snapshotter in self.snapshotters:
+            thread = threading.Thread(target=snapshotter.run, name="projectors-snapshots", daemon=True)
             thread.start()
             self._threads.append(thread)
 
@@ -258,24 +262,6 @@ def grouped(projections: Sequence[Projection], groups: int) -> list[tuple[Projec
     return [tuple(sorted(group, key=lambda p: order[p.name])) for group in dealt if group]
 
 
-def _snapshots_kept(worker: ProjectionWorker, interval: int) -> Callable[[Connection], None]:
-    """Advance the balance snapshots while `worker` holds the inventory projection's lock."""
-
-    def keep(conn: Connection) -> None:
-        if any(p.name == "inventory" for p in worker.held):
-            snapshots.advance(conn, interval)
-
-    return keep
-
-
-def _every_second(action: Callable[[Connection], object]) -> Callable[[Connection], None]:
-    """`action`, run at most once a second however often it is called (a worker loops fast under load)."""
-    last = 0.0
-
-    def throttled(conn: Connection) -> None:
-        nonlocal last
-        if time.monotonic() - last >= 1.0:
-            last = time.monotonic()
-            action(conn)
-
-    return throttled
+def _holds_inventory(worker: ProjectionWorker) -> Callable[[], bool]:
+    """Whether `worker` holds the inventory projection's lock (is the active one) now."""
+    return lambda: any(p.name == "inventory" for p in worker.held)

@@ -23,8 +23,7 @@ planner sees the real range sizes (a bound computed inside the statement is
 estimated blind, and a blind position range looks cheap even when it is the
 whole log).
 
-Taking a snapshot at P is safe only when no running transaction can still
-add an event at a position <= P; see migration 0006 for the mark that ensures it.
+Snapshots are taken by projections.tools.snapshot_taking.
 """
 
 from __future__ import annotations
@@ -37,9 +36,7 @@ from uuid import UUID
 from ledger.fold import StockKey
 from ledger.postgres.connection import Connection
 from projections.engine.projection import BATCH_COLUMNS, stock_changes
-from projections.engine.runner import lock_key
 
-SNAPSHOT_LOCK = lock_key("stock-snapshots")
 # When an event's stock change happened (migration 0013), and the event types that have one: the
 # partial index ledger_events_happened_at_idx is on exactly this expression for exactly these types.
 HAPPENED = "ledger_happened_at(event_type, payload, recorded_at)"
@@ -54,44 +51,6 @@ DATED_TYPES = (
 )
 DATED_FILTER = "event_type IN (" + ", ".join(f"'{t}'" for t in DATED_TYPES) + ")"
 FINISHED = "writer_xid < pg_snapshot_xmin(pg_current_snapshot())"
-
-RANGE = f"""batch AS (
-    SELECT {BATCH_COLUMNS} FROM ledger_events
-    WHERE position > %(lo)s AND position <= %(hi)s AND {FINISHED}
-)"""
-
-TAKE = f"""
-WITH {stock_changes(RANGE)},
-summed AS (
-    SELECT warehouse_id, part_id, sum(quantity) AS quantity FROM (
-        SELECT warehouse_id, part_id, quantity FROM stock_snapshot_balances WHERE position = %(lo)s
-        UNION ALL
-        SELECT warehouse_id, part_id, delta FROM changes
-    ) moved
-    GROUP BY warehouse_id, part_id
-)
-INSERT INTO stock_snapshot_balances (position, warehouse_id, part_id, quantity)
-SELECT %(hi)s, warehouse_id, part_id, quantity FROM summed WHERE quantity <> 0
-"""
-
-# The snapshot row: what it was taken from, when the events it added were recorded and when they
-# happened (migration 0013: ledger_happened_at, the date projections.tools.as_happened reads by).
-DESCRIBE = f"""
-INSERT INTO stock_snapshots
-    (position, previous_position, first_recorded_at, last_recorded_at, recorded_through,
-     first_happened_at, happened_through)
-SELECT %(hi)s, %(lo)s, coalesce(min(recorded_at), 'infinity'), coalesce(max(recorded_at), '-infinity'),
-    greatest(
-        coalesce(max(recorded_at), '-infinity'),
-        (SELECT recorded_through FROM stock_snapshots WHERE position = %(lo)s)
-    ),
-    coalesce(min({HAPPENED}) FILTER (WHERE {DATED_FILTER}), 'infinity'),
-    greatest(
-        coalesce(max({HAPPENED}) FILTER (WHERE {DATED_FILTER}), '-infinity'),
-        (SELECT happened_through FROM stock_snapshots WHERE position = %(lo)s)
-    )
-FROM ledger_events WHERE position > %(lo)s AND position <= %(hi)s
-"""
 
 # Rows of the batch that cannot change the asked warehouse are dropped before any payload is unpacked;
 # an approval is kept (the movement it approves says where stock moves).
@@ -192,46 +151,6 @@ SELECT b.position, b.since, a.position, a.since, a.recorded_through, (SELECT max
 FROM below b LEFT JOIN above a ON true
 """
 
-LAST_SNAPSHOT = "SELECT coalesce(max(position), 0) FROM stock_snapshots"
-READY_MARKS = """
-SELECT position FROM stock_snapshot_marks
-WHERE next_writer_xid <= pg_snapshot_xmin(pg_current_snapshot()) ORDER BY position
-"""
-PENDING_MARKS = "SELECT count(*) FROM stock_snapshot_marks"
-HEAD = "SELECT pg_sequence_last_value(pg_get_serial_sequence('ledger_events', 'position'))"
-MARK = """
-INSERT INTO stock_snapshot_marks (position, next_writer_xid)
-VALUES (%s, pg_snapshot_xmax(pg_current_snapshot())) ON CONFLICT DO NOTHING
-"""
-
-
-def take(conn: Connection, lo: int, hi: int) -> None:
-    """Snapshot at `hi` from the one at `lo` (0: none) and the events in (lo, hi], all finished."""
-    conn.execute(DESCRIBE, {"lo": lo, "hi": hi})
-    conn.execute(TAKE, {"lo": lo, "hi": hi})
-
-
-def advance(conn: Connection, interval: int) -> int:
-    """Turn ready marks into snapshots, and mark the head when it is `interval` past the last one.
-
-    Runs in its own transaction under an advisory lock (one snapshotter at a time);
-    returns how many snapshots it took.
-    """
-    taken = 0
-    with conn.transaction():
-        row = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", [SNAPSHOT_LOCK]).fetchone()
-        if row is None or not row[0]:
-            return 0
-        last = _scalar(conn, LAST_SNAPSHOT)
-        for (position,) in conn.execute(READY_MARKS).fetchall():
-            take(conn, last, position)
-            conn.execute("DELETE FROM stock_snapshot_marks WHERE position = %s", [position])
-            last, taken = position, taken + 1
-        head = _scalar(conn, HEAD)
-        if head - last >= interval and _scalar(conn, PENDING_MARKS) == 0:
-            conn.execute(MARK, [head])
-    return taken
-
 
 def stock_at_position(
     conn: Connection, position: int, warehouse_id: UUID | None = None, part_id: UUID | None = None
@@ -282,8 +201,3 @@ def stock_at_moment(
 def _levels(conn: Connection, query: str, params: dict[str, Any]) -> dict[StockKey, Decimal]:
     # Unprepared: each call is planned for its own bounds, never by a generic plan.
     return {(r[0], r[1]): r[2] for r in conn.execute(query, params, prepare=False).fetchall()}
-
-
-def _scalar(conn: Connection, query: str) -> int:
-    row = conn.execute(query).fetchone()
-    return int(row[0] or 0) if row is not None else 0

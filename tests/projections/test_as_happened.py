@@ -13,7 +13,7 @@ from ledger.commands import ApproveMovement, ConsumeStock, CreateStock, ReverseM
 from ledger.policy import Policy
 from ledger.postgres.history import stock_at
 from projections.tools.as_happened import stock_happened_by
-from projections.tools.snapshots import advance
+from projections.tools.snapshot_taking import advance
 from tests.fixtures.ledger import Conn, Site, make_site
 from tests.fixtures.world import World
 from tests.projections.test_snapshots import at, pending, snapshots

@@ -181,3 +181,24 @@ def test_reads_can_wait_for_their_own_writes(own: tuple[Conn, Site], fresh_db_ur
         assert inventory(conn) == {(site.a, site.part): D(9)}
     finally:
         hub.stop()
+
+
+def test_the_inventory_is_projected_while_a_snapshot_waits(own: tuple[Conn, Site], fresh_db_url: str) -> None:
+    """Snapshots are taken beside the inventory's worker, not in its loop: one that waits stops no batch."""
+    conn, site = own
+    hub = ProjectorHub(fresh_db_url, ALL, poll_interval=0.05, snapshot_interval=1)
+    try:
+        with psycopg.connect(fresh_db_url, autocommit=True) as blocker, blocker.transaction():
+            # Every snapshot waits to mark the head (a SHARE lock takes no transaction id: it holds
+            # back no batch itself, as an ACCESS EXCLUSIVE one, logged for standbys, would).
+            blocker.execute("LOCK TABLE stock_snapshot_marks IN SHARE MODE")
+            hub.start()
+            create(conn, site, 1)
+            time.sleep(1.5)  # the snapshots' first look (a second after the start) waits by now
+            position = create(conn, site, 2)
+            hub.wake()
+            assert wait_until_projected(conn, ["inventory"], position, timeout=5)
+        snapshots = "SELECT count(*) FROM stock_snapshots"
+        eventually(lambda: conn.execute(snapshots).fetchone() != (0,))  # once the lock is gone
+    finally:
+        hub.stop()

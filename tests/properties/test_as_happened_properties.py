@@ -28,7 +28,7 @@ from ledger.postgres.service import PostgresLedger
 from ledger.recorded import CommandMetadata
 from projections.registry import ALL
 from projections.tools.as_happened import stock_happened_by
-from projections.tools.snapshots import advance
+from projections.tools.snapshot_taking import advance
 from projections.tools.verify import verify
 from tests.fixtures.database import own_database
 from tests.fixtures.ledger import Conn, make_site

@@ -25,7 +25,8 @@ from ledger.policy import Policy
 from ledger.postgres.history import stock_at
 from ledger.postgres.service import PostgresLedger
 from ledger.recorded import CommandMetadata
-from projections.tools.snapshots import advance, stock_at_moment, stock_at_position
+from projections.tools.snapshot_taking import advance
+from projections.tools.snapshots import stock_at_moment, stock_at_position
 from tests.fixtures.database import own_database
 from tests.fixtures.ledger import Conn, make_site
 from tests.fixtures.world import World
