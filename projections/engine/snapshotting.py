@@ -17,6 +17,7 @@ from collections.abc import Callable
 import psycopg
 from tenacity import Retrying, retry_if_exception_type, wait_exponential
 
+from projections.engine.together import PROJECTORS
 from projections.tools.snapshot_taking import advance
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,10 @@ class Snapshotter:
                 raise
 
     def _session(self) -> None:
-        with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
+        # A projector's session: its transactions hold back no batch (together.HORIZON).
+        with psycopg.connect(
+            self.url, autocommit=True, connect_timeout=5, application_name=PROJECTORS
+        ) as conn:
             while not self._stop.wait(self.period):
                 if self.active():
                     advance(conn, self.interval)

@@ -34,7 +34,7 @@ from ledger.postgres.connection import Connection
 from projections.engine.projection import Projection
 from projections.engine.runner import SWAP_LOCK, Batch, ensure_checkpoints, lock_key
 from projections.engine.snapshotting import Snapshotter
-from projections.engine.together import apply_together
+from projections.engine.together import PROJECTORS, apply_together
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,9 @@ class ProjectionWorker:
     def _session(self) -> None:
         self.active.clear()
         self.held = ()
-        with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
+        with psycopg.connect(
+            self.url, autocommit=True, connect_timeout=5, application_name=PROJECTORS
+        ) as conn:
             # A batch's commit need not wait for its WAL flush: read rows and checkpoint are one
             # transaction, so a server crash can only lose the last batches whole, and they are
             # applied again from the durable checkpoint (the log's own commits stay synchronous).

@@ -11,7 +11,7 @@ import pytest
 from ledger.commands import AdjustStock, CreateStock
 from projections.engine.projection import BATCH, Projection
 from projections.engine.runner import checkpoint
-from projections.engine.together import END, START, apply_together, batch_bounds
+from projections.engine.together import END, PROJECTORS, START, apply_together, batch_bounds
 from projections.engine.worker import grouped
 from projections.read_models.inventory import PROJECTION as INVENTORY
 from projections.read_models.stock_adjustments import PROJECTION as ADJUSTMENTS
@@ -90,3 +90,23 @@ def test_the_hub_groups_each_projection_with_those_it_depends_on() -> None:
             # Its dependencies are in its group, before it.
             assert all(names.index(d) < names.index(projection.name) for d in projection.depends_on)
     assert grouped(ALL, 1) == [ALL]
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("application_name", [PROJECTORS, "abparts serve"])
+def test_only_a_writer_s_open_transaction_holds_a_batch_back(
+    own: tuple[Conn, Site], fresh_db_url: str, application_name: str
+) -> None:
+    """Another projector's step (or snapshot) appends nothing: the events after its id are not waited for."""
+    conn, site = own
+    with psycopg.connect(fresh_db_url, autocommit=True, application_name=application_name) as other:
+        with other.transaction():
+            other.execute("SELECT pg_current_xact_id()")  # an id older than the append's
+            run(conn, CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(4)), site)
+            with conn.pipeline(), conn.transaction():
+                batch = apply_together(conn, (INVENTORY,), 1000)["inventory"]
+            projector = application_name == PROJECTORS
+            assert (batch.events, batch.held_back) == ((1, False) if projector else (0, True))
+        with conn.pipeline(), conn.transaction():
+            apply_together(conn, (INVENTORY,), 1000)
+    assert inventory(conn) == log_fold(conn) == {(site.a, site.part): D(4)}
