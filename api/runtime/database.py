@@ -43,8 +43,26 @@ def start_embedded(pgdata: Path, *, stop_at_exit: bool, delete_at_exit: bool = F
         mode = "delete" if delete_at_exit else "stop" if stop_at_exit else None
         server = get_server(pgdata, cleanup_mode=mode)
     url: str = server.get_uri()
+    _no_zeroed_wal(url)
     log.info("embedded PostgreSQL ready at %s", url)
     return url
+
+
+def _no_zeroed_wal(url: str) -> None:
+    """Have the embedded server create WAL segments without writing 16 MB of zeros into each first.
+
+    A new cluster has no old segments to recycle: every 16 MB of WAL (a few seconds of POST load)
+    created and zero-filled a file while holding the WAL write lock, and every commit waited
+    (IO/WalInitWrite, LWLock/WALWrite: most of the POST p99 and, through the committers' open
+    transactions, of the projection lag's outliers, in bench/http.py on this 2-core machine). Recycled
+    segments are not zeroed either; recovery reads WAL by its checksums. A server of DATABASE_URL is
+    its operator's to tune (README, Operations).
+    """
+    wait_for_database(url, SERVICE_WAIT)
+    with psycopg.connect(url, autocommit=True) as conn:
+        if conn.execute("SHOW wal_init_zero").fetchone() == ("on",):
+            conn.execute("ALTER SYSTEM SET wal_init_zero = off")
+            conn.execute("SELECT pg_reload_conf()")
 
 
 def _forget_dead_users(pgdata: Path) -> None:
