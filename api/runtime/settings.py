@@ -115,6 +115,13 @@ class Settings(BaseSettings):
         " decided and appended in one transaction, each answered with its own result or error."
         " 0 runs each command alone on its request's connection.",
     )
+    committer_linger: float = Field(
+        default=0.0003,
+        ge=0,
+        le=0.05,
+        description="Seconds at most a committer that just answered several commands waits for those"
+        " clients' next ones before it starts its next batch (0: never waits).",
+    )
     pool_timeout: float = Field(default=5.0, gt=0, description="Seconds a request waits for a connection.")
     database_timeout: float = Field(
         default=5.0,

@@ -101,7 +101,7 @@ class GroupCommitter:
         self._connect = connect
         self._ledger = ledger
         self._max_batch = max_batch
-        self._linger = linger
+        self.linger = linger
         self._intake = intake = intake or _Intake()
         self._queue = intake.queue
         self.batches = 0  # how many batches ran, and how many commands: for benchmarks and tests
@@ -180,7 +180,7 @@ class GroupCommitter:
         first = self._queue.get()
         if first is _STOP:
             return [], True
-        if expect > 1 and self._linger > 0:
+        if expect > 1 and self.linger > 0:
             self._await(min(expect, self._max_batch) - 1)
         batch = [first]
         while len(batch) < self._max_batch:
@@ -204,7 +204,7 @@ class GroupCommitter:
         intake.awaited = target
         try:
             if intake.queue.qsize() < target:
-                intake.enough.wait(self._linger)  # releases the GIL: the answered clients submit
+                intake.enough.wait(self.linger)  # releases the GIL: the answered clients submit
         finally:
             intake.awaited = 0
 
