@@ -150,7 +150,12 @@ def _committer(ledger: PostgresLedger, settings: Settings, url: str) -> Committe
     if settings.committers == 0:
         return None
     conninfo = committer_conninfo(api_conninfo(url, settings.database_timeout))
-    return Committers(lambda: psycopg.connect(conninfo, autocommit=True), ledger, count=settings.committers)
+    return Committers(
+        lambda: psycopg.connect(conninfo, autocommit=True),
+        ledger,
+        count=settings.committers,
+        linger=settings.committer_linger,
+    )
 
 
 def committer_conninfo(conninfo: str) -> str:

@@ -95,12 +95,13 @@ async def execute(
         return await anyio.to_thread.run_sync(checked)
     if check is not None:
         await anyio.to_thread.run_sync(check, await ctx.connect())
-    future = committer.submit(command, _metadata(ctx))
+    # Answered on this loop with the rest of its batch, in one wake-up (ledger/postgres/awaited.py).
+    awaited = committer.enqueue(command, _metadata(ctx))
     try:
-        # Cancelling the wait withdraws the command if its batch has not started yet. asyncio's own
-        # timeout, not anyio's fail_after: its cancel scope was a tenth of a command's route (py-spy).
+        # asyncio's own timeout, not anyio's fail_after: its cancel scope was a tenth of a command's
+        # route (py-spy).
         async with asyncio.timeout(ctx.settings.database_timeout):
-            result: CommandResult = await asyncio.wrap_future(future)
+            result: CommandResult = await awaited.answer
     except TimeoutError:
         raise ApiError(
             503, "database_unavailable", "the database is not answering; retry shortly", {"Retry-After": "2"}
@@ -110,6 +111,8 @@ async def execute(
             503, "shutting_down", "the server is stopping; retry shortly", {"Retry-After": "1"}
         ) from None
     finally:
+        if awaited.answer.cancelled():  # the wait was given up: withdrawn if its batch has not started
+            awaited.withdraw()
         _appended(ctx)
     return _recorded(ctx, command, result)
 

@@ -1,13 +1,14 @@
 """How `abparts serve` runs the HTTP app: uvicorn's options, one process or several, and the projectors.
 
-`uvicorn_options` is the one place the server's settings are chosen (event loop, HTTP parser,
-access log, workers), so the benchmark's framework floor (bench/floor.py) is served exactly as
-the service is. With one worker the app runs in this process with its projectors in threads (as
-`make run` always did). With several, uvicorn's supervisor starts them (each builds the app
-with `worker_app`, the projectors off) and the projectors run in a process of their own, the
-`abparts project` one, started and stopped with the service; each server process accepts on a
-listening socket of its own (workers.py). Either way the process freezes
-its start-up heap out of the garbage collector's full collections (`served_app`, heap.py).
+`uvicorn_options` is the one place the server's settings are chosen (event loop, HTTP parser and
+protocol (with httptools, http_protocol.py's: a response in one write), access log, workers), so
+the benchmark's framework floor (bench/floor.py) is served exactly as the service is. With one
+worker the app runs in this process with its projectors in threads (as `make run` always did).
+With several, uvicorn's supervisor starts them (each builds the app with `worker_app`, the
+projectors off) and the projectors run in a process of their own, the `abparts project` one,
+started and stopped with the service; each server process accepts on a listening socket of its
+own (workers.py). Either way the process freezes its start-up heap out of the garbage
+collector's full collections (`served_app`, heap.py).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     workers = worker_count(settings)
     options: dict[str, Any] = {
         "loop": settings.server_loop,
-        "http": settings.server_http,
+        "http": _http_protocol(settings.server_http),
         # Our own JSON lines (with request ids) replace uvicorn's logging config and its access log:
         # ABPARTS_ACCESS_LOG turns on ours (api/http/middleware/metrics.py), with the request id.
         "log_config": None,
@@ -52,6 +53,19 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         # loaded machine that takes longer than uvicorn's 5 s, and it would be killed and restarted.
         options["timeout_worker_healthcheck"] = 60
     return options
+
+
+def _http_protocol(parser: str) -> str:
+    """uvicorn's `http`: with httptools (asked for, or `auto` and installed), ours (http_protocol.py)."""
+    if parser == "h11":
+        return parser
+    try:
+        import httptools  # noqa: F401
+    except ImportError:
+        return parser  # `auto`: h11; `httptools`: uvicorn says it is missing
+    from api.runtime.http_protocol import PATH
+
+    return PATH
 
 
 def serve(settings: Settings, url: str, host: str, port: int) -> None:

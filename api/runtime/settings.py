@@ -108,12 +108,20 @@ class Settings(BaseSettings):
 
     pool_size: int = Field(default=16, ge=2, le=200, description="Database connections of the API process.")
     committers: int = Field(
-        default=1,
+        default=2,
         ge=0,
         le=16,
         description="Group-commit connections of each API process: the commands that arrive together are"
-        " decided and appended in one transaction, each answered with its own result or error."
+        " decided and appended in one transaction, each answered with its own result or error; two, so"
+        " that one batch is decided while the other's waits for PostgreSQL."
         " 0 runs each command alone on its request's connection.",
+    )
+    committer_linger: float = Field(
+        default=0.0003,
+        ge=0,
+        le=0.05,
+        description="Seconds at most a committer that just answered several commands waits for those"
+        " clients' next ones before it starts its next batch (0: never waits).",
     )
     pool_timeout: float = Field(default=5.0, gt=0, description="Seconds a request waits for a connection.")
     database_timeout: float = Field(

@@ -1,39 +1,35 @@
 """Group commit: a thread that owns one connection and runs whatever commands are queued as one batch.
 
-Callers on any thread `submit` a command and get a Future (from async code:
-`await asyncio.wrap_future(committer.submit(command, metadata))`). The thread
-takes the first queued command, then everything else already queued (up to
-`max_batch`), and runs them with PostgresLedger.execute_batch: there is no
-timer, so an idle committer answers one command as fast as execute would, and
-under load the batches grow by themselves. Each future gets its own command's
-result or exception.
+Callers on any thread `submit` a command and get a Future; async code `enqueue`s it and awaits
+the answer on its event loop (awaited.py: one wake-up of the loop per batch). The thread takes
+the first queued command, then everything else already queued (up to `max_batch`), and runs them
+with PostgresLedger.execute_batch: there is no timer, so an idle committer answers one command as
+fast as execute would, and under load the batches grow by themselves. Each future gets its own
+command's result or exception.
 
-Clients that wait for each answer before sending again (HTTP clients, the
-benchmark's threads) would form batches of about clients / (2 x committers):
-while one batch commits, the clients it answers are not queued yet. So a
-committer that has just answered n commands, with m more waiting, lingers
-(at most `linger`, 0.3 ms by default) until n + m are queued before it drains:
-the answered clients' next commands join the batch instead of the one after.
-A batch costs about as much again as a command (its statements and its commit),
-so the bigger batch halves that share: measured with 8 closed-loop
-writers, 7.5 commands a batch instead of 4 and about 30% less CPU a command,
-client and PostgreSQL alike (bench/append.py). A committer that answered one
-command does not linger: an idle one answers as fast as execute would. One
-committer is the best choice while CPU, not the WAL flush, is scarce; more
-committers overlap commits when it is the other way round.
+Clients that wait for each answer before sending again (HTTP clients, the benchmark's threads)
+would form batches of about clients / (2 x committers): while one batch commits, the clients it
+answers are not queued yet. So a committer that has just answered n commands, with m more
+waiting, lingers (at most `linger`, 0.3 ms by default) until n + m are queued before it drains:
+the answered clients' next commands join the batch instead of the one after. A batch costs about
+as much again as a command (its statements and its commit), so the bigger batch halves that
+share: with 8 closed-loop writers, 7.5 commands a batch instead of 4 and about 30% less CPU a
+command, client and PostgreSQL alike (bench/append.py). A committer that answered one command
+does not linger: an idle one answers as fast as execute would. One committer suits closed-loop
+threads while CPU is scarce; an HTTP worker takes two (its loop and a lone committer took turns).
 
-`close()` refuses new commands and waits for the queued ones to run; if the
-thread cannot run them (it died, or the wait timed out) they fail with
-CommitterClosed, never silently. Several committers (Committers) take from one
-queue, one at a time forming a batch: a committer whose batch waits for
-PostgreSQL leaves the next one to a free committer, instead of commands being
-routed to a committer's own queue, where they waited behind its batch. With 8
-closed-loop clients and 2 committers: 6.2 commands a batch instead of 3.2, and
-about a third less CPU a command, client and PostgreSQL (bench/append.py).
+`close()` refuses new commands and waits for the queued ones to run; if the thread cannot run
+them (it died, or the wait timed out) they fail with CommitterClosed, never silently. Several
+committers (Committers) take from one queue, one at a time forming a batch: a committer whose
+batch waits for PostgreSQL leaves the next one to a free committer, instead of commands being
+routed to a committer's own queue, where they waited behind its batch. With 8 closed-loop clients
+and 2 committers: 6.2 commands a batch instead of 3.2, and about a third less CPU a command,
+client and PostgreSQL (bench/append.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -42,6 +38,7 @@ from dataclasses import dataclass
 
 from ledger.commands import StockCommand
 from ledger.orders.commands import OrderCommand
+from ledger.postgres.awaited import Awaited, copy_outcomes, tell_loops
 from ledger.postgres.connection import Connection
 from ledger.postgres.service import PostgresLedger
 from ledger.recorded import CommandMetadata
@@ -57,6 +54,7 @@ class _Submission:
     command: StockCommand | OrderCommand
     metadata: CommandMetadata
     future: Future[CommandResult]
+    awaited: Awaited | None = None  # when made from an event loop (`enqueue`)
 
 
 _STOP = None
@@ -103,7 +101,7 @@ class GroupCommitter:
         self._connect = connect
         self._ledger = ledger
         self._max_batch = max_batch
-        self._linger = linger
+        self.linger = linger
         self._intake = intake = intake or _Intake()
         self._queue = intake.queue
         self.batches = 0  # how many batches ran, and how many commands: for benchmarks and tests
@@ -118,19 +116,28 @@ class GroupCommitter:
     ) -> Future[CommandResult]:
         """Queue `command`; the future gets its CommandResult, or its LedgerError (or other failure)."""
         future: Future[CommandResult] = Future()
+        self._put(_Submission(command, metadata, future))
+        return future
+
+    def enqueue(self, command: StockCommand | OrderCommand, metadata: CommandMetadata) -> Awaited:
+        """From the running event loop: queue `command`; its answer arrives on the loop (awaited.py)."""
+        future: Future[CommandResult] = Future()
+        awaited = Awaited(asyncio.get_running_loop().create_future(), future)
+        if not self._put(_Submission(command, metadata, future, awaited)):
+            copy_outcomes([awaited])  # refused at once, on the loop already
+        return awaited
+
+    def _put(self, submission: _Submission) -> bool:
+        """Queue the submission; False (its future failed with CommitterClosed) once closed."""
         intake = self._intake
         with intake.lock:
             if intake.closed:
-                future.set_exception(CommitterClosed("the ledger's committer is closed"))
-            else:
-                intake.queue.put(_Submission(command, metadata, future))
-                if intake.awaited and intake.queue.qsize() >= intake.awaited:
-                    intake.enough.set()
-        return future
-
-    def pending(self) -> int:
-        """About how many commands wait for a committer."""
-        return self._queue.qsize()
+                submission.future.set_exception(CommitterClosed("the ledger's committer is closed"))
+                return False
+            intake.queue.put(submission)
+            if intake.awaited and intake.queue.qsize() >= intake.awaited:
+                intake.enough.set()
+        return True
 
     def close(self, timeout: float | None = None) -> None:
         """Refuse new commands, run the queued ones, stop; what could not run fails with CommitterClosed.
@@ -173,7 +180,7 @@ class GroupCommitter:
         first = self._queue.get()
         if first is _STOP:
             return [], True
-        if expect > 1 and self._linger > 0:
+        if expect > 1 and self.linger > 0:
             self._await(min(expect, self._max_batch) - 1)
         batch = [first]
         while len(batch) < self._max_batch:
@@ -197,7 +204,7 @@ class GroupCommitter:
         intake.awaited = target
         try:
             if intake.queue.qsize() < target:
-                intake.enough.wait(self._linger)  # releases the GIL: the answered clients submit
+                intake.enough.wait(self.linger)  # releases the GIL: the answered clients submit
         finally:
             intake.awaited = 0
 
@@ -219,6 +226,7 @@ class GroupCommitter:
                 submission.future.set_exception(outcome)
             else:
                 submission.future.set_result(outcome)
+        tell_loops(s.awaited for s in live if s.awaited is not None)
         if conn is not None and (conn.closed or conn.broken):
             conn.close()
             return None
@@ -227,13 +235,22 @@ class GroupCommitter:
     def _fail_queued(self, reason: str) -> None:
         with self._intake.lock:
             self._intake.closed = True
+        failed: list[Awaited] = []
+        stops = 0
         while True:
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
-                return
-            if item is not None and item.future.set_running_or_notify_cancel():
+                break
+            if item is None:
+                stops += 1
+            elif item.future.set_running_or_notify_cancel():
                 item.future.set_exception(CommitterClosed(reason))
+                if item.awaited is not None:
+                    failed.append(item.awaited)
+        for _ in range(stops):  # a thread still in its batch (close timed out) stops when it is back
+            self._queue.put(_STOP)
+        tell_loops(failed)
 
 
 class Committers:
@@ -271,6 +288,10 @@ class Committers:
     ) -> Future[CommandResult]:
         """Queue `command` for the next free committer."""
         return self.members[0].submit(command, metadata)
+
+    def enqueue(self, command: StockCommand | OrderCommand, metadata: CommandMetadata) -> Awaited:
+        """From the running event loop: queue `command` for the next free committer (see GroupCommitter)."""
+        return self.members[0].enqueue(command, metadata)
 
     def close(self, timeout: float | None = None) -> None:
         """Close every committer (see GroupCommitter.close)."""

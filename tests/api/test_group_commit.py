@@ -95,3 +95,11 @@ def test_a_wait_past_the_database_bound_is_a_503_and_a_keyed_retry_records_once(
         retried = client.post("/transactions", json=_creation(shop, "7"), headers=headers)
     assert retried.status_code == 201, retried.text
     assert _logged(db, request_id) == 1, "the command is not in the log exactly once"
+
+
+def test_the_linger_setting_reaches_every_committer(api_db_url: str, shop: Shop) -> None:
+    app = create_app(api_settings(run_projectors=False, committers=2, committer_linger=0.002), api_db_url)
+    with TestClient(app) as client:
+        answer = client.post("/transactions", json=_creation(shop), headers=shop.admin.headers)
+        assert answer.status_code == 201, answer.text
+        assert [m.linger for m in app.state.committer.members] == [0.002, 0.002]

@@ -6,6 +6,7 @@ import asyncio
 import threading
 from concurrent.futures import Future
 from decimal import Decimal
+from typing import Any
 
 import psycopg
 import pytest
@@ -243,3 +244,121 @@ def test_a_lingering_committer_starts_its_batch_when_the_answered_clients_are_ba
     finally:
         committer.close()
     assert on_hand(conn, site) == 4
+
+
+class CountingLoop(asyncio.SelectorEventLoop):
+    """An event loop that counts the callbacks other threads hand it (its wake-ups from a committer)."""
+
+    woken = 0
+
+    def call_soon_threadsafe(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        self.woken += 1
+        return super().call_soon_threadsafe(*args, **kwargs)
+
+
+def test_a_batch_answers_the_commands_awaited_on_a_loop_in_one_wake_up_a_failed_one_among_them(
+    db_url: str, conn: Conn, site: Site
+) -> None:
+    """Held behind a first creation of 6 units, another and 13 consumptions of one queue as one batch:
+    each awaiting coroutine gets its own answer (the consumption past the 12 units its
+    InsufficientStock), and the loop is woken once for the first batch and once for the second, not
+    once a command."""
+    gate = threading.Event()
+
+    def connect() -> Connection:
+        gate.wait(30)
+        return psycopg.connect(db_url, autocommit=True)
+
+    ledger = PostgresLedger(Policy(negative_stock=NegativeStockPolicy.REJECT))
+    committer = GroupCommitter(connect, ledger)
+    metadata = CommandMetadata(performed_by_user_id=site.user)
+    create = CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(6))
+    consume = ConsumeStock(part_id=site.part, from_warehouse_id=site.a, quantity=D(1))
+
+    async def main() -> list[CommandResult | BaseException]:
+        first = committer.enqueue(create, metadata)
+        while not first.future.running():
+            await asyncio.sleep(0.001)
+        rest = [committer.enqueue(create, metadata)]
+        rest += [committer.enqueue(consume, metadata) for _ in range(13)]
+        gate.set()
+        return await asyncio.gather(first.answer, *(a.answer for a in rest), return_exceptions=True)
+
+    loop = CountingLoop()
+    try:
+        outcomes = loop.run_until_complete(main())
+    finally:
+        loop.close()
+        committer.close()
+    assert (committer.batches, committer.commands) == (2, 15)
+    assert loop.woken == 2
+    assert all(isinstance(o, CommandResult) for o in outcomes[:14])
+    assert isinstance(outcomes[14], errors.InsufficientStock)
+    assert len({o.position for o in outcomes[:14] if isinstance(o, CommandResult)}) == 14
+    assert on_hand(conn, site) == 0
+
+
+def test_an_awaited_command_withdrawn_before_its_batch_is_not_run(
+    db_url: str, conn: Conn, site: Site
+) -> None:
+    gate = threading.Event()
+
+    def connect() -> Connection:
+        gate.wait(30)
+        return psycopg.connect(db_url, autocommit=True)
+
+    committer = GroupCommitter(connect, PostgresLedger(Policy()))
+    metadata = CommandMetadata(performed_by_user_id=site.user)
+    create = CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(1))
+
+    async def main() -> CommandResult:
+        first = committer.enqueue(create, metadata)
+        while not first.future.running():
+            await asyncio.sleep(0.001)
+        second = committer.enqueue(create, metadata)
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.01):
+                await second.answer
+        assert second.answer.cancelled()
+        second.withdraw()
+        gate.set()
+        return await first.answer
+
+    try:
+        assert asyncio.run(main()).position is not None
+    finally:
+        committer.close()
+    assert (committer.batches, committer.commands) == (1, 1)
+    assert on_hand(conn, site) == 1
+
+
+def test_an_awaited_command_is_refused_once_closed_and_a_queued_one_fails_when_the_thread_stops(
+    db_url: str, site: Site
+) -> None:
+    gate = threading.Event()
+
+    def connect() -> Connection:
+        gate.wait(30)
+        return psycopg.connect(db_url, autocommit=True)
+
+    committer = GroupCommitter(connect, PostgresLedger(Policy()))
+    metadata = CommandMetadata(performed_by_user_id=site.user)
+    create = CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(1))
+
+    async def main() -> tuple[CommandResult | BaseException, ...]:
+        first = committer.enqueue(create, metadata)
+        while not first.future.running():
+            await asyncio.sleep(0.001)
+        queued = committer.enqueue(create, metadata)
+        await asyncio.to_thread(committer.close, 0.05)  # the thread is held: the queued one fails
+        late = committer.enqueue(create, metadata)
+        gate.set()
+        return tuple(await asyncio.gather(first.answer, queued.answer, late.answer, return_exceptions=True))
+
+    try:
+        first, queued, late = asyncio.run(main())
+    finally:
+        gate.set()
+        committer.close()
+    assert isinstance(first, CommandResult)
+    assert isinstance(queued, CommitterClosed) and isinstance(late, CommitterClosed)

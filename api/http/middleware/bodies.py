@@ -86,6 +86,19 @@ def _first_unstorable(body: bytes, scope: Scope) -> tuple[str, str] | None:
     return _search(document, "")
 
 
+def storable(scope: Scope, body: bytes) -> bool:
+    """Whether this middleware would let the request by: not JSON, or JSON with no unstorable text.
+
+    For a layer that answers a request before this one sees it (stock/fast_path.py's entrance).
+    """
+    if scope["method"] not in WITH_BODY or not _is_json(scope):
+        return True
+    try:
+        return _first_unstorable(body, scope) is None
+    except RecursionError:
+        return False
+
+
 def parsed_body(scope: Scope, body: bytes) -> Any:
     """`body` as JSON: the document this middleware parsed when it is that body, else parsed now.
 
