@@ -57,13 +57,13 @@ class Statement:
         self.names = tuple(names)
 
 
-def _value(value: object) -> tuple[bytes | None, int]:
-    """A parameter's bytes and format (0 text, 1 binary)."""
+def _value(value: object, encoding: str) -> tuple[bytes | None, int]:
+    """A parameter's bytes and format (0 text, 1 binary): exact types first (the common case)."""
     if value is None:
         return None, 0
     kind = type(value)
     if kind is str:
-        return value.encode(), 0  # type: ignore[attr-defined]
+        return value.encode(encoding), 0  # type: ignore[attr-defined]
     if kind is bytes:
         return value, 1  # type: ignore[return-value]
     if kind is bool:
@@ -72,6 +72,14 @@ def _value(value: object) -> tuple[bytes | None, int]:
         return str(value).encode(), 0
     if isinstance(value, datetime):
         return value.isoformat().encode(), 0
+    if isinstance(value, str):  # a subclass (an enum's value, say): its text
+        return str.__str__(value).encode(encoding), 0
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value), 1
+    if isinstance(value, bool):
+        return (b"t" if value else b"f"), 0
+    if isinstance(value, int | UUID):
+        return str(int(value) if isinstance(value, int) else value).encode(), 0
     raise TypeError(f"no wire form for a {kind.__name__} parameter")
 
 
@@ -130,7 +138,8 @@ class Block:
             self.pgconn.send_prepare(statement.name, statement.prepared_text)
             self._preparing.add(statement.name)
             self._waiting.append((None, statement.name))
-        values, formats = zip(*(_value(params[n]) for n in statement.names), strict=True)
+        encoding = self.encoding
+        values, formats = zip(*(_value(params[n], encoding) for n in statement.names), strict=True)
         self.pgconn.send_query_prepared(statement.name, values, formats)
         rows = Rows(self)
         self._waiting.append((rows, None))

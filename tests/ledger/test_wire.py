@@ -4,8 +4,10 @@ prepared again when the connection forgot them, and read back as the values psyc
 from __future__ import annotations
 
 import tempfile
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
+from enum import StrEnum
 
 import psycopg
 import pytest
@@ -17,6 +19,7 @@ from ledger.postgres.context import Wanted, load_and_lock
 from ledger.postgres.eventstore import load_streams
 from ledger.postgres.pipelined import pipelined
 from ledger.postgres.service import PostgresLedger
+from ledger.postgres.wire import Statement, execute
 from ledger.recorded import CommandMetadata
 from tests.fixtures.ledger import Conn, Site
 
@@ -97,3 +100,34 @@ def test_a_fault_inside_a_block_keeps_nothing_and_leaves_the_connection_usable(
         raise RuntimeError("a fault between the read and the write")
     assert conn.info.transaction_status == pq.TransactionStatus.IDLE
     assert conn.execute("SELECT count(*) FROM ledger_stock_levels").fetchone() == before
+
+
+class Tone(StrEnum):
+    QUIET = "quiet"
+
+
+TYPES = Statement(
+    "ledger_test_types",
+    "SELECT %(s)s::text, %(e)s::text, %(b)s::bytea, %(i)s::int, %(t)s::bool, %(u)s::uuid,"
+    " %(d)s::timestamptz, %(n)s::text, %(p)s::text LIKE '%%'",
+)
+
+
+def test_parameters_of_every_kind_arrive_as_psycopg_sends_them(conn: Conn) -> None:
+    params: dict[str, object] = {
+        "s": 'it\'s "quoted" \\ and ü',
+        "e": Tone.QUIET,
+        "b": bytes(range(256)),
+        "i": -42,
+        "t": False,
+        "u": uuid.uuid4(),
+        "d": datetime(2026, 12, 2, 7, 0, 0, 123456, tzinfo=UTC),
+        "n": None,
+        "p": "100%",
+    }
+    with pipelined(conn):
+        on_the_wire = execute(conn, TYPES, params, read=True).fetchall()
+    with conn.transaction():
+        through_psycopg = execute(conn, TYPES, params, read=True).fetchall()
+    assert on_the_wire == through_psycopg
+    assert on_the_wire[0][1] == "quiet" and on_the_wire[0][2] == bytes(range(256))
