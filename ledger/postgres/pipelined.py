@@ -20,9 +20,10 @@ of it is committed. A stream version taken first by another writer is a Concurre
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 
 import psycopg
+from psycopg import pq
 from psycopg.pq import TransactionStatus
 
 from ledger.errors import ConcurrencyConflict
@@ -92,20 +93,32 @@ def _wire_block(conn: Connection) -> Iterator[Transaction]:
         try:
             yield transaction
         except BaseException:
-            transaction.rollback()  # skipped by the server when a statement failed: no matter
-            _end(block)
+            _end(conn, transaction, block)
             raise
-        error = block.finish()
+        try:
+            error = block.finish()
+        except BaseException:
+            _abandon(conn)
+            raise
         if error is not None:
             raise error
     finally:
         del wire.OPEN[id(conn)]
 
 
-def _end(block: Block) -> None:
-    """End a block a Python exception left: the Sync and every result read; nothing raised."""
-    with suppress(psycopg.Error):  # the connection broke: it stays so, and the caller's error is raised
+def _end(conn: Connection, transaction: Transaction, block: Block) -> None:
+    """End a block a Python exception left: ROLLBACK, the Sync and every result read; nothing raised."""
+    try:
+        transaction.rollback()  # skipped by the server when a statement failed: no matter
         block.finish()
+    except BaseException:  # the connection broke, or an interrupt: the caller's error is raised
+        _abandon(conn)
+
+
+def _abandon(conn: Connection) -> None:
+    """Close a connection a block left part-way through the protocol (still in pipeline mode)."""
+    if not conn.closed and conn.pgconn.pipeline_status != pq.PipelineStatus.OFF:
+        conn.close()
 
 
 def _roll_back(conn: Connection) -> None:

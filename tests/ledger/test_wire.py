@@ -131,3 +131,13 @@ def test_parameters_of_every_kind_arrive_as_psycopg_sends_them(conn: Conn) -> No
         through_psycopg = execute(conn, TYPES, params, read=True).fetchall()
     assert on_the_wire == through_psycopg
     assert on_the_wire[0][1] == "quiet" and on_the_wire[0][2] == bytes(range(256))
+
+
+def test_a_connection_lost_inside_a_block_raises_and_is_closed(db_url: str, site: Site) -> None:
+    wanted = Wanted(users={site.user}, lock={(site.a, site.part)})
+    with psycopg.connect(db_url, autocommit=True) as conn, psycopg.connect(db_url, autocommit=True) as admin:
+        backend = conn.info.backend_pid
+        with pytest.raises(psycopg.OperationalError), pipelined(conn):
+            load_and_lock(conn, wanted, 2026)
+            admin.execute("SELECT pg_terminate_backend(%s, 5000)", [backend])
+        assert conn.closed  # not left in pipeline mode: the committer connects again
