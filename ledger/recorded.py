@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -165,13 +166,19 @@ def fixed_hash_fields(metadata: CommandMetadata, recorded_at: datetime) -> dict[
     needs no escaping) or None, and this runs once per command (tests check it against canonical()).
     """
     return {
-        "recorded_at": _STRING(utc(recorded_at).isoformat()),
+        "recorded_at": _moment_json(recorded_at),
         "performed_by_user_id": _uuid_json(metadata.performed_by_user_id),
         "request_id": "null" if metadata.request_id is None else _STRING(metadata.request_id),
         "idempotency_key": "null" if metadata.idempotency_key is None else _STRING(metadata.idempotency_key),
         "correlation_id": _uuid_json(metadata.correlation_id),
         "causation_id": _uuid_json(metadata.causation_id),
     }
+
+
+@lru_cache(maxsize=8)
+def _moment_json(recorded_at: datetime) -> str:
+    """A moment's canonical JSON text: every command of a batch is recorded at the same one."""
+    return _STRING(utc(recorded_at).isoformat())
 
 
 def _uuid_json(value: UUID | None) -> str:

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Protocol, TypeVar
 from uuid import UUID
 
@@ -44,9 +45,10 @@ class Decision:
     transaction_ids: tuple[UUID, ...] = ()
     order_id: UUID | None = None
 
-    @property
+    @cached_property
     def new_movements(self) -> int:
-        """How many transactions (movement rows) this decision adds."""
+        """How many transactions (movement rows) this decision adds (counted once: the cap, the
+        batch's count and the write each ask)."""
         return sum(isinstance(event, Movement) for _, event in self.events)
 
 

@@ -35,6 +35,8 @@ from ledger.needs import Found, Needs, Streams
 from ledger.orders.state import OrderState, order_state
 from ledger.postgres.connection import Connection
 from ledger.postgres.eventstore import load_streams
+from ledger.postgres.wire import Statement, execute
+from ledger.postgres.wire import text_array as text_array  # the tests' and commit.py's name for it
 from ledger.recorded import RecordedEvent
 from ledger.state import (
     MachineInfo,
@@ -119,6 +121,8 @@ SELECT 'x', NULL, NULL, NULL, NULL, NULL, pg_current_xact_id() IS NOT NULL
 """
 READ_AND_LOCK = LOCK_FEW + READ
 READ_AND_LOCK_MANY = LOCK_MANY + READ
+_READ_AND_LOCK = Statement("ledger_read_and_lock", READ_AND_LOCK)
+_READ_AND_LOCK_MANY = Statement("ledger_read_and_lock_many", READ_AND_LOCK_MANY)
 
 
 @dataclass
@@ -209,8 +213,8 @@ def load_and_lock(conn: Connection, wanted: Wanted, year: int) -> Loaded:
     }
     loaded = Loaded()
     same = _interned(wanted, keys)
-    statement = READ_AND_LOCK_MANY if len(keys) >= MANY_LEVELS else READ_AND_LOCK
-    for kind, row_id, row_ref, a, b, n, flag in conn.execute(statement, params).fetchall():
+    statement = _READ_AND_LOCK_MANY if len(keys) >= MANY_LEVELS else _READ_AND_LOCK
+    for kind, row_id, row_ref, a, b, n, flag in execute(conn, statement, params, read=True).fetchall():
         id_: Any = same.get(row_id.int, row_id) if row_id is not None else None
         ref: Any = same.get(row_ref.int, row_ref) if row_ref is not None else None
         if kind == "l":
@@ -280,14 +284,3 @@ def load_movements(
 def number_array(values: Iterable[int | Decimal]) -> str:
     """A PostgreSQL array literal of numbers (their decimal text)."""
     return "{" + ",".join(str(v) for v in values) + "}"
-
-
-def text_array(values: Iterable[str | None]) -> str:
-    """A PostgreSQL array literal of strings, each quoted (None is NULL)."""
-    return "{" + ",".join(_quoted(v) for v in values) + "}"
-
-
-def _quoted(value: str | None) -> str:
-    if value is None:
-        return "NULL"
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from ledger.events import Event
 from ledger.postgres.connection import Connection
+from ledger.postgres.wire import Statement, execute, text_array
 from ledger.recorded import (
     GENESIS,
     CommandMetadata,
@@ -28,6 +29,13 @@ STREAM_VERSION_CONSTRAINT = "ledger_events_stream_version_uc"
 COLUMNS = """position, writer_xid::text::bigint, stream_id, stream_version, event_type,
     schema_version, payload, performed_by_user_id, request_id, idempotency_key, correlation_id,
     causation_id, recorded_at, previous_hash, hash"""
+
+
+_STREAMS = Statement(
+    "ledger_streams",
+    f"SELECT {COLUMNS} FROM ledger_events WHERE stream_id = ANY(%(ids)s::text[]) "
+    "ORDER BY stream_id, stream_version",
+)
 
 
 def row_to_event(row: Sequence[Any]) -> RecordedEvent:
@@ -59,10 +67,7 @@ def load_streams(conn: Connection, stream_ids: Iterable[str]) -> dict[str, list[
     streams: dict[str, list[RecordedEvent]] = {stream_id: [] for stream_id in ids}
     if not ids:
         return streams
-    rows = conn.execute(
-        f"SELECT {COLUMNS} FROM ledger_events WHERE stream_id = ANY(%s) ORDER BY stream_id, stream_version",
-        [ids],
-    ).fetchall()
+    rows = execute(conn, _STREAMS, {"ids": text_array(ids)}, read=True).fetchall()
     for row in rows:
         event = row_to_event(row)
         streams[event.stream_id].append(event)

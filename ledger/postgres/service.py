@@ -72,6 +72,11 @@ class PostgresLedger:
                 # A twin request with the same key committed first: the next attempt returns its result.
                 if error.diag.constraint_name != idempotency.KEY_CONSTRAINT or attempt == self.max_attempts:
                     raise
+            except psycopg.errors.InvalidSqlStatementName:
+                # The connection's prepared statements were deallocated (DEALLOCATE ALL, DISCARD
+                # ALL): nothing was written, and the next attempt prepares them again (wire.py).
+                if attempt == self.max_attempts:
+                    raise
             except RETRYABLE as error:
                 if command_pins_version(command) or attempt == self.max_attempts:
                     raise _as_conflict(error) from error
@@ -129,7 +134,8 @@ class PostgresLedger:
             for index, (command, metadata) in enumerate(items):
                 step = plan.steps[index]
                 try:
-                    if not isinstance(step, Exception) and plan.streams.touched & stream_ids(step[0]):
+                    touched = plan.streams.touched
+                    if touched and not isinstance(step, Exception) and touched & stream_ids(step[0]):
                         needs = handler_for(command).needs(command, plan.streams.found(step[0]))
                         if not plan.wanted.covers(needs):
                             break

@@ -6,7 +6,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
 
 import psycopg
 import pytest
@@ -22,28 +21,17 @@ from ledger.commands import (
 )
 from ledger.policy import Limits, NegativeStockPolicy, Policy
 from ledger.postgres.batch import Item, Outcome
-from ledger.postgres.connection import Connection
 from ledger.postgres.reader import follow
 from ledger.postgres.seals import audit
 from ledger.postgres.service import PostgresLedger
 from ledger.recorded import START, CommandMetadata, RecordedEvent
 from ledger.results import CommandResult
-from tests.fixtures.ledger import Conn, Site, actor, make_site, run
+from tests.fixtures.ledger import Conn, CountingConnection, Site, actor, make_site, run
 from tests.fixtures.world import World
 
 pytestmark = pytest.mark.db
 D = Decimal
 HELD = Policy(approval_quantity_threshold=D(15))
-
-
-class CountingConnection(Connection):
-    """A real connection that counts the statements it sends."""
-
-    statements = 0
-
-    def execute(self, *args: Any, **kwargs: Any) -> Any:
-        self.statements += 1
-        return super().execute(*args, **kwargs)
 
 
 @pytest.fixture

@@ -18,11 +18,10 @@ from api.runtime.database import downgrade, migrate
 from ledger import errors
 from ledger.commands import ConsumeStock, CreateStock
 from ledger.policy import NegativeStockPolicy, Policy
-from ledger.postgres.connection import Connection
 from ledger.postgres.idempotency import REFUSAL_VERSION, Refused, refused_again
 from ledger.postgres.service import PostgresLedger
 from ledger.recorded import CommandMetadata
-from tests.fixtures.ledger import Conn, Site, run
+from tests.fixtures.ledger import Conn, CountingConnection, Site, run
 
 D = Decimal
 REJECT = Policy(negative_stock=NegativeStockPolicy.REJECT)
@@ -75,16 +74,6 @@ def test_an_unkeyed_refusal_keeps_nothing(conn: Conn, site: Site) -> None:
     with pytest.raises(errors.InsufficientStock):
         PostgresLedger(REJECT).execute(conn, take(site), CommandMetadata(performed_by_user_id=site.user))
     assert conn.execute("SELECT count(*) FROM ledger_idempotency").fetchone() == before
-
-
-class CountingConnection(Connection):
-    """A real connection that counts the statements it sends."""
-
-    statements = 0
-
-    def execute(self, *args: Any, **kwargs: Any) -> Any:
-        self.statements += 1
-        return super().execute(*args, **kwargs)
 
 
 @pytest.mark.db
