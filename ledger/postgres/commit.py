@@ -24,7 +24,7 @@ from ledger.postgres.connection import Connection
 from ledger.postgres.context import number_array, text_array, uuid_array
 from ledger.postgres.eventstore import STREAM_VERSION_CONSTRAINT, NewEvent, chain
 from ledger.postgres.idempotency import Refused
-from ledger.postgres.write_sql import REFUSALS, WRITE, WRITE_ONE, WRITE_REFUSING
+from ledger.postgres.write_sql import REFUSALS, WRITE, WRITE_ONE, WRITE_REFUSING, WRITE_UNKEYED
 from ledger.recorded import CommandMetadata, RecordedEvent
 from ledger.results import AppendedEvent, CommandResult, ResultingMovement, trusted
 from ledger.rules import Decision
@@ -105,7 +105,8 @@ def write(
         elif len(batch) == 1:
             cursor = conn.execute(WRITE_ONE, _parameters_one(batch[0], now))
         else:
-            cursor = conn.execute(WRITE, _parameters(batch, now))
+            form = WRITE if any(d.remember for d in batch) else WRITE_UNKEYED
+            cursor = conn.execute(form, _parameters(batch, now))
     except psycopg.errors.UniqueViolation as error:
         if error.diag.constraint_name == STREAM_VERSION_CONSTRAINT:
             raise ConcurrencyConflict("another writer appended to the same stream first") from error
