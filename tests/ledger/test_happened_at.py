@@ -8,6 +8,7 @@ import psycopg
 import pytest
 
 from api.runtime.database import downgrade, migrate
+from tests.fixtures.ledger import Conn
 
 AT = "2026-03-04T05:06:07.123456+00:00"
 RECORDED = "2026-05-06T07:08:09+00:00"
@@ -66,7 +67,7 @@ def test_0018_keeps_every_date_in_plpgsql_and_gives_it_back_in_sql(empty_db_url:
 
 
 @pytest.mark.db
-def test_the_index_is_still_used_for_a_range_of_dates(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+def test_the_index_is_still_used_for_a_range_of_dates(conn: Conn) -> None:
     query = """
     EXPLAIN (FORMAT JSON) SELECT position FROM ledger_events
     WHERE event_type IN ('StockCreated', 'StockTransferred', 'StockConsumed', 'StockAdjusted',
