@@ -116,7 +116,30 @@ def resulting_movement(state: MovementState, recorded_at: datetime) -> Resulting
     """What a command's answer shows of the movement in `state` (None when who recorded it is unknown)."""
     if state.recorded_by is None:
         return None
-    m = state.movement
+    return _shown(state.movement, state.status, state.recorded_by, recorded_at)
+
+
+def created_movements(
+    events: tuple[tuple[str, Event], ...],
+    transaction_ids: tuple[UUID, ...],
+    read: Mapping[str, object],
+    recorded_by: UUID,
+    recorded_at: datetime,
+) -> tuple[ResultingMovement, ...] | None:
+    """What the answer shows of a decision whose every event creates a movement of its own (its
+    `transaction_ids`, one per event, in order) in a stream not `read`: every line of a stocktake,
+    each straight from its event. None for any other decision (then its streams are folded)."""
+    created: list[Movement] = []
+    for stream, event in events:
+        if not isinstance(event, Movement) or stream in read:
+            return None
+        created.append(event)
+    if tuple(m.transaction_id for m in created) != transaction_ids:
+        return None
+    return tuple(_shown(m, m.approval_status, recorded_by, recorded_at) for m in created)
+
+
+def _shown(m: Movement, status: str, recorded_by: UUID, recorded_at: datetime) -> ResultingMovement:
     # Built from validated values: no second validation on the command's path.
     return trusted(
         ResultingMovement,
@@ -132,9 +155,9 @@ def resulting_movement(state: MovementState, recorded_at: datetime) -> Resulting
             "notes": m.notes,
             "reference_number": m.reference_number,
             "requires_approval": m.requires_approval,
-            "approval_status": state.status,
+            "approval_status": status,
             "recorded_at": recorded_at,
-            "recorded_by": state.recorded_by,
+            "recorded_by": recorded_by,
         },
     )
 

@@ -33,7 +33,7 @@ from ledger.postgres.idempotency import Refused, Replay
 from ledger.recorded import CommandMetadata, RecordedEvent
 from ledger.results import CommandResult, ResultingMovement
 from ledger.rules import Decision
-from ledger.state import DecisionContext, MovementState, movement_state, resulting_movement
+from ledger.state import DecisionContext, MovementState, created_movements, movement_state, resulting_movement
 
 Command = StockCommand | OrderCommand
 Item = tuple[Command, CommandMetadata]
@@ -165,14 +165,14 @@ class BatchStreams:
     def resulting(
         self, decision: Decision, new: list[NewEvent], user: UUID, at: datetime
     ) -> tuple[ResultingMovement, ...] | None:
-        """The movements a decision created or acted on, as it left them (after `extend`).
-
-        A stream the batch read is folded as extended; one it did not read (a movement the
-        decision created) from the decision's own events. None when one cannot be told.
-        """
+        """The movements a decision created or acted on, as it left them (after `extend`): straight
+        from its events when it only created them (a stocktake); else a stream the batch read folded as
+        extended, one it did not from the decision's own events. None when one cannot be told."""
+        fresh = created_movements(decision.events, decision.transaction_ids, self.pairs, user, at)
+        if fresh is not None:
+            return fresh
         out: list[ResultingMovement] = []
-        # The decision's own streams in one pass, not one per movement: a stocktake has thousands.
-        own: dict[str, list[tuple[int, Event]]] = {}
+        own: dict[str, list[tuple[int, Event]]] = {}  # the decision's own streams, in one pass
         for n, (s, e) in zip(new, decision.events, strict=True):
             own.setdefault(s, []).append((n.stream_version, e))
         for transaction_id in decision.transaction_ids:
@@ -186,7 +186,7 @@ class BatchStreams:
             else:
                 pairs, by, first = own.get(stream, []), user, at
             if len(pairs) == 1 and isinstance(created := pairs[0][1], Movement):
-                # A movement the decision created (every line of a stocktake): its state, unfolded.
+                # A movement the decision created beside others: its state, unfolded.
                 state: MovementState | None = MovementState(
                     created, pairs[0][0], created.approval_status, recorded_by=by
                 )

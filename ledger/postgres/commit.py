@@ -24,13 +24,14 @@ from ledger.postgres.context import number_array, text_array, uuid_array
 from ledger.postgres.eventstore import STREAM_VERSION_CONSTRAINT, NewEvent, chain
 from ledger.postgres.idempotency import Refused
 from ledger.postgres.wire import Fetchable, Statement, execute
-from ledger.postgres.write_sql import REFUSALS, WRITE, WRITE_ONE, WRITE_REFUSING
+from ledger.postgres.write_sql import REFUSALS, WRITE, WRITE_ONE, WRITE_REFUSING, WRITE_UNKEYED
 from ledger.recorded import CommandMetadata, RecordedEvent
 from ledger.results import AppendedEvent, CommandResult, ResultingMovement, trusted
 from ledger.rules import Decision
 
 _WRITE = Statement("ledger_write", WRITE)
 _WRITE_ONE = Statement("ledger_write_one", WRITE_ONE)
+_WRITE_UNKEYED = Statement("ledger_write_unkeyed", WRITE_UNKEYED)
 _WRITE_REFUSING = Statement("ledger_write_refusing", WRITE_REFUSING)
 _REFUSALS = Statement("ledger_refusals", REFUSALS)
 
@@ -108,7 +109,8 @@ def write(
         elif len(batch) == 1:
             cursor = execute(conn, _WRITE_ONE, _parameters_one(batch[0], now), read=False)
         else:
-            cursor = execute(conn, _WRITE, _parameters(batch, now), read=False)
+            form = _WRITE if any(d.remember for d in batch) else _WRITE_UNKEYED
+            cursor = execute(conn, form, _parameters(batch, now), read=False)
     except psycopg.errors.UniqueViolation as error:
         if error.diag.constraint_name == STREAM_VERSION_CONSTRAINT:
             raise ConcurrencyConflict("another writer appended to the same stream first") from error

@@ -273,3 +273,39 @@ def test_the_yearly_cap_counts_the_earlier_commands_of_the_batch(fresh_db_url: s
         outcomes = in_one_go(conn, capped, items(site, create, create, create, create))
         assert [type(o).__name__ for o in outcomes] == ["CommandResult"] * 3 + ["LimitReached"]
         assert level(conn, site.a, site.part) == 3
+
+
+class RecordingConnection(Connection):
+    """A real connection that keeps the text of each statement it sends."""
+
+    sent: list[str]
+
+    def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+        self.sent.append(str(query))
+        return super().execute(query, *args, **kwargs)
+
+
+def test_an_unkeyed_batch_writes_without_the_keys_part_and_a_keyed_one_keeps_its_keys(
+    fresh_db_url: str,
+) -> None:
+    with RecordingConnection.connect(fresh_db_url, autocommit=True) as conn:
+        conn.sent = []
+        site = make_site(World(conn))
+        creates = [
+            CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(n + 1)) for n in range(3)
+        ]
+        kept = conn.execute("SELECT count(*) FROM ledger_idempotency").fetchone()
+        conn.sent = []
+        unkeyed = PostgresLedger(Policy()).execute_batch(conn, items(site, *creates))
+        assert "remembered" not in conn.sent[-1] and "INSERT INTO ledger_events" in conn.sent[-1]
+        assert len({result(o).position for o in unkeyed}) == 3
+        assert conn.execute("SELECT count(*) FROM ledger_idempotency").fetchone() == kept
+        key = f"mixed-{uuid.uuid4()}"
+        conn.sent = []
+        batch = [*items(site, creates[0]), *items(site, creates[1], key=key), *items(site, creates[2])]
+        first, keyed, last = PostgresLedger(Policy()).execute_batch(conn, batch)
+        assert "remembered" in conn.sent[-1]
+        row = conn.execute("SELECT result FROM ledger_idempotency WHERE key = %s", [key]).fetchone()
+        assert row is not None and CommandResult.model_validate(row[0]) == result(keyed)
+        assert result(first).position is not None and result(last).position is not None
+        assert level(conn, site.a, site.part) == 2 * sum(D(n + 1) for n in range(3))
