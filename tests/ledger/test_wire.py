@@ -68,7 +68,7 @@ def test_a_connection_that_forgot_its_statements_prepares_them_again(db_url: str
         result = ledger.execute(conn, create(site, "2"), metadata)  # one failed attempt, then prepared again
         assert result.position is not None
         assert ledger.execute_batch(conn, [(create(site, "3"), metadata)] * 2)[1].position  # type: ignore[union-attr]
-        assert prepared(conn) == ["ledger_read_and_lock", "ledger_write", "ledger_write_one"]
+        assert prepared(conn) == ["ledger_read_and_lock", "ledger_write_one", "ledger_write_unkeyed"]
 
 
 def test_rows_are_the_values_a_cursor_gives(conn: Conn, site: Site) -> None:
