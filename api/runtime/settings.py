@@ -108,12 +108,11 @@ class Settings(BaseSettings):
 
     pool_size: int = Field(default=16, ge=2, le=200, description="Database connections of the API process.")
     committers: int = Field(
-        default=2,
+        default=1,
         ge=0,
         le=16,
         description="Group-commit connections of each API process: the commands that arrive together are"
-        " decided and appended in one transaction, each answered with its own result or error; two, so"
-        " that one batch is decided while the other's waits for PostgreSQL."
+        " decided and appended in one transaction, each answered with its own result or error."
         " 0 runs each command alone on its request's connection.",
     )
     committer_linger: float = Field(

@@ -15,8 +15,8 @@ the answered clients' next commands join the batch instead of the one after. A b
 as much again as a command (its statements and its commit), so the bigger batch halves that
 share: with 8 closed-loop writers, 7.5 commands a batch instead of 4 and about 30% less CPU a
 command, client and PostgreSQL alike (bench/append.py). A committer that answered one command
-does not linger: an idle one answers as fast as execute would. One committer suits closed-loop
-threads while CPU is scarce; an HTTP worker takes two (its loop and a lone committer took turns).
+does not linger: an idle one answers as fast as execute would. One committer is the best choice
+while CPU, not the WAL flush, is scarce; more overlap commits the other way round.
 
 `close()` refuses new commands and waits for the queued ones to run; if the thread cannot run
 them (it died, or the wait timed out) they fail with CommitterClosed, never silently. Several
