@@ -120,6 +120,7 @@ def test_approvals_and_reorder_suggestions_name_their_part(
         n["part_number"],
         n["part_name"],
     )
+    read(client, shop.admin, "/inventory", min_position=at)  # the inventory row exists before it is edited
     db.execute("UPDATE inventory SET minimum_stock_recommendation = 500 WHERE part_id = %s", [shop.part])
     rows = read(client, shop.user, "/reports/reorder-suggestions", min_position=at)
     [row] = [r for r in rows if r["part_id"] == str(shop.part)]
