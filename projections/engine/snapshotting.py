@@ -15,8 +15,8 @@ import threading
 from collections.abc import Callable
 
 import psycopg
-from tenacity import Retrying, retry_if_exception_type, wait_exponential
 
+from projections.engine.reconnecting import run_reconnecting
 from projections.engine.together import PROJECTORS
 from projections.tools.snapshot_taking import advance
 
@@ -45,19 +45,10 @@ class Snapshotter:
 
     def run(self) -> None:
         """Work until the stop event is set, reconnecting whenever the database goes away."""
-        retrying = Retrying(
-            retry=retry_if_exception_type(psycopg.OperationalError),
-            wait=wait_exponential(multiplier=0.1, max=5),
-            stop=lambda _: self._stop.is_set(),
-            sleep=self._pause,
-            before_sleep=lambda state: log.warning("snapshots: database unavailable; retrying"),
-            reraise=True,
-        )
-        try:
-            retrying(self._session)
-        except psycopg.OperationalError:
-            if not self._stop.is_set():
-                raise
+        run_reconnecting(self._session, self._stop, self._pause, self._log_retry)
+
+    def _log_retry(self, state: object) -> None:
+        log.warning("snapshots: database unavailable; retrying")
 
     def _session(self) -> None:
         # A projector's session: its transactions hold back no batch (together.HORIZON).

@@ -28,10 +28,11 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 
 import psycopg
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential
+from tenacity import RetryCallState
 
 from ledger.postgres.connection import Connection
 from projections.engine.projection import Projection
+from projections.engine.reconnecting import run_reconnecting
 from projections.engine.runner import SWAP_LOCK, Batch, ensure_checkpoints, lock_key
 from projections.engine.snapshotting import Snapshotter
 from projections.engine.together import PROJECTORS, apply_together
@@ -78,19 +79,7 @@ class ProjectionWorker:
 
     def run(self) -> None:
         """Work until the stop event is set, reconnecting whenever the database goes away."""
-        retrying = Retrying(
-            retry=retry_if_exception_type(psycopg.OperationalError),
-            wait=wait_exponential(multiplier=0.1, max=5),
-            stop=lambda _: self._stop.is_set(),
-            sleep=self._pause,
-            before_sleep=self._log_retry,
-            reraise=True,
-        )
-        try:
-            retrying(self._session)
-        except psycopg.OperationalError:
-            if not self._stop.is_set():
-                raise
+        run_reconnecting(self._session, self._stop, self._pause, self._log_retry)
 
     def _session(self) -> None:
         self.active.clear()
