@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 
 import anyio
+import psycopg
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -132,14 +133,16 @@ def test_a_twin_in_flight_waits_for_the_first_and_gets_its_answer(
             ]
             for twin in twins:
                 twin.start()
+            # Watched from a connection of its own: inside `db`'s transaction pg_stat_activity is the
+            # snapshot taken at its first reading, and a twin that queued after it was never seen.
             waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-            for _ in range(100):
-                row = db.execute(waiting).fetchone()
-                if row is not None and row[0] >= (2 if committers == 0 else 1):
-                    break
-                time.sleep(0.02)
-            else:
-                raise AssertionError("the twins never waited for the level's lock")
+            with psycopg.connect(api_db_url, autocommit=True) as watcher:
+                deadline = time.monotonic() + 10
+                while (row := watcher.execute(waiting).fetchone()) is None or row[0] < (
+                    2 if committers == 0 else 1
+                ):
+                    assert time.monotonic() < deadline, "the twins never waited for the level's lock"
+                    time.sleep(0.02)
             time.sleep(0.2)  # a committer's twin: queued behind it, or waiting on a connection of its own
         for twin in twins:
             twin.join()
