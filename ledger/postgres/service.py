@@ -27,8 +27,8 @@ from ledger.decide import handler_for
 from ledger.errors import ConcurrencyConflict
 from ledger.orders.commands import OrderCommand
 from ledger.policy import Policy
+from ledger.postgres import collection, idempotency
 from ledger.postgres import context as load
-from ledger.postgres import idempotency
 from ledger.postgres.batch import BatchDecider, Item, Outcome, Plan, Step, answers, stream_ids
 from ledger.postgres.commit import Decided, write
 from ledger.postgres.connection import Connection
@@ -126,32 +126,34 @@ class PostgresLedger:
         the batch (it reads a stream that command extended) ends the run: it leads the next one.
         """
         now = self.clock()
-        with pipelined(conn) as transaction:
-            plan = Plan.of(conn, items)
-            loaded = load.load_and_lock(conn, plan.wanted, now.year)
-            decider = BatchDecider(self.policy, now, loaded, plan.streams, self.new_id)
-            decided: list[Step | Exception] = []
-            for index, (command, metadata) in enumerate(items):
-                step = plan.steps[index]
-                try:
-                    touched = plan.streams.touched
-                    if touched and not isinstance(step, Exception) and touched & stream_ids(step[0]):
-                        needs = handler_for(command).needs(command, plan.streams.found(step[0]))
-                        if not plan.wanted.covers(needs):
-                            break
-                        step = (step[0], needs)
-                except Exception as error:  # refused (or failed) alone
-                    step = error
-                try:
-                    decided.append(decider.decide(index, command, metadata, step))
-                except Exception as error:  # refused (or failed) alone
-                    decided.append(error)
-            to_write = [d for d in decided if isinstance(d, Decided)]
-            refused = [d for d in decided if isinstance(d, Refused)]
-            written = write(conn, to_write, now, refused)
-            if not written.sent:
-                transaction.rollback()  # nothing to keep, not even a level row at zero
-        return answers(decided, iter(written.results()))
+        big = collection.lines([command for command, _ in items]) >= collection.BIG
+        with collection.held_off(big):
+            with pipelined(conn) as transaction:
+                plan = Plan.of(conn, items)
+                loaded = load.load_and_lock(conn, plan.wanted, now.year)
+                decider = BatchDecider(self.policy, now, loaded, plan.streams, self.new_id)
+                decided: list[Step | Exception] = []
+                for index, (command, metadata) in enumerate(items):
+                    step = plan.steps[index]
+                    try:
+                        touched = plan.streams.touched
+                        if touched and not isinstance(step, Exception) and touched & stream_ids(step[0]):
+                            needs = handler_for(command).needs(command, plan.streams.found(step[0]))
+                            if not plan.wanted.covers(needs):
+                                break
+                            step = (step[0], needs)
+                    except Exception as error:  # refused (or failed) alone
+                        step = error
+                    try:
+                        decided.append(decider.decide(index, command, metadata, step))
+                    except Exception as error:  # refused (or failed) alone
+                        decided.append(error)
+                to_write = [d for d in decided if isinstance(d, Decided)]
+                refused = [d for d in decided if isinstance(d, Refused)]
+                written = write(conn, to_write, now, refused)
+                if not written.sent:
+                    transaction.rollback()  # nothing to keep, not even a level row at zero
+            return answers(decided, iter(written.results()))
 
 
 def command_pins_version(command: StockCommand | OrderCommand) -> bool:
