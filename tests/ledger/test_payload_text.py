@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import typing
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from ledger.events import EVENT_TYPES, StockAdjusted
-from ledger.postgres.eventstore import payload_text
-from ledger.recorded import canonical, canonical_text
+from ledger.events import EVENT_TYPES, MOVEMENT_TYPES, Movement, MovementRejected, StockAdjusted
+from ledger.postgres.eventstore import chain, movement_text, payload_text
+from ledger.recorded import CommandMetadata, canonical, canonical_text
 
 TEXT = st.text(st.characters(codec="utf-8"), max_size=40)  # any code point but a surrogate
 DECIMALS = st.one_of(
@@ -22,6 +22,8 @@ DECIMALS = st.one_of(
     st.sampled_from([Decimal("123456789.123"), Decimal("-0.001"), Decimal("1.10"), Decimal("9" * 40)]),
 )
 MOMENTS = st.datetimes(timezones=st.just(UTC))
+METADATA = CommandMetadata(performed_by_user_id=UUID(int=1))
+NOW = datetime(2026, 12, 2, tzinfo=UTC)
 
 
 @settings(max_examples=400, deadline=None)
@@ -103,3 +105,65 @@ def test_no_event_holds_a_number_that_orjson_writes_otherwise() -> None:
     assert int not in found
     assert typing.Any not in found
     assert dict not in found
+
+
+ZONES = st.sampled_from(
+    [UTC, timezone(timedelta(0)), timezone(timedelta(hours=2)), timezone(timedelta(seconds=30))]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    kind=st.sampled_from(MOVEMENT_TYPES),
+    ids=st.lists(st.uuids() | st.none(), min_size=5, max_size=5),
+    quantity=DECIMALS,
+    counted=DECIMALS | st.none(),
+    texts=st.lists(TEXT | st.none(), min_size=3, max_size=3),
+    unit=TEXT,
+    date=st.datetimes(timezones=ZONES),
+    flags=st.tuples(st.booleans(), st.sampled_from(["approved", "pending"])),
+    warnings=st.lists(TEXT, max_size=3),
+)
+def test_a_movements_text_from_its_fields_is_pydantics_canonical_text(
+    kind: type[Movement],
+    ids: list[UUID | None],
+    quantity: Decimal,
+    counted: Decimal | None,
+    texts: list[str | None],
+    unit: str,
+    date: datetime,
+    flags: tuple[bool, str],
+    warnings: list[str],
+) -> None:
+    fields: dict[str, object] = {
+        "transaction_id": ids[0] or uuid4(),
+        "part_id": ids[1] or uuid4(),
+        "from_warehouse_id": ids[2],
+        "to_warehouse_id": ids[3],
+        "machine_id": ids[4],
+        "quantity": quantity,
+        "unit_of_measure": unit,
+        "transaction_date": date,
+        "notes": texts[0],
+        "reference_number": texts[1],
+        "requires_approval": flags[0],
+        "approval_status": flags[1],
+        "warnings": tuple(warnings),
+    }
+    if kind is StockAdjusted:
+        fields |= {"reason_code": texts[2] or "stocktake", "counted_quantity": counted}
+    event = kind.model_validate(fields)
+    expected = canonical_text(event.__pydantic_serializer__.to_python(event, mode="json"))
+    text = movement_text(event)
+    if date.utcoffset() == timedelta(0):
+        assert text == expected
+    else:
+        assert text is None  # pydantic's path writes it
+    assert chain([("s", event)], {}, METADATA, NOW)[0].payload_json == expected
+
+
+def test_other_events_go_through_pydantic() -> None:
+    event = MovementRejected(transaction_id=uuid4(), notes="no")
+    assert movement_text(event) is None
+    payload = event.__pydantic_serializer__.to_python(event, mode="json")
+    assert chain([("s", event)], {}, METADATA, NOW)[0].payload_json == canonical_text(payload)
