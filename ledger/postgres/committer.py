@@ -34,7 +34,7 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ledger.commands import StockCommand
 from ledger.orders.commands import OrderCommand
@@ -49,8 +49,7 @@ class CommitterClosed(RuntimeError):
     """The committer was closed before the command could run; it was not recorded."""
 
 
-@dataclass(frozen=True)
-class _Submission:
+class _Submission(NamedTuple):  # immutable, and made faster than a frozen dataclass (one a command)
     command: StockCommand | OrderCommand
     metadata: CommandMetadata
     future: Future[CommandResult]
