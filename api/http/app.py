@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -13,6 +14,7 @@ from starlette.routing import BaseRoute
 from api.http import openapi, problems
 from api.http.auth import routes as routes_auth
 from api.http.auth.cache import PrincipalCache, PrincipalCacheMiddleware
+from api.http.deadlines import Deadlines
 from api.http.middleware.bodies import StorableTextMiddleware
 from api.http.middleware.idempotency import IdempotencyMiddleware
 from api.http.middleware.idempotency_retention import IdempotencyPruner
@@ -93,6 +95,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     app.state.read_pool = read_pool
     app.state.projectors = None  # set while the app runs
     app.state.committer = None  # likewise (ABPARTS_COMMITTERS)
+    app.state.deadlines = None  # likewise: the bound of the waits for the committers (deadlines.py)
     app.state.ledger = PostgresLedger(settings.policy())
     app.state.principals = principals = PrincipalCache(settings.principal_cache_seconds)
     # Off with a read replica: a NOTIFY from the primary may come before the replica has the change.
@@ -190,6 +193,7 @@ def _lifespan(
             app.state.projectors = InProcessProjectors(settings, database_url)
             app.state.projectors.start()
             app.state.committer = _committer(app.state.ledger, settings, database_url)
+            app.state.deadlines = Deadlines(asyncio.get_running_loop(), settings.database_timeout)
             app.state.pruner = IdempotencyPruner(
                 database_url, settings.idempotency_retention, settings.idempotency_prune_interval
             )
@@ -206,6 +210,8 @@ def _lifespan(
                     app.state.projectors = None
                 app.state.pruner.stop()
                 app.state.page_cache.stop()
+                app.state.deadlines.close()
+                app.state.deadlines = None
                 if app.state.committer is not None:
                     # The queued commands run first; only a database that stopped answering fails them.
                     app.state.committer.close(timeout=settings.database_timeout)

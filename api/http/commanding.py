@@ -26,6 +26,7 @@ import anyio
 from fastapi import Request, Response
 
 from api.http.auth.principal import Principal
+from api.http.deadlines import Deadlines
 from api.http.middleware.idempotency import LEDGER_REPLAY
 from api.http.problems import ApiError
 from api.runtime.logs import request_id as current_request_id
@@ -97,11 +98,14 @@ async def execute(
         await anyio.to_thread.run_sync(check, await ctx.connect())
     # Answered on this loop with the rest of its batch, in one wake-up (ledger/postgres/awaited.py).
     awaited = committer.enqueue(command, _metadata(ctx))
+    deadlines: Deadlines | None = ctx.request.app.state.deadlines
     try:
-        # asyncio's own timeout, not anyio's fail_after: its cancel scope was a tenth of a command's
-        # route (py-spy).
-        async with asyncio.timeout(ctx.settings.database_timeout):
-            result: CommandResult = await awaited.answer
+        if deadlines is None or not deadlines.serves(awaited):  # no lifespan on this loop: a timer
+            async with asyncio.timeout(ctx.settings.database_timeout):
+                result: CommandResult = await awaited.answer
+        else:  # one timer for every wait (deadlines.py), which fails this one with TimeoutError
+            deadlines.watch(awaited)
+            result = await awaited.answer
     except TimeoutError:
         raise ApiError(
             503, "database_unavailable", "the database is not answering; retry shortly", {"Retry-After": "2"}

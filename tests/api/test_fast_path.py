@@ -178,3 +178,22 @@ def test_the_storable_text_checks_parse_is_the_fast_paths() -> None:
     assert parsed_body({}, body) == {"quantity": "1"}
     with pytest.raises(ValueError):
         parsed_body({}, b"{not json")
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        (b'{"notes": "a\\u0000b"}', "/notes"),  # an escaped NUL
+        (b'{"notes": "a\\ud800"}', "/notes"),  # an escaped lone surrogate
+        (b'{"notes": "a\xed\xa0\x80"}', "/notes"),  # UTF-8 form (json: surrogatepass)
+        ('{"notes": "a\\u0000"}'.encode("utf-16"), "/notes"),  # UTF-16: NUL bytes throughout
+        (b'{"a\\u0000": 1}', ""),  # in a key
+    ],
+)
+def test_the_quick_look_before_the_walk_never_lets_unstorable_text_by(body: bytes, where: str) -> None:
+    found = _first_unstorable(body, {})
+    assert found is not None and found[0] == where
+
+
+def test_a_body_without_escapes_is_storable_without_the_walk() -> None:
+    assert _first_unstorable('{"notes": "plain text, \u00e9\u6f22"}'.encode(), {}) is None

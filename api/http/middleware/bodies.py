@@ -83,6 +83,12 @@ def _first_unstorable(body: bytes, scope: Scope) -> tuple[str, str] | None:
     except ValueError:
         return None  # not JSON (or not UTF-8): the route's own parsing answers its 422
     scope[PARSED_BODY] = (body, document)
+    if b"\\u" not in body and b"\x00" not in body and b"\xed" not in body:
+        # Neither can be in the document then: JSON takes a NUL in a string only escaped (json.loads
+        # refuses a raw control character), a surrogate escaped or as UTF-8's 0xED lead byte (json.loads
+        # decodes with surrogatepass), and a UTF-16 or UTF-32 body, the others it reads, holds NUL
+        # bytes. The walk costs about 15 us for a POST /transactions body, this look 1 us (timeit).
+        return None
     return _search(document, "")
 
 
