@@ -10,6 +10,8 @@ The server options come from api.runtime.serving.uvicorn_options, the ones `abpa
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
 
 from fastapi import FastAPI
 
@@ -35,6 +37,9 @@ def main() -> int:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     settings = Settings()
+    # SIGTERM (Service.stop) as a normal exit, as `abparts serve` has it: the processes' supervisor
+    # then stops them (workers.py); without it the supervisor died at once and left them running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     options = uvicorn_options(settings) | {"log_level": "warning"}
     if options["workers"] == 1:
         uvicorn.run(app, host="127.0.0.1", port=args.port, **options)

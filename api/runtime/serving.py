@@ -13,7 +13,6 @@ collector's full collections (`served_app`, heap.py).
 
 from __future__ import annotations
 
-import ctypes
 import inspect
 import logging
 import os
@@ -22,9 +21,10 @@ import subprocess
 import sys
 from typing import Any
 
+from api.runtime import workers
 from api.runtime.settings import Settings
+from api.runtime.workers import die_with_parent
 
-log = logging.getLogger(__name__)
 # The URL a worker process reads (the embedded server's is known only once it has started).
 URL_VARIABLE = "ABPARTS_DATABASE_URL"
 
@@ -94,8 +94,6 @@ def run_processes(settings: Settings, target: str, options: dict[str, Any], host
     """
     import uvicorn
 
-    from api.runtime import workers
-
     if settings.reuse_port and workers.available():
         count = options["workers"]
         own = {k: v for k, v in options.items() if k not in ("workers", "timeout_worker_healthcheck")}
@@ -108,7 +106,7 @@ def worker_app() -> Any:
     """The app of one of several server processes (uvicorn's `--factory`), from the environment."""
     from api.runtime.logs import configure
 
-    _die_with_parent()
+    die_with_parent()
     settings = Settings()
     configure(json_lines=settings.log_json, level=logging.getLevelNamesMapping()[settings.log_level])
     url = settings.database_url or os.environ[URL_VARIABLE]
@@ -131,7 +129,7 @@ def _projector_process(url: str) -> subprocess.Popen[bytes]:
     env = os.environ | {URL_VARIABLE: url}
     code = "import sys; from api.cli import main; sys.exit(main(['project']))"
     # A fixed argv: this interpreter and our own entry point.
-    return subprocess.Popen([sys.executable, "-c", code], env=env, preexec_fn=_die_with_parent)  # noqa: S603
+    return subprocess.Popen([sys.executable, "-c", code], env=env, preexec_fn=die_with_parent)  # noqa: S603
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -142,13 +140,3 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
-
-
-def _die_with_parent() -> None:
-    """On Linux, ask for SIGKILL when the parent dies (a kill -9 of the service leaves no orphans)."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        log.debug("prctl(PR_SET_PDEATHSIG) is not available")

@@ -1,0 +1,85 @@
+"""The benchmark's floor app with several processes leaves none behind, however its supervisor ends.
+
+A SIGTERM (bench/service.py's Service.stop) is a normal exit that stops the processes; a SIGKILL of
+the supervisor kills them too (workers.die_with_parent). Before, every `bench.http` run left the
+floor's server processes running, each holding its port and spinning on its share of the cores.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+
+from api.runtime import workers
+from bench.service import free_port
+
+pytestmark = pytest.mark.skipif(not workers.available(), reason="a socket per process: Linux")
+
+
+def spawned(pid: int) -> set[int]:
+    """The live processes `pid` started with multiprocessing's spawn."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(c) for c in (task / "children").read_text().split()}
+    return {c for c in found if b"spawn_main" in _cmdline(c)}
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # it has just ended
+        return b""
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` still runs (a zombie, reaped by nobody yet, counts as ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def until(check: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("ending", [signal.SIGTERM, signal.SIGKILL])
+def test_the_floors_processes_end_with_it(ending: signal.Signals) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ABPARTS_")} | {"ABPARTS_WORKERS": "2"}
+    supervisor = subprocess.Popen(
+        [sys.executable, "-m", "bench.floor", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        until(lambda: len(spawned(supervisor.pid)) == 2, 60, "two server processes")
+
+        def answers() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        until(answers, 60, "the floor answering")
+        servers = spawned(supervisor.pid)
+        supervisor.send_signal(ending)
+        supervisor.wait(40)
+        until(lambda: not any(alive(p) for p in servers), 30, f"server processes left after {ending.name}")
+        if ending == signal.SIGTERM:
+            assert supervisor.returncode == 0
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+            supervisor.wait()
