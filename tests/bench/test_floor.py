@@ -12,38 +12,15 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx2 as httpx
 import pytest
 
 from api.runtime import workers
 from bench.service import free_port
+from tests.fixtures.processes import alive, spawned
 
 pytestmark = pytest.mark.skipif(not workers.available(), reason="a socket per process: Linux")
-
-
-def spawned(pid: int) -> set[int]:
-    """The live processes `pid` started with multiprocessing's spawn."""
-    found: set[int] = set()
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found |= {int(c) for c in (task / "children").read_text().split()}
-    return {c for c in found if b"spawn_main" in _cmdline(c)}
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:  # it has just ended
-        return b""
-
-
-def alive(pid: int) -> bool:
-    """Whether `pid` still runs (a zombie, reaped by nobody yet, counts as ended)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def until(check: object, timeout: float, what: str) -> None:

@@ -19,6 +19,7 @@ from api.runtime import workers
 from api.runtime.serving import served_app
 from api.runtime.settings import Settings
 from tests.faults.harness import Processes, Service, eventually
+from tests.fixtures.processes import spawned
 
 pytestmark = [pytest.mark.faults]
 linux_only = pytest.mark.skipif(not workers.available(), reason="SO_REUSEPORT spreads connections on Linux")
@@ -52,21 +53,6 @@ def listening_sockets(port: int) -> int:
     return count
 
 
-def children(pid: int) -> set[int]:
-    """The live server processes `pid` started (multiprocessing's spawned children)."""
-    found: set[int] = set()
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found |= {int(c) for c in (task / "children").read_text().split()}
-    return {c for c in found if b"spawn_main" in _cmdline(c)}
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:  # it has just ended
-        return b""
-
-
 def port_of(service: Service) -> int:
     assert service.base_url is not None
     return int(service.base_url.rsplit(":", 1)[1])
@@ -96,15 +82,15 @@ def test_without_reuse_port_the_workers_share_one_socket(processes: Processes, s
 def test_a_worker_that_dies_is_replaced(processes: Processes, service_db: str) -> None:
     api = processes.api(service_db, ABPARTS_WORKERS="2", ABPARTS_RUN_PROJECTORS="false")
     eventually(lambda: listening_sockets(port_of(api)) == 2, 30, "two listening sockets")
-    before = children(api.process.pid)
+    before = spawned(api.process.pid)
     assert len(before) == 2
     victim = min(before)
     os.kill(victim, signal.SIGKILL)
-    eventually(lambda: victim not in children(api.process.pid), 10, "the killed worker gone")
+    eventually(lambda: victim not in spawned(api.process.pid), 10, "the killed worker gone")
 
     def replaced() -> bool:
         # Both at once: a killed process's socket can outlive it for a moment (seen once under load).
-        return len(children(api.process.pid) - before) == 1 and listening_sockets(port_of(api)) == 2
+        return len(spawned(api.process.pid) - before) == 1 and listening_sockets(port_of(api)) == 2
 
     eventually(replaced, 60, "a new worker listening")
     for _ in range(8):  # new connections, spread over both sockets: each is answered
