@@ -107,6 +107,8 @@ def worker_app() -> Any:
     from api.runtime.logs import configure
 
     die_with_parent()
+    if workers.orphaned():
+        raise SystemExit(0)
     settings = Settings()
     configure(json_lines=settings.log_json, level=logging.getLevelNamesMapping()[settings.log_level])
     url = settings.database_url or os.environ[URL_VARIABLE]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import sys
@@ -91,11 +92,20 @@ def die_with_parent() -> None:
         log.debug("prctl(PR_SET_PDEATHSIG) is not available")
 
 
+def orphaned() -> bool:
+    """In a process multiprocessing started: whether its parent died already (before a
+    `die_with_parent` could take effect: nobody would stop it then)."""
+    parent = multiprocessing.parent_process()
+    return parent is not None and parent.pid != os.getppid()
+
+
 def _serve_one(target: str, options: dict[str, Any], host: str, port: int) -> None:
     """One server process: uvicorn on a listening socket of its own in the port's group."""
     import uvicorn
 
     die_with_parent()
+    if orphaned():
+        return
 
     config = uvicorn.Config(target, host=host, port=port, **options)
     uvicorn.Server(config).run(sockets=[bound_socket(host, port)])

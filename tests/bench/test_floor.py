@@ -18,7 +18,7 @@ import pytest
 
 from api.runtime import workers
 from bench.service import free_port
-from tests.fixtures.processes import alive, spawned
+from tests.fixtures.processes import alive, listening_sockets, spawned
 
 pytestmark = pytest.mark.skipif(not workers.available(), reason="a socket per process: Linux")
 
@@ -50,6 +50,8 @@ def test_the_floors_processes_end_with_it(ending: signal.Signals) -> None:
                 return False
 
         until(answers, 60, "the floor answering")
+        # Both processes listening: each has asked to die with the supervisor by then.
+        until(lambda: listening_sockets(port) == 2, 60, "two listening sockets")
         servers = spawned(supervisor.pid)
         supervisor.send_signal(ending)
         supervisor.wait(40)

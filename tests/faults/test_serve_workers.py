@@ -10,7 +10,6 @@ import gc
 import os
 import signal
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx2 as httpx
 import pytest
@@ -19,7 +18,7 @@ from api.runtime import workers
 from api.runtime.serving import served_app
 from api.runtime.settings import Settings
 from tests.faults.harness import Processes, Service, eventually
-from tests.fixtures.processes import spawned
+from tests.fixtures.processes import listening_sockets, spawned
 
 pytestmark = [pytest.mark.faults]
 linux_only = pytest.mark.skipif(not workers.available(), reason="SO_REUSEPORT spreads connections on Linux")
@@ -41,16 +40,6 @@ def test_the_served_app_freezes_the_heap_unless_told_not_to(thawed: None, freeze
     served_app(Settings(database_url=NOWHERE, gc_freeze=freeze), NOWHERE)  # the lifespan opens the pool
     # The app, its routes and models, and every module imported for them: tens of thousands of objects.
     assert (gc.get_freeze_count() > 20_000) is freeze
-
-
-def listening_sockets(port: int) -> int:
-    """How many TCP sockets listen on `port` (any address), from /proc/net."""
-    count = 0
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            local, state = line.split()[1], line.split()[3]
-            count += state == "0A" and int(local.rsplit(":", 1)[1], 16) == port
-    return count
 
 
 def port_of(service: Service) -> int:
