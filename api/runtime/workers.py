@@ -13,7 +13,7 @@ again one that exits, and on SIGTERM or Ctrl-C (SystemExit or KeyboardInterrupt 
 all: each shuts down gracefully on SIGTERM, and is killed if it has not within 25 s. Each process
 asks to be killed when its parent dies (`die_with_parent`), whatever app it serves: a supervisor
 killed outright (kill -9, or a SIGTERM with no handler, as the benchmark's floor app had) leaves no
-orphaned server behind, still holding its port and its core.
+orphaned server behind, still holding its port and its memory.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A SIGTERM (bench/service.py's Service.stop) is a normal exit that stops the processes; a SIGKILL of
 the supervisor kills them too (workers.die_with_parent). Before, every `bench.http` run left the
-floor's server processes running, each holding its port and spinning on its share of the cores.
+floor's server processes running, each holding its port and its memory.
 """
 
 from __future__ import annotations
