@@ -22,7 +22,7 @@ from psycopg.pq import TransactionStatus
 
 from ledger.postgres.connection import Connection
 from ledger.recorded import LogCheckpoint
-from projections.engine.runner import CHECKPOINTS, checkpoint
+from projections.engine.runner import CHECKPOINTS, announced, checkpoint
 
 PLACE = "SELECT writer_xid::text::bigint FROM ledger_events WHERE position = %s"
 LISTEN = sql.SQL("LISTEN {}").format(sql.Identifier(CHECKPOINTS))
@@ -91,6 +91,6 @@ def _notified(conn: Connection, names: tuple[str, ...], position: int, deadline:
             return False
         look = min(remaining, LONGEST_LOOK)
         for notify in conn.notifies(timeout=look):
-            if notify.payload in names:
+            if not set(names).isdisjoint(announced(notify.payload)):
                 break
     return True

@@ -26,8 +26,16 @@ from ledger.postgres.connection import Connection
 from ledger.recorded import START, LogCheckpoint
 from projections.engine.projection import Projection
 
-# Sent when a projection's checkpoint advances (payload: its name); freshness.py listens on it.
+# Sent when checkpoints advance; freshness.py and the inventory page cache listen on it. The payload
+# names the projections that advanced, comma-separated (`announced`): a step of several projections
+# sends one notification, not one each to every listener.
 CHECKPOINTS = "projection_checkpoints"
+
+
+def announced(payload: str) -> list[str]:
+    """The projections a CHECKPOINTS notification names."""
+    return payload.split(",")
+
 
 ENSURE = "INSERT INTO projection_checkpoints (name) VALUES (%s) ON CONFLICT (name) DO NOTHING"
 READ = "SELECT writer_xid::text::bigint, position FROM projection_checkpoints WHERE name = %s"

@@ -71,14 +71,17 @@ FROM (VALUES (1)) one LEFT JOIN LATERAL (
     SELECT writer_xid, position FROM next ORDER BY writer_xid DESC, position DESC LIMIT 1
 ) last ON true
 """
+# The checkpoints' advance and one notification naming them all (runner.announced), in one statement.
 ADVANCE_ALL = """
-INSERT INTO projection_checkpoints AS c (name, writer_xid, position, events_applied)
-SELECT n, x::xid8, p, k FROM unnest(%(names)s::text[], %(xids)s::text[], %(positions)s::bigint[],
-    %(counts)s::bigint[]) AS a (n, x, p, k)
-ON CONFLICT (name) DO UPDATE SET writer_xid = EXCLUDED.writer_xid, position = EXCLUDED.position,
-    events_applied = c.events_applied + EXCLUDED.events_applied, updated_at = now()
+WITH advanced AS (
+    INSERT INTO projection_checkpoints AS c (name, writer_xid, position, events_applied)
+    SELECT n, x::xid8, p, k FROM unnest(%(names)s::text[], %(xids)s::text[], %(positions)s::bigint[],
+        %(counts)s::bigint[]) AS a (n, x, p, k)
+    ON CONFLICT (name) DO UPDATE SET writer_xid = EXCLUDED.writer_xid, position = EXCLUDED.position,
+        events_applied = c.events_applied + EXCLUDED.events_applied, updated_at = now()
+)
+SELECT pg_notify(%(channel)s, array_to_string(%(names)s::text[], ','))
 """
-ANNOUNCE_ALL = "SELECT pg_notify(%s, n) FROM unnest(%s::text[]) AS a (n)"
 
 
 def apply_together(conn: Connection, projections: Sequence[Projection], limit: int) -> dict[str, Batch]:
@@ -110,8 +113,7 @@ def apply_together(conn: Connection, projections: Sequence[Projection], limit: i
         for column, value in zip(moved, (name, str(hi_xid), hi_pos, count), strict=True):
             moved[column].append(value)
     if moved["names"]:
-        conn.execute(ADVANCE_ALL, moved)
-        conn.execute(ANNOUNCE_ALL, [CHECKPOINTS, moved["names"]])
+        conn.execute(ADVANCE_ALL, {**moved, "channel": CHECKPOINTS})
     return done
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -9,8 +11,10 @@ import psycopg
 import pytest
 
 from ledger.commands import AdjustStock, CreateStock
+from projections.engine import freshness
+from projections.engine.freshness import wait_until_projected
 from projections.engine.projection import BATCH, Projection
-from projections.engine.runner import checkpoint
+from projections.engine.runner import CHECKPOINTS, announced, checkpoint
 from projections.engine.together import END, PROJECTORS, START, apply_together, batch_bounds
 from projections.engine.worker import grouped
 from projections.read_models.inventory import PROJECTION as INVENTORY
@@ -110,3 +114,35 @@ def test_only_a_writer_s_open_transaction_holds_a_batch_back(
         with conn.pipeline(), conn.transaction():
             apply_together(conn, (INVENTORY,), 1000)
     assert inventory(conn) == log_fold(conn) == {(site.a, site.part): D(4)}
+
+
+@pytest.mark.db
+def test_a_step_announces_every_advanced_projection_in_one_notification(
+    own: tuple[Conn, Site], fresh_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn, site = own
+    monkeypatch.setattr(freshness, "LONGEST_LOOK", 30.0)  # no look but the notified ones
+    position = run(conn, CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(1)), site).position
+    assert position is not None
+    last = ALL[-1].name  # a wait on any name of the notification, however far down its list, ends
+    waited: list[float] = []
+
+    def wait() -> None:
+        with psycopg.connect(fresh_db_url, autocommit=True) as reads:
+            t0 = time.monotonic()
+            assert wait_until_projected(reads, [last], position, timeout=20, notified=True)
+            waited.append(time.monotonic() - t0)
+
+    with psycopg.connect(fresh_db_url, autocommit=True) as listener:
+        listener.execute(f"LISTEN {CHECKPOINTS}")
+        waiter = threading.Thread(target=wait, daemon=True)
+        waiter.start()
+        time.sleep(0.3)  # the wait listens first
+        with conn.pipeline(), conn.transaction():
+            apply_together(conn, ALL, 1000)
+        heard = list(listener.notifies(timeout=1.0))
+        waiter.join(20)
+    # One notification for the step, not one per projection to every listener; each name in it.
+    assert len(heard) == 1
+    assert sorted(announced(heard[0].payload)) == sorted(p.name for p in ALL)
+    assert waited and waited[0] < 10

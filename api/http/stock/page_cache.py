@@ -33,7 +33,7 @@ from collections.abc import Awaitable, Callable, Hashable
 import psycopg
 from psycopg import sql
 
-from projections.engine.runner import CHECKPOINTS
+from projections.engine.runner import CHECKPOINTS, announced
 
 log = logging.getLogger(__name__)
 
@@ -155,5 +155,5 @@ class PageCache:
 
     def _concerns(self, channel: str, payload: str) -> bool:
         if channel == CHECKPOINTS:
-            return payload == self.projection
+            return self.projection in announced(payload)
         return payload in SHOWN
