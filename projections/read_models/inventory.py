@@ -27,7 +27,15 @@ It uses the part's lead time as it is when the recommendation is computed.
 
 from __future__ import annotations
 
-from projections.engine.projection import BATCH, EFFECTIVE, INVENTORY_ID, STOCK_CHANGES, Projection, Table
+from projections.engine.projection import (
+    BATCH,
+    EFFECTIVE,
+    INVENTORY_ID,
+    STOCK_CHANGES,
+    Projection,
+    Table,
+    concerning,
+)
 
 WINDOW_DAYS = 90
 SAFETY_DAYS = 7
@@ -55,7 +63,9 @@ SET reserved_stock = i.reserved_stock + EXCLUDED.reserved_stock,
     created_at = least(i.created_at, EXCLUDED.created_at)
 """
 
-ADD_CONSUMPTION = f"""
+ADD_CONSUMPTION = concerning(
+    ("StockConsumed", "MovementApproved"),
+    f"""
 WITH {EFFECTIVE}
 INSERT INTO inventory_consumption_daily AS d (warehouse_id, part_id, day, quantity)
 SELECT (payload->>'from_warehouse_id')::uuid, (payload->>'part_id')::uuid,
@@ -65,7 +75,8 @@ FROM effective
 WHERE event_type = 'StockConsumed'
 GROUP BY 1, 2, 3
 ON CONFLICT (warehouse_id, part_id, day) DO UPDATE SET quantity = d.quantity + EXCLUDED.quantity
-"""
+""",
+)
 
 # After ADD_CONSUMPTION (it reads the daily totals that statement wrote). The stock and the
 # recommendation go in one upsert: every (warehouse, part) a consumption recommends for is one whose

@@ -9,9 +9,11 @@ order, so a consumption and its reversal in one batch leave no row.
 
 from __future__ import annotations
 
-from projections.engine.projection import BATCH, EFFECTIVE, Projection, Table, date_corrections
+from projections.engine.projection import BATCH, EFFECTIVE, Projection, Table, concerning, date_corrections
 
-INSERT_USAGE = f"""
+INSERT_USAGE = concerning(
+    ("StockConsumed", "MovementApproved"),
+    f"""
 WITH {EFFECTIVE}
 INSERT INTO part_usage (id, customer_organization_id, part_id, usage_date, quantity, machine_id,
     recorded_by_user_id, warehouse_id, notes, created_at, updated_at)
@@ -21,7 +23,8 @@ SELECT (payload->>'transaction_id')::uuid, (payload->>'customer_organization_id'
     (payload->>'from_warehouse_id')::uuid, payload->>'notes', recorded_at, recorded_at
 FROM effective
 WHERE event_type = 'StockConsumed' AND payload->>'machine_id' IS NOT NULL
-"""
+""",
+)
 
 DELETE_REVERSED = f"""
 WITH {BATCH}

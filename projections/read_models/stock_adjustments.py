@@ -6,11 +6,20 @@ inventory row of its (warehouse, part), whose id is derived from that pair.
 
 from __future__ import annotations
 
-from projections.engine.projection import EFFECTIVE, INVENTORY_ID, Projection, Table, date_corrections
+from projections.engine.projection import (
+    EFFECTIVE,
+    INVENTORY_ID,
+    Projection,
+    Table,
+    concerning,
+    date_corrections,
+)
 
 WAREHOUSE = "coalesce(payload->>'from_warehouse_id', payload->>'to_warehouse_id')::uuid"
 
-INSERT_ADJUSTMENTS = f"""
+INSERT_ADJUSTMENTS = concerning(
+    ("StockAdjusted", "MovementApproved"),
+    f"""
 WITH {EFFECTIVE}
 INSERT INTO stock_adjustments (id, inventory_id, user_id, adjustment_date, quantity_adjusted,
     reason_code, notes, created_at, updated_at)
@@ -22,7 +31,8 @@ SELECT (payload->>'transaction_id')::uuid,
     payload->>'reason_code', payload->>'notes', recorded_at, recorded_at
 FROM effective
 WHERE event_type = 'StockAdjusted'
-"""
+""",
+)
 
 # An operator's repair of a movement's date (abparts repair-date) replaces the date shown.
 CORRECT_DATES = date_corrections("stock_adjustments", "adjustment_date")

@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from ledger.events import EVENT_TYPES, Event
 
 PACKAGES = ("ledger", "projections", "api", "bench")
-STATEMENT = re.compile(r"^\s*(WITH|SELECT|INSERT|UPDATE|DELETE|CREATE)\b", re.IGNORECASE)
+STATEMENT = re.compile(r"^\s*(?:--[^\n]*\n\s*)*(WITH|SELECT|INSERT|UPDATE|DELETE|CREATE)\b", re.IGNORECASE)
 # `payload->>'k'`, `payload->'k'`, `b.payload ->> 'k'`, `payload ? 'k'`
 TOP_KEY = re.compile(r"\bpayload\s*(?:->>|->|\?)\s*'(\w+)'")
 # `payload #>> '{a,b}'`: a path, its first element a top-level key

@@ -19,6 +19,8 @@ from ledger.commands import (
     TransferStock,
 )
 from ledger.policy import Policy
+from projections.engine.together import apply_together
+from projections.registry import ALL
 from tests.fixtures.ledger import Conn, Site, run
 from tests.projections.conftest import catch_up, inventory, log_fold
 
@@ -72,6 +74,35 @@ def test_a_pending_movement_moves_stock_only_once_approved(conn: Conn, site: Sit
         "SELECT approver_id, status::text, notes FROM transaction_approvals WHERE transaction_id = %s", [tid]
     ).fetchall()
     assert approval == [(site.approver, "approved", "ok")]  # who decided, not who recorded
+
+
+def step(conn: Conn) -> None:
+    """One step of every projection together, statement by statement as a worker applies them."""
+    with conn.pipeline(), conn.transaction():
+        apply_together(conn, ALL, 1000)
+
+
+def test_a_consumption_and_an_adjustment_approved_later_reach_every_table(conn: Conn, site: Site) -> None:
+    # The approvals come in a step of their own, holding no consumption or adjustment: the
+    # statements that keep one movement type (projection.concerning) must run for it all the same.
+    machine = site.world.machine(site.org)
+    run(conn, CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(1000)), site)
+    consumed = ConsumeStock(part_id=site.part, from_warehouse_id=site.a, quantity=D(300), machine_id=machine)
+    adjusted = AdjustStock(
+        warehouse_id=site.a, part_id=site.part, quantity_adjusted=D(-200), reason_code="damaged"
+    )
+    held = [run(conn, c, site, NEEDS_APPROVAL).transaction_ids[0] for c in (consumed, adjusted)]
+    step(conn)
+    counts = (
+        "SELECT (SELECT count(*) FROM part_usage), (SELECT count(*) FROM stock_adjustments),"
+        " (SELECT count(*) FROM inventory_consumption_daily)"
+    )
+    assert conn.execute(counts).fetchone() == (0, 0, 0)
+    for tid in held:
+        run(conn, ApproveMovement(transaction_id=tid), site, NEEDS_APPROVAL)
+    step(conn)
+    assert conn.execute(counts).fetchone() == (1, 1, 1)
+    assert inventory(conn, [site.a]) == {(site.a, site.part): D(500)}
 
 
 def test_a_rejected_movement_never_moves_stock(conn: Conn, site: Site) -> None:

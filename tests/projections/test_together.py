@@ -10,10 +10,10 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from ledger.commands import AdjustStock, CreateStock
+from ledger.commands import AdjustStock, ConsumeStock, CreateStock
 from projections.engine import freshness
 from projections.engine.freshness import wait_until_projected
-from projections.engine.projection import BATCH, Projection
+from projections.engine.projection import BATCH, Projection, concerning
 from projections.engine.runner import CHECKPOINTS, announced, checkpoint
 from projections.engine.together import END, PROJECTORS, START, apply_together, batch_bounds
 from projections.engine.worker import grouped
@@ -82,6 +82,24 @@ def test_a_statement_naming_none_of_the_batch_events_does_not_run(own: tuple[Con
     reads_all = Projection("reads_all", (), (FAILS_IF_RUN.rsplit(" WHERE ", 1)[0],))
     with pytest.raises(psycopg.errors.DivisionByZero), conn.pipeline(), conn.transaction():
         apply_together(conn, (reads_all,), 1000)
+
+
+@pytest.mark.db
+def test_a_statement_concerning_fewer_types_than_it_names_runs_only_for_those(
+    own: tuple[Conn, Site],
+) -> None:
+    conn, site = own
+    run(conn, CreateStock(part_id=site.part, to_warehouse_id=site.a, quantity=D(5)), site)
+    # It names StockCreated, but says it concerns consumptions only: a batch of a creation skips it.
+    fails_on_creations = FAILS_IF_RUN.replace("SupplierOrderPlaced", "StockCreated")
+    narrow = Projection("narrow", (), (concerning(("StockConsumed",), fails_on_creations),))
+    with conn.pipeline(), conn.transaction():
+        assert apply_together(conn, (narrow,), 1000)["narrow"].events == 1
+    run(conn, ConsumeStock(part_id=site.part, from_warehouse_id=site.a, quantity=D(1)), site)
+    with pytest.raises(psycopg.errors.DivisionByZero), conn.pipeline(), conn.transaction():
+        apply_together(conn, (narrow,), 1000)  # a batch with a consumption runs it
+    with pytest.raises(ValueError):
+        concerning(("StockCreatd",), fails_on_creations)
 
 
 def test_the_hub_groups_each_projection_with_those_it_depends_on() -> None:
