@@ -11,6 +11,8 @@ was taken, so the order above holds. Stock levels are locked one row per
 concurrent commands cannot deadlock;
 a missing row is created (and locked) at zero; a row locked after waiting for
 another writer returns that writer's committed value. Nothing takes a global lock.
+Only levels whose warehouse and part exist are locked or created: a refused command's transaction
+may commit (a keyed refusal, a batch's others), and `ledger_stock_levels` has no foreign key.
 
 The statement also takes the transaction's xid when it locks nothing (the `x`
 row): then every command has its xid before its write draws log positions, so
@@ -62,10 +64,17 @@ from ledger.state import (
 #   level again), so `existing` has locked every row it finds before `created` inserts one. A level
 #   another writer created after this statement's snapshot is neither found nor created (DO
 #   NOTHING): load_and_lock then raises ConcurrencyConflict and the command runs again.
+# Either way only the `wanted` levels (warehouse and part exist) are locked; the `x` row counts them.
+# Parts are probed level by level (OFFSET 0 keeps the EXISTS a subplan: as a join, a generic plan
+# hashes all the parts), warehouses too for a few levels, by a join for many (one or two of them).
 LOCK_FEW = """
-WITH locked AS (
+WITH wanted AS (
+    SELECT w, p FROM unnest(%(lock_w)s::uuid[], %(lock_p)s::uuid[]) AS k(w, p)
+    WHERE EXISTS (SELECT FROM warehouses WHERE id = k.w OFFSET 0)
+        AND EXISTS (SELECT FROM parts WHERE id = k.p OFFSET 0)
+), locked AS (
     INSERT INTO ledger_stock_levels AS l (warehouse_id, part_id)
-    SELECT w, p FROM unnest(%(lock_w)s::uuid[], %(lock_p)s::uuid[]) AS k(w, p) ORDER BY w, p
+    SELECT w, p FROM wanted ORDER BY w, p
     ON CONFLICT (warehouse_id, part_id) DO UPDATE SET on_hand = l.on_hand
     RETURNING warehouse_id, part_id, on_hand, reserved
 )
@@ -73,6 +82,8 @@ WITH locked AS (
 LOCK_MANY = """
 WITH wanted AS (
     SELECT w, p FROM unnest(%(lock_w)s::uuid[], %(lock_p)s::uuid[]) AS k(w, p)
+    WHERE EXISTS (SELECT FROM warehouses WHERE id = k.w)
+        AND EXISTS (SELECT FROM parts WHERE id = k.p OFFSET 0)
 ), existing AS (
     SELECT l.warehouse_id, l.part_id, l.on_hand, l.reserved
     FROM ledger_stock_levels l JOIN wanted k ON l.warehouse_id = k.w AND l.part_id = k.p
@@ -117,7 +128,7 @@ FROM ledger_idempotency WHERE key = ANY(%(keys)s::text[])
 UNION ALL
 SELECT 'l', warehouse_id, part_id, reserved::text, NULL, on_hand, NULL FROM locked
 UNION ALL
-SELECT 'x', NULL, NULL, NULL, NULL, NULL, pg_current_xact_id() IS NOT NULL
+SELECT 'x', NULL, NULL, NULL, NULL, (SELECT count(*) FROM wanted), pg_current_xact_id() IS NOT NULL
 """
 READ_AND_LOCK = LOCK_FEW + READ
 READ_AND_LOCK_MANY = LOCK_MANY + READ
@@ -212,6 +223,7 @@ def load_and_lock(conn: Connection, wanted: Wanted, year: int) -> Loaded:
         "keys": text_array(wanted.keys),
     }
     loaded = Loaded()
+    known = 0
     same = _interned(wanted, keys)
     statement = _READ_AND_LOCK_MANY if len(keys) >= MANY_LEVELS else _READ_AND_LOCK
     for kind, row_id, row_ref, a, b, n, flag in execute(conn, statement, params, read=True).fetchall():
@@ -234,7 +246,9 @@ def load_and_lock(conn: Connection, wanted: Wanted, year: int) -> Loaded:
             loaded.movements_this_year = int(n)
         elif kind == "i":
             loaded.earlier[a] = (bytes.fromhex(b[:64]), b[64:], bool(flag))
-    if len(loaded.levels) != len(keys):
+        elif kind == "x":
+            known = int(n)  # the levels whose warehouse and part exist: each one locked
+    if len(loaded.levels) != known:
         raise ConcurrencyConflict("a concurrent writer created a stock level first; try again")
     return loaded
 
