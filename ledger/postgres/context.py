@@ -65,8 +65,9 @@ from ledger.state import (
 #   another writer created after this statement's snapshot is neither found nor created (DO
 #   NOTHING): load_and_lock then raises ConcurrencyConflict and the command runs again.
 # Either way only the `wanted` levels (warehouse and part exist) are locked; the `x` row counts them.
-# Parts are probed level by level (OFFSET 0 keeps the EXISTS a subplan: as a join, a generic plan
-# hashes all the parts), warehouses too for a few levels, by a join for many (one or two of them).
+# A few levels probe parts and warehouses one by one (OFFSET 0 keeps the EXISTS a subplan: as a join a
+# generic plan hashes all the parts); many, by semi joins the planner picks for the catalogue: a
+# subplan seq-scanned 200 parts per level (a 200-level stocktake's statement 4.8 -> 2.4 ms hashed).
 LOCK_FEW = """
 WITH wanted AS (
     SELECT w, p FROM unnest(%(lock_w)s::uuid[], %(lock_p)s::uuid[]) AS k(w, p)
@@ -82,8 +83,7 @@ WITH wanted AS (
 LOCK_MANY = """
 WITH wanted AS (
     SELECT w, p FROM unnest(%(lock_w)s::uuid[], %(lock_p)s::uuid[]) AS k(w, p)
-    WHERE EXISTS (SELECT FROM warehouses WHERE id = k.w)
-        AND EXISTS (SELECT FROM parts WHERE id = k.p OFFSET 0)
+    WHERE k.w IN (SELECT id FROM warehouses) AND k.p IN (SELECT id FROM parts)
 ), existing AS (
     SELECT l.warehouse_id, l.part_id, l.on_hand, l.reserved
     FROM ledger_stock_levels l JOIN wanted k ON l.warehouse_id = k.w AND l.part_id = k.p
