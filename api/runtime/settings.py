@@ -152,7 +152,7 @@ class Settings(BaseSettings):
     )
     projector_poll_interval: float = Field(default=1.0, gt=0, description="Seconds between polls when idle.")
     projector_min_interval: float = Field(
-        default=0.02,
+        default=0.03,
         ge=0,
         le=1,
         description="Least seconds between two batches of a projection while the log keeps growing: "
