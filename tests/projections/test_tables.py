@@ -94,14 +94,16 @@ def test_a_consumption_and_an_adjustment_approved_later_reach_every_table(conn: 
     held = [run(conn, c, site, NEEDS_APPROVAL).transaction_ids[0] for c in (consumed, adjusted)]
     step(conn)
     counts = (
-        "SELECT (SELECT count(*) FROM part_usage), (SELECT count(*) FROM stock_adjustments),"
-        " (SELECT count(*) FROM inventory_consumption_daily)"
+        "SELECT (SELECT count(*) FROM part_usage WHERE warehouse_id = %(w)s),"
+        " (SELECT count(*) FROM stock_adjustments s JOIN inventory i ON i.id = s.inventory_id"
+        "  WHERE i.warehouse_id = %(w)s),"
+        " (SELECT count(*) FROM inventory_consumption_daily WHERE warehouse_id = %(w)s)"
     )
-    assert conn.execute(counts).fetchone() == (0, 0, 0)
+    assert conn.execute(counts, {"w": site.a}).fetchone() == (0, 0, 0)
     for tid in held:
         run(conn, ApproveMovement(transaction_id=tid), site, NEEDS_APPROVAL)
     step(conn)
-    assert conn.execute(counts).fetchone() == (1, 1, 1)
+    assert conn.execute(counts, {"w": site.a}).fetchone() == (1, 1, 1)
     assert inventory(conn, [site.a]) == {(site.a, site.part): D(500)}
 
 
