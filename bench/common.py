@@ -172,6 +172,31 @@ def backend_cpu_delta(before: dict[int, float] | None, after: dict[int, float] |
     return sum(v - before.get(p, 0.0) for p, v in after.items())
 
 
+WAL_COUNTERS = ("wal_records", "wal_fpi", "wal_bytes")
+
+
+def wal_counters(url: str) -> dict[str, int] | None:
+    """The server's WAL written so far (pg_stat_wal: records, full-page images, bytes); None before 14.
+
+    Server-wide: on a server shared with other work, theirs counts too.
+    """
+    with psycopg.connect(url, autocommit=True) as conn:
+        try:
+            row = conn.execute(f"SELECT {', '.join(WAL_COUNTERS)} FROM pg_stat_wal").fetchone()
+        except psycopg.errors.UndefinedTable:
+            return None
+    return None if row is None else {k: int(v) for k, v in zip(WAL_COUNTERS, row, strict=True)}
+
+
+def wal_per_request(
+    before: dict[str, int] | None, after: dict[str, int] | None, served: int
+) -> dict[str, float] | None:
+    """The WAL written between two `wal_counters` readings, per request answered."""
+    if before is None or after is None:
+        return None
+    return {k: (after[k] - before[k]) / max(1, served) for k in WAL_COUNTERS}
+
+
 def tree_rss_bytes(pid: int) -> int:
     """Resident memory of a process and its descendants."""
     total = 0

@@ -47,6 +47,8 @@ from bench.common import (
     environment,
     now,
     say,
+    wal_counters,
+    wal_per_request,
     write_results,
 )
 from bench.database import create_database, describe, drop_database, server_url
@@ -63,6 +65,7 @@ def _measured(
 ) -> dict[str, Any]:
     """One load phase, with the server's and the database's CPU (and memory) around it."""
     server0, pg0, rss0 = service.cpu_seconds(), backend_cpu(database), service.rss_bytes()
+    wal0 = wal_counters(database)
     if probe:
         probe.thread.start()
     result = _generator(spec, use_wrk)
@@ -70,7 +73,7 @@ def _measured(
         probe.stop.set()
         probe.thread.join(60)
         result["lag"] = probe.summary()
-    server1, pg1 = service.cpu_seconds(), backend_cpu(database)
+    server1, pg1, wal1 = service.cpu_seconds(), backend_cpu(database), wal_counters(database)
     elapsed = spec["seconds"] + spec["warmup"]
     served = max(1, result["requests_total"])
     server = None if server0 is None or server1 is None else server1 - server0
@@ -82,6 +85,8 @@ def _measured(
         # per request answered, warm-up and probe included (projectors included on the server side)
         "server_cpu_ms_per_request": None if server is None else 1000 * server / served,
         "postgres_cpu_ms_per_request": None if pg is None else 1000 * pg / served,
+        # what the database wrote for each request: the log and every projection's rows and indexes
+        "wal_per_request": wal_per_request(wal0, wal1, served),
         "rss_mb_before": rss0 / 2**20,
         "rss_mb_after": service.rss_bytes() / 2**20,
     }

@@ -186,6 +186,24 @@ def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
+def wal_line(post: dict[str, Any], keyed: dict[str, Any], connections: int) -> str:
+    """What the database wrote per command during POST (the log, the projections, their indexes)."""
+
+    def per(p: dict[str, Any]) -> str:
+        wal = p.get("wal_per_request")
+        if wal is None:
+            return "-"
+        return (
+            f"{wal['wal_records']:.1f} records, {wal['wal_bytes']:,.0f} B"
+            f" ({wal['wal_fpi']:.2f} full-page images)"
+        )
+
+    return (
+        f"WAL per command during POST at {connections} (server-wide, pg_stat_wal): {per(post)};"
+        f" keyed: {per(keyed)}"
+    )
+
+
 def render(phases: dict[str, Any], targets: list[dict[str, Any]], args: argparse.Namespace, gen: str) -> str:
     """The human-readable report: one row per phase and connection count, then the targets."""
     head = (
@@ -247,6 +265,7 @@ def render(phases: dict[str, Any], targets: list[dict[str, Any]], args: argparse
         " load generator; ms/req: CPU per request answered (warm-up included)",
         f"server memory during POST at {wide}: {post['rss_mb_before']:.0f} -> {post['rss_mb_after']:.0f} MB;"
         f" keyed: {phases['post_keyed'][wide]['rss_mb_after']:.0f} MB",
+        wal_line(post, phases["post_keyed"][wide], wide),
     ]
     if errors:
         lines += ["", "unexpected answers (sample):", *(f"  {e}" for e in errors[:5])]
