@@ -178,7 +178,9 @@ WAL_COUNTERS = ("wal_records", "wal_fpi", "wal_bytes")
 def wal_counters(url: str) -> dict[str, int] | None:
     """The server's WAL written so far (pg_stat_wal: records, full-page images, bytes); None before 14.
 
-    Server-wide: on a server shared with other work, theirs counts too.
+    Server-wide: on a server shared with other work, theirs counts too. Busy backends report
+    their WAL about once a second, so a reading may miss the last second's: phases of several
+    seconds keep that error small.
     """
     with psycopg.connect(url, autocommit=True) as conn:
         try:
