@@ -1,6 +1,6 @@
 """What a group-commit batch costs, by its size: client and PostgreSQL CPU per batch and per command.
 
-    .venv/bin/python -m bench.batch_cost [--sizes 1,3,8,16] [--commands 2400] [--rounds 4]
+    .venv/bin/python -m bench.batch_cost [--sizes 1,3,8,16] [--commands 2400] [--rounds 4] [--keyed]
 
 One connection runs `PostgresLedger.execute_batch` of CreateStock commands (the append benchmark's,
 over 16 warehouses x 200 parts) in batches of each size in turn, `--rounds` times interleaved, the
@@ -19,6 +19,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal
 
 import psycopg
@@ -38,6 +39,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--sizes", default="1,3,8,16", help="batch sizes, e.g. 1,3,8,16")
     parser.add_argument("--commands", type=int, default=2400, help="commands per size and round")
     parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds (default 4)")
+    parser.add_argument("--keyed", action="store_true", help="a key of its own per command")
     return parser.parse_args(argv)
 
 
@@ -72,7 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     n += 1
                     part, warehouse = reference.part_ids[n % PARTS], reference.warehouse_ids[k % WAREHOUSES]
                     command = CreateStock(part_id=part, to_warehouse_id=warehouse, quantity=Decimal(1))
-                    items.append((command, metadata))
+                    keyed = replace(metadata, idempotency_key=f"bench-{n}") if args.keyed else metadata
+                    items.append((command, keyed))
                 for outcome in ledger.execute_batch(conn, items):
                     if isinstance(outcome, Exception):
                         raise outcome
