@@ -53,6 +53,14 @@ def allow_longer(conn: object, seconds: float) -> None:
         conn.deadline += seconds
 
 
+# The service's statements are short (a batch's read and write, a page, a projection's batch), but
+# some generic plans are estimated above jit_above_cost, and a server built with LLVM (Debian's
+# PostgreSQL 15) then compiles them at every execution: POST /transactions at 1 connection on it,
+# 2.08 -> 1.23 ms of PostgreSQL CPU a command with JIT off (bench.http, 2026-12-06). Servers without
+# LLVM (the embedded one) ignore it. Rebuilds, verify and the CLI's reads keep the server's setting.
+JIT_OFF = "-c jit=off"
+
+
 def api_conninfo(url: str, timeout: float) -> str:
     """`url` with the API connections' bounds; the projectors, rebuild and CLI use `url` as it is.
 
@@ -60,12 +68,12 @@ def api_conninfo(url: str, timeout: float) -> str:
     (a slow but running server cancels cleanly, and a frozen API process does
     not keep its row locks). TCP keepalives and `tcp_user_timeout` find a
     peer gone across a partition; `connect_timeout` bounds the pool's
-    reconnections to a server that accepts but never answers. Options already
-    in `url` are kept.
+    reconnections to a server that accepts but never answers. JIT compilation is
+    off (JIT_OFF). Options already in `url` are kept.
     """
     ms = max(1, round(timeout * 1000))
     given = str(conninfo_to_dict(url).get("options") or "")
-    ours = f"-c statement_timeout={ms} -c idle_in_transaction_session_timeout={ms}"
+    ours = f"-c statement_timeout={ms} -c idle_in_transaction_session_timeout={ms} {JIT_OFF}"
     seconds = max(1, math.ceil(timeout))
     return make_conninfo(
         url,

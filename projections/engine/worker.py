@@ -90,7 +90,11 @@ class ProjectionWorker:
             # A batch's commit need not wait for its WAL flush: read rows and checkpoint are one
             # transaction, so a server crash can only lose the last batches whole, and they are
             # applied again from the durable checkpoint (the log's own commits stay synchronous).
-            conn.execute("SELECT set_config('synchronous_commit', %s, false)", [BATCH_COMMIT])
+            # No JIT for its short batches (api/runtime/pooling.py's JIT_OFF says why).
+            conn.execute(
+                "SELECT set_config('synchronous_commit', %s, false), set_config('jit', 'off', false)",
+                [BATCH_COMMIT],
+            )
             ensure_checkpoints(conn, self.projections)
             if not self._take_locks(conn):
                 return

@@ -61,10 +61,10 @@ def test_api_connections_carry_server_side_timeouts_and_keep_given_options(db_ur
     with psycopg.connect(api_conninfo(url, 1.5)) as conn:
         settings = [
             conn.execute(f"SHOW {name}").fetchone()
-            for name in ("statement_timeout", "idle_in_transaction_session_timeout", "work_mem")
+            for name in ("statement_timeout", "idle_in_transaction_session_timeout", "jit", "work_mem")
         ]
         tcp_user_timeout = conn.info.get_parameters().get("tcp_user_timeout")
-    assert settings == [("1500ms",), ("1500ms",), ("5MB",)]
+    assert settings == [("1500ms",), ("1500ms",), ("off",), ("5MB",)]
     assert tcp_user_timeout is None or tcp_user_timeout == "1500"
 
 
