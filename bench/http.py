@@ -3,7 +3,9 @@
     .venv/bin/python -m bench.http [--quick] [--seconds S] [--connections 1,8,32] [--env K=V ...]
 
 A fresh migrated database is bootstrapped with `abparts bootstrap`; a customer
-organization, 17 warehouses and 200 parts are inserted by SQL. In one run, on one
+organization, 17 warehouses and 200 parts are inserted by SQL, and each (warehouse, part) gets
+one creation through the ledger (bench/service.py's `prime`: the phases measure movements of
+stock that exists, not the one-off creation of its level and inventory row). In one run, on one
 PostgreSQL, each at 1, 8 and 32 connections (`--connections`):
 
     pgbench              one single-row INSERT per transaction into a scratch table (bench/pgbench.py)
@@ -16,7 +18,7 @@ PostgreSQL, each at 1, 8 and 32 connections (`--connections`):
 Baselines and our phases are interleaved (per connection count: floor, GET /health, pgbench,
 POST and keyed POST, alternating which goes first, each once the projectors have caught up; then
 floor and GET /inventory), `--repeats` times (default 2, `--quick` 1), and
-each figure is the median repeat: on a shared machine the load changes by the minute.
+each figure is the median repeat (of two, the slower): on a shared machine the load changes by the minute.
 
 The load generator is Debian's wrk (bench/wrk.py, installed with apt-get when missing; its own
 CPU is printed), else bench/loadgen.py (asyncio), and the report says which. During POST at the
@@ -53,7 +55,7 @@ from bench.common import (
 )
 from bench.database import create_database, describe, drop_database, server_url
 from bench.http_report import Probe, creation, judge, render
-from bench.service import Service, bootstrap, load
+from bench.service import Service, bootstrap, load, prime
 
 
 def _generator(spec: dict[str, Any], use_wrk: bool) -> dict[str, Any]:
@@ -245,6 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         bootstrap(database)
         ref = Reference(database, warehouses=17, parts=200)
+        prime(database, ref.user_id, [(w, p) for p in ref.part_ids for w in ref.warehouse_ids])
         pgbench.prepare(database)
         phases = run_all(database, ref, args, use_wrk)
     finally:
