@@ -56,7 +56,7 @@ def allow_longer(conn: object, seconds: float) -> None:
 # The service's statements are short (a batch's read and write, a page, a projection's batch), but
 # some generic plans are estimated above jit_above_cost, and a server built with LLVM (Debian's
 # PostgreSQL 15) then compiles them at every execution: POST /transactions at 1 connection on it,
-# 2.08 -> 1.23 ms of PostgreSQL CPU a command with JIT off (bench.http, 2026-12-06). Servers without
+# 2.08 -> 1.33 ms of PostgreSQL CPU a command with JIT off here (bench.http, 2026-12-06). Servers without
 # LLVM (the embedded one) ignore it. Rebuilds, verify and the CLI's reads keep the server's setting.
 JIT_OFF = "-c jit=off"
 
